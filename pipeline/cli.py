@@ -1,0 +1,73 @@
+"""The `pipeline` command: subcommands are modules in pipeline/commands, listed in COMMANDS.
+
+Every failure a user can cause is an `MxdeployError`, printed as one line with its code and a
+non-zero exit; `--debug` adds the traceback. Anything else is a bug and says so.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+
+from pipeline.errors import ConfigError, MxdeployError, UsageError
+
+# name -> module; each module has `add_arguments(parser)`, `main(args) -> int` and `HELP`.
+COMMANDS = {
+    "run": "pipeline.commands.run",
+    "validate": "pipeline.commands.validate",
+    "stages": "pipeline.commands.stages",
+}
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises a coded UsageError instead of printing usage and exiting."""
+
+    def error(self, message):
+        raise UsageError(message, where=self.prog, hint=f"see '{self.prog} --help'")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pipeline", description="Convert, check, deploy and verify MXNet models.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        cmd.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+        module.add_arguments(cmd)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if not getattr(args, "command", None):
+            raise UsageError("no command given", where="pipeline", hint="see 'pipeline --help'")
+        return int(args._module.main(args))
+    except ConfigError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        return EXIT_USAGE
+    except MxdeployError as exc:
+        print(exc.one_line(), file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        return getattr(exc, "exit_code", EXIT_USAGE)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # an internal bug: say so, with the traceback the report needs
+        print("internal error in mxdeploy (a bug, please report it with this traceback):", file=sys.stderr)
+        traceback.print_exc()
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

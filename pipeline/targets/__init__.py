@@ -1,0 +1,9 @@
+"""Deployment targets. Each module below registers its targets on import; listed explicitly."""
+from pipeline.targets import cpu  # noqa: F401  (registers cpu)
+from pipeline.targets.base import TARGETS, Target
+
+__all__ = ["TARGETS", "Target", "target_names"]
+
+
+def target_names() -> list[str]:
+    return TARGETS.names()

@@ -1,0 +1,97 @@
+"""`cpu`: the plain MXNet executor, through the Symbol API or the Module API.
+
+These are the two paths of the Elastic Inference guide, bound for inference only
+(`for_training=False`, `grad_req='null'`). Label inputs of training heads are bound to zeros
+so a checkpoint saved from training deploys as it is.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import ClassVar
+
+import numpy as np
+
+from pipeline.bundle import ModelBundle
+from pipeline.errors import TargetError
+from pipeline.labels import label_variables
+from pipeline.targets.base import Target, register_target
+
+_Batch = namedtuple("Batch", ["data"])
+
+
+class MXNetExecutorTarget(Target):
+    """Shared by MXNet-backed targets: binds `self._symbol(bundle)` with the chosen API."""
+
+    apis: ClassVar[tuple[str, ...]] = ("symbol", "module")
+
+    @classmethod
+    def version(cls) -> str:
+        import mxnet as mx
+
+        return mx.__version__
+
+    def _symbol(self, bundle: ModelBundle):
+        return bundle.symbol()
+
+    def _deploy_impl(self, bundle: ModelBundle) -> None:
+        import mxnet as mx
+
+        api = self.options.get("api", "symbol")
+        if api not in self.apis:
+            raise TargetError(f"target '{self.name}' has no api '{api}'", code="TGT006",
+                              hint=f"use one of: {', '.join(self.apis)}")
+        sym = self._symbol(bundle)
+        arg_params, aux_params = bundle.mx_params()
+        shapes = bundle.input_shapes()
+        dtypes = {s.name: np.dtype(s.dtype) for s in bundle.inputs}
+        labels = [n for n in label_variables(bundle.symbol_json) if n not in shapes]
+        try:
+            arg_shapes, _, _ = sym.infer_shape(**shapes)
+        except mx.MXNetError as exc:
+            raise TargetError(f"shape inference failed for inputs {shapes}: {str(exc).splitlines()[0]}",
+                              code="TGT007", hint="check the declared input shapes") from None
+        label_shapes = {n: s for n, s in zip(sym.list_arguments(), arg_shapes) if n in labels}
+        self._api = api
+        self._input_names = [s.name for s in bundle.inputs]
+        if api == "symbol":
+            args = dict(arg_params)
+            for name, shape in shapes.items():
+                args[name] = mx.nd.zeros(shape, dtype=dtypes[name])
+            for name, shape in label_shapes.items():
+                args[name] = mx.nd.zeros(shape)
+            missing = [n for n in sym.list_arguments() if n not in args]
+            if missing:
+                raise TargetError(f"no value for graph arguments: {', '.join(missing)}", code="TGT008",
+                                  hint="declare them as inputs or supply their params")
+            self._exe = sym.bind(ctx=mx.cpu(), args=args, aux_states=aux_params, grad_req="null")
+        else:
+            mod = mx.mod.Module(symbol=sym, context=mx.cpu(), data_names=self._input_names,
+                                label_names=list(label_shapes) or None)
+            mod.bind(for_training=False,
+                     data_shapes=[mx.io.DataDesc(n, shapes[n], dtype=dtypes[n]) for n in self._input_names],
+                     label_shapes=[(n, s) for n, s in label_shapes.items()] or None)
+            mod.set_params(arg_params, aux_params, allow_missing=False, allow_extra=True)
+            self._mod = mod
+            self._label_zeros = [mx.nd.zeros(s) for s in label_shapes.values()]
+
+    def _infer_impl(self, feed):
+        import mxnet as mx
+
+        if self._api == "symbol":
+            self._exe.forward(is_train=False, **{n: mx.nd.array(feed[n], dtype=feed[n].dtype)
+                                                 for n in self._input_names})
+            return [o.asnumpy() for o in self._exe.outputs]
+        batch = mx.io.DataBatch(data=[mx.nd.array(feed[n], dtype=feed[n].dtype) for n in self._input_names],
+                                label=self._label_zeros or None)
+        self._mod.forward(batch, is_train=False)
+        return [o.asnumpy() for o in self._mod.get_outputs()]
+
+    def _close_impl(self) -> None:
+        self._exe = None
+        self._mod = None
+
+
+@register_target
+class CpuTarget(MXNetExecutorTarget):
+    name = "cpu"
+    summary = "MXNet's own executor on the host CPU (Symbol bind or Module API)"
