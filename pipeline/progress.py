@@ -36,7 +36,7 @@ class ProgressView:
             if self._progress is not None:
                 self._tasks[name] = self._progress.add_task(name, total=event[2])
             else:
-                self.console.print(f"[{name}] started", highlight=False)
+                self.console.print(f"[{name}] started", highlight=False, markup=False)
         elif kind == "stage_start":
             if self._progress is not None and name in self._tasks:
                 self._progress.update(self._tasks[name], description=f"{name}: {event[3]}")
@@ -46,12 +46,12 @@ class ProgressView:
                 self._progress.advance(self._tasks[name])
             else:
                 self.console.print(f"[{name}] {event[2]:02d}-{report['name']} {report['status']} "
-                                   f"({report['seconds']:.1f}s)", highlight=False)
+                                   f"({report['seconds']:.1f}s)", highlight=False, markup=False)
         elif kind == "pipeline_end":
             if self._progress is not None and name in self._tasks:
                 self._progress.update(self._tasks[name], description=f"{name}: {event[2]}")
             else:
-                self.console.print(f"[{name}] {event[2]}", highlight=False)
+                self.console.print(f"[{name}] {event[2]}", highlight=False, markup=False)
 
 
 def summary_table(result: dict) -> Table:
