@@ -273,12 +273,15 @@ def build_block(*, model: str | None = None, factory: str | None = None, kwargs:
 
     kwargs = dict(kwargs or {})
     if model is not None:
-        block = zoo_block(model, kwargs, seed=seed)
+        with mx.name.NameManager():  # a fresh counter: param names do not depend on earlier blocks
+            block = zoo_block(model, kwargs, seed=seed)
         where = model
     else:
         mx.random.seed(seed)
         try:
-            block = import_factory(factory, config_dir or Path.cwd())(**kwargs)
+            make = import_factory(factory, config_dir or Path.cwd())
+            with mx.name.NameManager():
+                block = make(**kwargs)
         except MxdeployError:
             raise
         except Exception as exc:  # the user's factory raised: report it as a source error, with its line
@@ -310,4 +313,4 @@ def _initialize_missing(block) -> None:
 
     for p in block.collect_params().values():
         if p._data is None and not p._deferred_init:
-            p.initialize(init=mx.init.Xavier(magnitude=2.0), ctx=mx.cpu())
+            p.initialize(default_init=mx.init.Xavier(magnitude=2.0), ctx=mx.cpu())
