@@ -134,19 +134,18 @@ class Deploy(Stage):
             ctx.session.close()
             ctx.session = None
         options = {"threads": params.threads} if params.threads is not None else {}
+        deployment = {"target": params.target, "api": params.api, "options": options}
+        out = bundle.evolve(stage="deploy", details={"target": params.target, "api": params.api},
+                            metadata={**bundle.metadata, "deployment": deployment})
         started = time.perf_counter()
-        session = target_cls(api=params.api, **options).deploy(bundle)
+        session = target_cls(api=params.api, **options).deploy(out)
         loaded = time.perf_counter()
         try:
-            session.infer(zeros_feed(bundle))
+            session.infer(zeros_feed(out))
         except BaseException:
             session.close()
             raise
         first_forward = time.perf_counter() - loaded
         ctx.session = session
-        deployment = {"target": params.target, "api": params.api, "options": options}
-        metadata = {**bundle.metadata, "deployment": deployment}
-        out = bundle.evolve(stage="deploy", details={"target": params.target, "api": params.api},
-                            metadata=metadata)
         metrics = {"load_seconds": round(loaded - started, 4), "first_forward_ms": round(first_forward * 1e3, 3)}
         return out, StageResult(metrics=metrics)
