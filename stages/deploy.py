@@ -30,7 +30,8 @@ class DeployParams:
     api: Literal["symbol", "module"] = param("symbol", "bind with the Symbol API or the Module API")
     for_training: bool = param(False, "as in Module.bind; must stay false: inference only")
     grad_req: str = param("null", "as in bind; must stay 'null': no gradients for inference")
-    contexts: list[str] = param(help="bind contexts, e.g. [cpu(0)] or [eia(0)]; at most one, never gpu",
+    contexts: list[str] = param(help="bind contexts as a migrated script had them (cpu(0), eia(0)); at most "
+                                     "one, never gpu",
                                 factory=list)
     group2ctxs: dict[str, str] = param(help="Module's model-parallel groups; not supported for inference",
                                        factory=dict)

@@ -76,3 +76,25 @@ def test_image_errors_are_coded(tmp_path, case, code):
     assert info.value.hint
     if case == "garbage":
         assert "Decoding failed" in info.value.message and info.value.where == str(bad)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+specs_strategy = st.lists(
+    st.builds(TensorSpec, st.sampled_from(["a", "b", "c", "d"]),
+              st.lists(st.integers(1, 5), min_size=0, max_size=4).map(tuple),
+              st.sampled_from(["float32", "float64", "float16", "int32", "int64", "uint8", "int8"])),
+    min_size=1, max_size=3, unique_by=lambda s: s.name)
+
+
+@settings(max_examples=50, deadline=None)
+@given(specs_strategy, st.integers(0, 2**31 - 1), st.integers(0, 100))
+def test_random_feed_matches_its_specs_and_reproduces(specs, seed, batch_index):
+    feed = make_feed(specs, "random", seed=seed, batch_index=batch_index)
+    again = make_feed(specs, "random", seed=seed, batch_index=batch_index)
+    assert list(feed) == [s.name for s in specs]
+    for spec in specs:
+        assert feed[spec.name].shape == spec.shape and feed[spec.name].dtype == np.dtype(spec.dtype)
+        assert np.isfinite(feed[spec.name].astype(np.float64)).all()
+        np.testing.assert_array_equal(feed[spec.name], again[spec.name])
