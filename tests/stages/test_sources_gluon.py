@@ -1,5 +1,4 @@
 """gluon source: zoo and factory blocks exported to a bundle, with the imperative reference."""
-import json
 
 import mxnet as mx
 import numpy as np
