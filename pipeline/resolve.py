@@ -112,7 +112,8 @@ def zoo_block(name: str, kwargs: dict | None = None, seed: int = 0):
         raise ModelError(f"unknown model zoo name '{name}'{did_you_mean(name, names)}",
                          hint="see mxnet.gluon.model_zoo.vision for the names")
     mx.random.seed(seed)
-    block = vision.get_model(name, pretrained=False, **(kwargs or {}))
+    with mx.name.NameManager():  # a fresh counter: param names do not depend on earlier blocks
+        block = vision.get_model(name, pretrained=False, **(kwargs or {}))
     block.initialize(mx.init.Xavier(magnitude=2.0))
     return block
 
@@ -273,14 +274,13 @@ def build_block(*, model: str | None = None, factory: str | None = None, kwargs:
 
     kwargs = dict(kwargs or {})
     if model is not None:
-        with mx.name.NameManager():  # a fresh counter: param names do not depend on earlier blocks
-            block = zoo_block(model, kwargs, seed=seed)
+        block = zoo_block(model, kwargs, seed=seed)
         where = model
     else:
         mx.random.seed(seed)
         try:
             make = import_factory(factory, config_dir or Path.cwd())
-            with mx.name.NameManager():
+            with mx.name.NameManager():  # a fresh counter: param names do not depend on earlier blocks
                 block = make(**kwargs)
         except MxdeployError:
             raise
