@@ -62,14 +62,14 @@ def test_factory_with_kwargs_and_renamed_input(make_runner):
 
 
 def test_params_file_is_loaded_into_the_block(make_runner, tmp_path):
-    from factories import small_convnet  # examples/ is on sys.path after the factory import above
+    from pipeline.resolve import import_factory
 
-    block = small_convnet(classes=3)
+    runner = make_runner([("data", (1, 3, 8, 8))])
+    block = import_factory("factories:small_convnet", runner.config_dir)(classes=3)
     block.initialize(mx.init.Uniform(0.5))
     x = mx.nd.array(np.random.default_rng(1).standard_normal((1, 3, 8, 8)))
     expected = block(x).asnumpy()
     block.save_parameters(str(tmp_path / "net.params"))
-    runner = make_runner([("data", (1, 3, 8, 8))])
     bundle, _ = runner.run("gluon", None, GluonParams(factory="factories:small_convnet", kwargs={"classes": 3},
                                                       params=str(tmp_path / "net.params")))
     assert bundle.metadata["source"]["params"] == str((tmp_path / "net.params").resolve())
