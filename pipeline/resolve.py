@@ -29,10 +29,21 @@ def parse_input_arg(text: str) -> TensorSpec:
     return TensorSpec(match.group(1), dims)
 
 
-def zoo_names() -> list[str]:
-    from mxnet.gluon.model_zoo import vision
+# The names `mxnet.gluon.model_zoo.vision.get_model` accepts. MXNet 1.9.1 (the last release)
+# keeps this table as a local dict inside get_model, so it is copied here.
+ZOO_NAMES = (
+    "resnet18_v1", "resnet34_v1", "resnet50_v1", "resnet101_v1", "resnet152_v1",
+    "resnet18_v2", "resnet34_v2", "resnet50_v2", "resnet101_v2", "resnet152_v2",
+    "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
+    "alexnet", "densenet121", "densenet161", "densenet169", "densenet201",
+    "squeezenet1.0", "squeezenet1.1", "inceptionv3",
+    "mobilenet1.0", "mobilenet0.75", "mobilenet0.5", "mobilenet0.25",
+    "mobilenetv2_1.0", "mobilenetv2_0.75", "mobilenetv2_0.5", "mobilenetv2_0.25",
+)
 
-    return sorted(vision._models)  # the zoo's own name table; get_model reads the same dict
+
+def zoo_names() -> list[str]:
+    return sorted(ZOO_NAMES)
 
 
 def default_zoo_inputs(name: str) -> list[TensorSpec]:
@@ -72,10 +83,10 @@ def zoo_block(name: str, kwargs: dict | None = None, seed: int = 0):
     import mxnet as mx
     from mxnet.gluon.model_zoo import vision
 
-    if name not in vision._models:
+    if name not in ZOO_NAMES:
         from pipeline.registry import did_you_mean
 
-        raise ModelError(f"unknown model zoo name '{name}'{did_you_mean(name, vision._models)}",
+        raise ModelError(f"unknown model zoo name '{name}'{did_you_mean(name, ZOO_NAMES)}",
                          hint="see mxnet.gluon.model_zoo.vision for the names")
     mx.random.seed(seed)
     block = vision.get_model(name, pretrained=False, **(kwargs or {}))
@@ -92,9 +103,7 @@ def load_model(spec: str, inputs: list[TensorSpec] | None = None, *, seed: int =
         return import_onnx(path, {s.name: s.shape for s in inputs or []})
     if Path(f"{spec}-symbol.json").is_file():
         return load_checkpoint(spec, 0, inputs or [])
-    from mxnet.gluon.model_zoo import vision
-
-    if spec in vision._models:
+    if spec in ZOO_NAMES:
         inputs = inputs or default_zoo_inputs(spec)
         with tempfile.TemporaryDirectory() as tmp:
             bundle = export_block(zoo_block(spec, seed=seed), inputs, Path(tmp))
