@@ -26,8 +26,11 @@ the reference here.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
+import io
 import json
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,6 +108,12 @@ class _Entry:
     index: int
 
 
+def mxnet_message(exc: Exception) -> str:
+    """The first line of an MXNetError without its '[12:00:00] ../src/file.cc:151: ' prefix."""
+    first = str(exc).strip().splitlines()[0]
+    return re.sub(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", first).replace("MXNetError: ", "")
+
+
 def _itemsize(dtype) -> int:
     return int(np.dtype(dtype).itemsize)
 
@@ -123,10 +132,12 @@ def infer_entries(symbol_json: str, shapes: dict[str, tuple], dtypes: dict[str, 
     sym = mx.sym.load_json(symbol_json)
     internals = sym.get_internals()
     try:
-        _, out_shapes, _ = internals.infer_shape(**{k: tuple(v) for k, v in shapes.items()})
-        _, out_types, _ = internals.infer_type(**{k: np.dtype(v) for k, v in dtypes.items()})
+        # MXNet prints the arguments to stdout when inference fails; keep stdout clean for --json.
+        with contextlib.redirect_stdout(io.StringIO()):
+            _, out_shapes, _ = internals.infer_shape(**{k: tuple(v) for k, v in shapes.items()})
+            _, out_types, _ = internals.infer_type(**{k: np.dtype(v) for k, v in dtypes.items()})
     except mx.MXNetError as exc:
-        raise ModelError(f"shape inference failed for inputs {dict(shapes)}: {str(exc).splitlines()[0]}",
+        raise ModelError(f"shape inference failed for inputs {dict(shapes)}: {mxnet_message(exc)}",
                          hint="declare every input with a shape the graph accepts") from None
     if out_shapes is None or any(s is None for s in out_shapes):
         raise ModelError(f"shapes are not fully known from inputs {dict(shapes)}",
@@ -267,7 +278,8 @@ def _with_labels(symbol_json: str, shapes: dict) -> dict:
 
     sym = mx.sym.load_json(symbol_json)
     try:
-        arg_shapes, _, _ = sym.infer_shape_partial(**shapes)
+        with contextlib.redirect_stdout(io.StringIO()):
+            arg_shapes, _, _ = sym.infer_shape_partial(**shapes)
     except mx.MXNetError:
         return shapes
     inferred = dict(zip(sym.list_arguments(), arg_shapes))

@@ -53,8 +53,9 @@ def test_each_declared_shape_is_checked():
     assert found == [("EI601", "error", "")]
 
 
-def test_shapes_the_graph_rejects_are_reported_not_raised():
+def test_shapes_the_graph_rejects_are_reported_not_raised(capsys):
     bundle = make_bundle(conv_net(), {"data": (1, 3, 16, 16)})
     found = RULES.get("memory")(subject(bundle, "eia1.medium", extra=[{"data": (1, 3)}]))
     assert [(d.code, d.severity) for d in found] == [("EI603", "error")]
-    assert "data=1x3" in found[0].message
+    assert "data=1x3" in found[0].message and "Input data should be 4D" in found[0].message
+    assert capsys.readouterr().out == ""  # MXNet's own print of the arguments is kept off stdout
