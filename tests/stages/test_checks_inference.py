@@ -68,3 +68,18 @@ def test_batchnorm_without_global_stats_is_info_naming_fold_batchnorm():
     assert "1 BatchNorm" in found[0].message and "fold_batchnorm" in found[0].hint
     frozen = mx.sym.BatchNorm(data, name="bn3", use_global_stats=True)
     assert run("inference_graph", subject(_bundle(frozen))) == []
+
+
+def test_a_warning_whose_pass_is_planned_becomes_info():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class OptimizeParams:
+        passes: tuple = ("strip_training", "fold_batchnorm")
+
+    sym = mx.sym.Dropout(mx.sym.SoftmaxOutput(conv_net(), name="softmax"), mode="always", name="drop0")
+    planned = [("optimize", OptimizeParams())]
+    found = RULES.get("inference_graph")(subject(_bundle(sym), planned=planned))
+    assert [(d.code, d.severity, d.node) for d in found] == [
+        ("EI204", "info", "softmax"), ("EI205", "warning", "drop0")]
+    assert found[0].message.endswith("the planned optimize pass strip_training removes it")
