@@ -31,6 +31,7 @@ import functools
 import io
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,12 +103,6 @@ class MemoryEstimate:
                 "activation_bytes": self.activation_bytes, "total_bytes": self.total_bytes}
 
 
-@dataclass(frozen=True)
-class _Entry:
-    node: int
-    index: int
-
-
 def mxnet_message(exc: Exception) -> str:
     """The first line of an MXNetError without its '[12:00:00] ../src/file.cc:151: ' prefix."""
     first = str(exc).strip().splitlines()[0]
@@ -162,31 +157,37 @@ class _Allocator:
 
     def __init__(self):
         self.max_bytes: list[int] = []
-        self._free: list[tuple[int, int]] = []  # sorted (bytes, storage id)
+        # sorted (bytes, release order, storage id): like nnvm's std::multimap, equal sizes
+        # keep the order they were released in.
+        self._free: list[tuple[int, int, int]] = []
+        self._released = 0
 
     def request(self, size: int) -> int:
-        lo = bisect.bisect_left(self._free, (size // MATCH_RANGE, -1))
-        mid = bisect.bisect_left(self._free, (size, -1))
-        hi = bisect.bisect_right(self._free, (size * MATCH_RANGE, 1 << 62))
+        """The smallest free block >= size (up to x16), else the largest smaller (down to /16)."""
+        lo = bisect.bisect_left(self._free, (size // MATCH_RANGE, -1, -1))
+        mid = bisect.bisect_left(self._free, (size, -1, -1))
+        hi = bisect.bisect_right(self._free, (size * MATCH_RANGE, 1 << 62, 1 << 62))
         pick = mid if mid < hi else (mid - 1 if mid > lo else None)
         if pick is None:
             self.max_bytes.append(size)
             return len(self.max_bytes) - 1
-        _, sid = self._free.pop(pick)
+        _, _, sid = self._free.pop(pick)
         self.max_bytes[sid] = max(self.max_bytes[sid], size)
         return sid
 
     def release(self, sid: int) -> None:
-        bisect.insort(self._free, (self.max_bytes[sid], sid))
+        self._released += 1
+        bisect.insort(self._free, (self.max_bytes[sid], self._released, sid))
 
 
 def plan_activations(nodes: list[dict], entries: dict, heads: list) -> int:
     """Replay MXNet's static memory plan over the graph; returns the planned bytes."""
     shapes = dict(entries)
+    visible_count = Counter(nid for nid, _ in entries)
     for nid, node in enumerate(nodes):
         hidden = HIDDEN_OUTPUTS.get(node["op"])
         if hidden and node["op"] != "null":
-            visible = sum(1 for k in entries if k[0] == nid)
+            visible = visible_count[nid]
             in_shapes = [entries[(i[0], i[1])][0] for i in node["inputs"]]
             out_shapes = [entries[(nid, j)][0] for j in range(visible)]
             for j, shape in enumerate(hidden(_parse_attrs(node), in_shapes, out_shapes)):
