@@ -11,7 +11,8 @@ a static memory planner (nnvm's `PlanMemory` pass, src/nnvm/plan_memory.cc) that
 - returns a buffer to a free list when its last reader has run, and serves a later request
   from the free list when a free buffer is within a factor `MXNET_EXEC_MATCH_RANGE` (16) of the
   requested size, growing the buffer to the larger of the two;
-- allocates hidden outputs too (BatchNorm's saved mean/var, Dropout's mask), which no op reads.
+- allocates hidden outputs too (BatchNorm's saved mean/var, Dropout's mask), which no op reads;
+- runs after the executor's common-expression elimination, which merges identical branches.
 
 The total it reports (`Executor.debug_str()`: "Total N MB allocated") is the sum of the final
 sizes of those buffers; params, inputs and temp workspace are not part of it. `plan_activations`
@@ -180,8 +181,42 @@ class _Allocator:
         bisect.insort(self._free, (self.max_bytes[sid], self._released, sid))
 
 
+# Ops MXNet's common-expression elimination never merges: they mutate inputs (BatchNorm's
+# moving stats), draw random numbers or hold state.
+NO_CSE = frozenset({"Dropout", "BatchNorm", "Custom", "RNN"})
+_RANDOM_PREFIXES = ("_random_", "_sample_", "random_", "sample_", "_npi_random", "_contrib_rand")
+
+
+def eliminate_common_expr(nodes: list[dict], heads: list) -> tuple[list[dict], list]:
+    """Merge op nodes with the same op, attrs and inputs, as MXNet's executor does at bind.
+
+    MXNet 1.9 runs this pass (MXNET_ELIMINATE_COMMON_EXPR, on by default) before planning
+    memory; two identical branches share one buffer. Merged nodes become variables with no
+    inputs (so they are neither planned nor referenced) and every reference points at the
+    node that is kept.
+    """
+    canon: dict[int, int] = {}
+    seen: dict[tuple, int] = {}
+    out = []
+    for nid, node in enumerate(nodes):
+        inputs = [[canon.get(i[0], i[0]), i[1], *i[2:]] for i in node["inputs"]]
+        node = {**node, "inputs": inputs}
+        op = node["op"]
+        if op != "null" and op not in NO_CSE and not op.startswith(_RANDOM_PREFIXES):
+            key = (op, json.dumps(_parse_attrs(node), sort_keys=True), tuple((i[0], i[1]) for i in inputs))
+            if key in seen:
+                canon[nid] = seen[key]
+                node = {"op": "null", "name": node["name"], "inputs": [], "merged": True}
+            else:
+                seen[key] = nid
+        out.append(node)
+    return out, [[canon.get(h[0], h[0]), h[1], *h[2:]] for h in heads]
+
+
 def plan_activations(nodes: list[dict], entries: dict, heads: list) -> int:
     """Replay MXNet's static memory plan over the graph; returns the planned bytes."""
+    nodes, heads = eliminate_common_expr(nodes, heads)
+    entries = {k: v for k, v in entries.items() if not nodes[k[0]].get("merged")}
     shapes = dict(entries)
     visible_count = Counter(nid for nid, _ in entries)
     for nid, node in enumerate(nodes):
@@ -226,7 +261,9 @@ def plan_activations(nodes: list[dict], entries: dict, heads: list) -> int:
                 storage[out] = sid
                 sref[sid] += ref[out]
         pending = [k for k in outputs_of.get(nid, []) if k not in storage]
-        for key in sorted(pending, key=lambda k: int(np.prod(shapes[k][0], dtype=np.int64)), reverse=True):
+        # nnvm walks a multimap of (size -> output) backwards: largest first, and among equal
+        # sizes the later output first.
+        for key in sorted(pending, key=lambda k: (int(np.prod(shapes[k][0], dtype=np.int64)), k[1]), reverse=True):
             sid = alloc.request(nbytes(key))
             storage[key] = sid
             sref[sid] = ref[key]

@@ -99,3 +99,48 @@ def test_shape_errors_are_model_errors():
     bundle = load_model("squeezenet1.1")
     with pytest.raises(ModelError):
         memory.estimate(bundle, {"data": (1, 3)})
+
+
+# -- property: random graphs of shape-preserving ops plan exactly as MXNet does ----------------
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_UNARY_OPS = {
+    "relu": lambda x, i: mx.sym.relu(x, name=f"n{i}"),
+    "sigmoid": lambda x, i: mx.sym.sigmoid(x, name=f"n{i}"),
+    "clip": lambda x, i: mx.sym.clip(x, 0, 6, name=f"n{i}"),
+    "dropout": lambda x, i: mx.sym.Dropout(x, p=0.5, name=f"n{i}"),
+    "batchnorm": lambda x, i: mx.sym.BatchNorm(x, name=f"n{i}"),
+    "leaky": lambda x, i: mx.sym.LeakyReLU(x, act_type="leaky", name=f"n{i}"),
+    "conv": lambda x, i: mx.sym.Convolution(x, kernel=(3, 3), pad=(1, 1), num_filter=8, name=f"n{i}"),
+    "maxpool": lambda x, i: mx.sym.Pooling(x, kernel=(3, 3), pad=(1, 1), pool_type="max", name=f"n{i}"),
+    "softmax": lambda x, i: mx.sym.softmax(x, axis=1, name=f"n{i}"),
+    "scalar": lambda x, i: mx.sym.relu(x * 2.0, name=f"n{i}"),
+}
+_BINARY_OPS = {
+    "add": lambda a, b, i: mx.sym.elemwise_add(a, b, name=f"n{i}"),
+    "bmul": lambda a, b, i: mx.sym.broadcast_mul(a, b, name=f"n{i}"),
+    "concat": lambda a, b, i: mx.sym.Convolution(mx.sym.concat(a, b, dim=1), kernel=(1, 1), num_filter=8,
+                                                 name=f"n{i}"),
+}
+_step = st.one_of(
+    st.tuples(st.sampled_from(sorted(_UNARY_OPS)), st.integers(0, 1 << 16)),
+    st.tuples(st.sampled_from(sorted(_BINARY_OPS)), st.integers(0, 1 << 16), st.integers(0, 1 << 16)),
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(_step, min_size=1, max_size=12), extra_head=st.integers(0, 1 << 16))
+def test_random_graphs_plan_like_mxnet(unfused, steps, extra_head):
+    """Each op reads earlier tensors picked at random, so liveness and reuse vary widely."""
+    made = [mx.sym.relu(mx.sym.var("data"), name="n0")]  # (1, 8, 128, 128): 512 KiB per tensor
+    for i, step in enumerate(steps, start=1):
+        if len(step) == 2:
+            made.append(_UNARY_OPS[step[0]](made[step[1] % len(made)], i))
+        else:
+            made.append(_BINARY_OPS[step[0]](made[step[1] % len(made)], made[step[2] % len(made)], i))
+    heads = [made[-1]] + ([made[extra_head % len(made)]] if extra_head % 3 == 0 else [])
+    sym = mx.sym.Group(heads) if len(heads) > 1 else heads[0]
+    shapes = {"data": (4, 8, 128, 128)}  # 2 MiB per tensor
+    nodes, entries = memory.infer_entries(sym.tojson(), shapes, {"data": "float32"})
+    planned = memory.plan_activations(nodes, entries, json.loads(sym.tojson())["heads"])
+    assert planned // MB == reported_mb(sym, shapes)
