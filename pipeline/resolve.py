@@ -31,23 +31,21 @@ def parse_input_arg(text: str) -> TensorSpec:
     return TensorSpec(match.group(1), dims)
 
 
+# The names `mxnet.gluon.model_zoo.vision.get_model` accepts. MXNet 1.9.1 (the last release)
+# keeps this table as a local dict inside get_model, so it is copied here.
+ZOO_NAMES = (
+    "resnet18_v1", "resnet34_v1", "resnet50_v1", "resnet101_v1", "resnet152_v1",
+    "resnet18_v2", "resnet34_v2", "resnet50_v2", "resnet101_v2", "resnet152_v2",
+    "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
+    "alexnet", "densenet121", "densenet161", "densenet169", "densenet201",
+    "squeezenet1.0", "squeezenet1.1", "inceptionv3",
+    "mobilenet1.0", "mobilenet0.75", "mobilenet0.5", "mobilenet0.25",
+    "mobilenetv2_1.0", "mobilenetv2_0.75", "mobilenetv2_0.5", "mobilenetv2_0.25",
+)
+
+
 def zoo_names() -> list[str]:
-    """The vision zoo's own name table, the one `get_model` reads.
-
-    MXNet 2.x keeps it at module level (`vision._models`); MXNet 1.9.1 builds it inside
-    `get_model` and only shows it in the ValueError for an unknown name, so it is read there.
-    """
-    from mxnet.gluon.model_zoo import vision
-
-    table = getattr(vision, "_models", None)
-    if table is not None:
-        return sorted(table)
-    try:
-        vision.get_model("")
-    except ValueError as exc:
-        listed = str(exc).split("Available options are", 1)[1]
-        return sorted(line.strip() for line in listed.splitlines() if line.strip())
-    raise ModelError("the model zoo accepted an empty name", hint="unsupported MXNet version")
+    return sorted(ZOO_NAMES)
 
 
 def default_zoo_inputs(name: str) -> list[TensorSpec]:
@@ -105,11 +103,10 @@ def zoo_block(name: str, kwargs: dict | None = None, seed: int = 0):
     import mxnet as mx
     from mxnet.gluon.model_zoo import vision
 
-    names = zoo_names()
-    if name not in names:
+    if name not in ZOO_NAMES:
         from pipeline.registry import did_you_mean
 
-        raise ModelError(f"unknown model zoo name '{name}'{did_you_mean(name, names)}",
+        raise ModelError(f"unknown model zoo name '{name}'{did_you_mean(name, ZOO_NAMES)}",
                          hint="see mxnet.gluon.model_zoo.vision for the names")
     mx.random.seed(seed)
     with mx.name.NameManager():  # a fresh counter: param names do not depend on earlier blocks
@@ -127,7 +124,7 @@ def load_model(spec: str, inputs: list[TensorSpec] | None = None, *, seed: int =
         return import_onnx(path, {s.name: s.shape for s in inputs or []})
     if Path(f"{spec}-symbol.json").is_file():
         return load_checkpoint(spec, 0, inputs or [])
-    if spec in zoo_names():
+    if spec in ZOO_NAMES:
         inputs = inputs or default_zoo_inputs(spec)
         with tempfile.TemporaryDirectory() as tmp:
             bundle = export_block(zoo_block(spec, seed=seed), inputs, Path(tmp))
