@@ -146,7 +146,7 @@ def run_pipeline(spec: PipelineSpec, run_dir: Path, pipeline_dir: Path, events=N
         cache_note: list[Diagnostic] = []
         if cache is not None and stage_cls.cacheable:
             try:
-                key, material = _key(spec, stage_cls, stage_spec, model, run_dir, stage_dir, settings)
+                key, material = _key(spec, stage_cls, stage_spec, model.folder, run_dir, stage_dir, settings)
             except (OSError, ValueError) as exc:  # an unreadable input file: the stage itself will say why
                 cache_note.append(Diagnostic("RUN011", "warning", f"not cached: cannot hash the stage's inputs ({exc})"))
             entry = cache.lookup(key) if key else None
@@ -193,12 +193,57 @@ def run_pipeline(spec: PipelineSpec, run_dir: Path, pipeline_dir: Path, events=N
             "matrix": dict(spec.matrix_values), "template": spec.template or spec.name}
 
 
-def _key(spec, stage_cls, stage_spec, model: _Model, run_dir: Path, stage_dir: Path, settings: dict):
+def _key(spec, stage_cls, stage_spec, bundle_folder: Path | None, run_dir: Path, stage_dir: Path, settings: dict):
     from pipeline.cache import stage_key
 
     return stage_key(stage=stage_spec.name, kind=stage_cls.kind, params=stage_spec.params,
-                     input_bundle_dir=model.folder, inputs=spec.inputs, settings=settings,
+                     input_bundle_dir=bundle_folder, inputs=spec.inputs, settings=settings,
                      config_dir=spec.config_dir, location=os.path.relpath(stage_dir, run_dir))
+
+
+def restore_cached_cell(spec: PipelineSpec, run_dir: Path, pipeline_dir: Path, options: CellOptions) -> dict | None:
+    """The cell's result if every stage is in the cache (restored into the run dir), else None.
+
+    The fast path of a re-run: a fully cached cell needs no worker process, so it does not pay
+    for starting Python and importing MXNet. None means "run it in a worker", which is always
+    correct: the worker restores the same entries itself and reports whatever goes wrong.
+    """
+    import stages  # noqa: F401  (a Dask task's process may not have registered them yet)
+    from pipeline.cache import StageCache
+    from pipeline.errors import UnknownNameError
+    from pipeline.plugins import load_plugins
+
+    if not options.cache_dir or not options.cache_read:
+        return None
+    load_plugins()
+    cache = StageCache(options.cache_dir)
+    settings = {"accelerator": spec.accelerator}
+    folder: Path | None = None
+    reports = []
+    try:
+        for index, stage_spec in enumerate([spec.source, *spec.stages]):
+            started = time.perf_counter()
+            stage_cls = STAGES.get(stage_spec.name)
+            if not stage_cls.cacheable:
+                return None
+            stage_dir = pipeline_dir / stage_folder(index, stage_spec.name)
+            key, _ = _key(spec, stage_cls, stage_spec, folder, run_dir, stage_dir, settings)
+            entry = cache.lookup(key)
+            if entry is None:
+                return None
+            shutil.rmtree(stage_dir, ignore_errors=True)
+            stage_dir.mkdir(parents=True, exist_ok=True)
+            if not cache.restore(entry, stage_dir):
+                return None
+            reports.append(_cached_report(entry, stage_spec, stage_dir, run_dir, key, started))
+            if entry.has_bundle:
+                folder = stage_dir
+    except (OSError, ValueError, UnknownNameError):  # anything unusual: the worker path decides and reports
+        return None
+    with open(pipeline_dir / LOG_FILE, "a", encoding="utf-8") as log:
+        log.write(f"all {len(reports)} stages restored from the cache {cache.root}\n")
+    return {"name": spec.name, "status": pipeline_status(reports), "stages": reports,
+            "matrix": dict(spec.matrix_values), "template": spec.template or spec.name}
 
 
 def _store(cache, key, material, stage_dir: Path, report: dict, result: StageResult, produced: bool) -> None:

@@ -58,6 +58,7 @@ class CellProcess:
     result: dict | None = None
     _proc: subprocess.Popen | None = None
     _buffer: bytes = b""
+    _replay: list = field(default_factory=list)
 
     @property
     def timeout(self) -> float | None:
@@ -67,6 +68,14 @@ class CellProcess:
         cell_dir = self.run_dir / self.folder
         cell_dir.mkdir(parents=True, exist_ok=True)
         (cell_dir / worker.RESULT_FILE).unlink(missing_ok=True)  # a stale one from a killed run
+        cached = worker.restore_cached_cell(self.spec, self.run_dir, cell_dir, self.options)
+        if cached is not None:
+            cached["log"] = f"{self.folder}/{worker.LOG_FILE}"
+            self.stages = list(cached["stages"])
+            self._replay = [e for i, s in enumerate(self.stages)
+                            for e in (("stage_start", self.spec.name, i, s["name"]), ("stage_end", self.spec.name, i, s))]
+            self.result = cached
+            return self
         payload = self.payload or pickle.dumps((self.spec, self.options))
         with open(cell_dir / worker.LOG_FILE, "ab") as log:
             self._proc = subprocess.Popen(
@@ -83,6 +92,9 @@ class CellProcess:
 
     def poll(self) -> list[tuple]:
         """Progress events since the last poll; sets `result` once the cell is over."""
+        if self._proc is None:  # served from the cache without a worker
+            events, self._replay = self._replay, []
+            return events
         events = self._read_events()
         if self.result is not None:
             return events

@@ -84,6 +84,7 @@ def test_second_run_is_served_from_the_cache_and_no_cache_recomputes(tmp_path):
     assert verify["redeployed"] is True and verify["target"] == "onnxruntime"  # deploy cached, verify re-deploys
     assert report1["pipelines"][1]["stages"][3]["metrics"]["redeployed"] is False
     assert (project / "run2" / "one" / "01-t_count" / "note.txt").read_text() == "counted a\n"
+    assert "restored from the cache" in (project / "run2" / "one" / "log.txt").read_text()  # no worker at all
     assert (project / "run2" / "two" / "02-t_deploy" / "bundle.json").is_file()
 
     forced = _cli(project, "--out", "run3", "--no-cache")

@@ -28,6 +28,7 @@ pipelines:
     stages: [{t_alloc: {gib: 2.0, hold: 60}}]
   fine:
     source: {tiny_fc: {}}
+    timeout: 300
     stages: [{t_sleep: {seconds: 0.1}}]
 """
 
@@ -48,9 +49,10 @@ def test_timeouts_and_memory_guard_crash_only_their_cells(tmp_path):
     assert cells["sleeps-own"]["reason"] == "timed out after 12.5 s"  # the config's timeout wins
     assert cells["hog"]["reason"] == "memory limit exceeded (1 GiB)"
     for name in ("sleeps-default", "sleeps-own", "hog"):
-        stages = cells[name]["stages"]
-        assert [s["status"] for s in stages] == ["passed", "error"]
-        assert stages[1]["diagnostics"][0]["code"] == "RUN001"
+        stages = cells[name]["stages"]  # the stage running when the cell was killed is the culprit
+        culprit = next(s for s in stages if s["status"] == "error")
+        assert culprit["diagnostics"][0]["code"] == "RUN001"
+        assert [s["status"] for s in stages if s is not culprit] in (["passed"], ["skipped"])
         log = cells[name]["log"]
         assert (tmp_path / "out" / log).is_file()  # the failed cell keeps its log...
         assert f"]({log})" in (tmp_path / "out" / "report.md").read_text()  # ...linked from the report
