@@ -97,8 +97,7 @@ def run_dask(specs, run_dir, options, *, jobs: int = 1, scheduler: str | None = 
             folder = pipeline_folder(spec.name)
             future = client.submit(run_cell_task, spec, str(run_dir), folder, options, token, force_ship,
                                    key=f"mxdeploy-{token}-{folder}", pure=False)
-            futures[future] = spec
-            _notify(observer, ("pipeline_start", spec.name, 1 + len(spec.stages)))
+            futures[future] = spec  # no pipeline_start: a submitted task may wait for a free worker
         for future in as_completed(futures):
             spec = futures[future]
             folder = pipeline_folder(spec.name)

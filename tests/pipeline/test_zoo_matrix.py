@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
@@ -25,13 +27,18 @@ def test_special_value_expands_in_place(monkeypatch):
     assert matrix.expand_values(["gluon-vision-zoo-not", 3]) == ["gluon-vision-zoo-not", 3]
 
 
-def test_config_cells_from_the_zoo(monkeypatch, tmp_path):
-    monkeypatch.setattr("pipeline.resolve.zoo_names", lambda: ["alexnet", "inceptionv3"])
-    monkeypatch.setenv("MXDEPLOY_PLUGINS", "runner_test_stages")
-    monkeypatch.syspath_prepend(str(PLUGINS))
+def _cells_from_zoo(tmp: str) -> list:
+    """Runs in a spawned process, so the test stages never enter this process's registries."""
+    import sys
+
+    import pipeline.resolve
+
+    pipeline.resolve.zoo_names = lambda: ["alexnet", "inceptionv3"]
+    os.environ["MXDEPLOY_PLUGINS"] = "runner_test_stages"
+    sys.path.insert(0, str(PLUGINS))
     from pipeline.config import load_config
 
-    path = tmp_path / "zoo.yaml"
+    path = Path(tmp) / "zoo.yaml"
     path.write_text(textwrap.dedent("""
         version: 1
         pipelines:
@@ -44,11 +51,16 @@ def test_config_cells_from_the_zoo(monkeypatch, tmp_path):
               - t_deploy: {target: "${target}"}
     """))
     config = load_config(path)
-    assert [p.name for p in config.pipelines] == [
-        "zoo[model=alexnet,target=cpu]", "zoo[model=alexnet,target=onnxruntime]",
-        "zoo[model=inceptionv3,target=cpu]", "zoo[model=inceptionv3,target=onnxruntime]"]
-    assert config.pipelines[2].stages[0].params.tag == "inceptionv3"
-    assert config.pipelines[3].stages[1].params.target == "onnxruntime"
+    return [(p.name, p.stages[0].params.tag, p.stages[1].params.target) for p in config.pipelines]
+
+
+def test_config_cells_from_the_zoo(tmp_path):
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        cells = pool.submit(_cells_from_zoo, str(tmp_path)).result(timeout=120)
+    assert cells == [("zoo[model=alexnet,target=cpu]", "alexnet", "cpu"),
+                     ("zoo[model=alexnet,target=onnxruntime]", "alexnet", "onnxruntime"),
+                     ("zoo[model=inceptionv3,target=cpu]", "inceptionv3", "cpu"),
+                     ("zoo[model=inceptionv3,target=onnxruntime]", "inceptionv3", "onnxruntime")]
 
 
 @pytest.mark.slow
