@@ -6,6 +6,7 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.report import STATUS_MARK, cell_row
 
@@ -24,7 +25,7 @@ class ProgressView:
         self._overall: int | None = None
         self._done = 0
         self._total = 0
-        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
                                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                                   console=self.console, transient=False) if self.live else None
 
@@ -80,9 +81,9 @@ def summary_table(result: dict) -> Table:
     for p in result["pipelines"]:
         row = cell_row(p)
         problem = f"{row['failed_stage']}: {row['code']} {row['problem']}" if row["failed_stage"] else row["problem"]
-        table.add_row(row["name"], STATUS_MARK.get(row["status"], row["status"]), row["target"] or "–",
+        table.add_row(Text(row["name"]), STATUS_MARK.get(row["status"], row["status"]), Text(row["target"] or "–"),
                       f"{row['max_abs_err']:.2e}" if isinstance(row["max_abs_err"], (int, float)) else "–",
-                      f"{row['p50_ms']:.2f}" if isinstance(row["p50_ms"], (int, float)) else "–", problem)
+                      f"{row['p50_ms']:.2f}" if isinstance(row["p50_ms"], (int, float)) else "–", Text(problem))
     return table
 
 

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.errors import UsageError
 from pipeline.progress import stdout_console, summary_table
@@ -52,10 +53,10 @@ def main(args) -> int:
     if args.json:
         print(json.dumps({"regressions": len(regressions), "changes": [c.to_dict() for c in changes]}, indent=2))
     else:
-        table = Table(title=f"{args.run_dir} against {args.baseline}: {len(regressions)} regression(s)")
+        table = Table(title=Text(f"{args.run_dir} against {args.baseline}: {len(regressions)} regression(s)"))
         for col in ("cell", "change", "before", "after", "regression"):
             table.add_column(col)
         for c in changes:
-            table.add_row(c.cell, c.kind, c.before, c.after, "yes" if c.regression else "no")
+            table.add_row(Text(c.cell), c.kind, Text(c.before), Text(c.after), "yes" if c.regression else "no")
         console.print(table)
     return 1 if regressions else 0
