@@ -1,10 +1,9 @@
 """pipeline/cache.py: keys change with everything a stage's output depends on; entries are atomic."""
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
-import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,6 @@ import pytest
 from pipeline import cache as cache_mod
 from pipeline.bundle import ModelBundle, TensorSpec
 from pipeline.cache import ENTRY_FILE, StageCache, stage_key
-from pipeline.params import NoParams
-from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ def test_source_key_hashes_named_files_prefixes_and_factory_modules(tmp_path):
 
 def _stage_dir(tmp_path: Path) -> tuple[Path, dict]:
     folder = _bundle(tmp_path / "stage")
-    (folder / "extra" ).mkdir()
+    (folder / "extra").mkdir()
     (folder / "extra" / "note.txt").write_text("hello")
     report = {"status": "passed", "seconds": 1.5, "metrics": {"m": 1}, "diagnostics": [],
               "artifacts": {"bundle": "bundle.json"}}
