@@ -77,15 +77,15 @@ def test_sigkilled_runs_resume_to_the_clean_statuses(tmp_path):
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         if attempt == 2:  # the last kill lands after something was cached, whatever the machine's speed
             deadline = time.monotonic() + 120
-            while not list(cache.entries.glob("*/*/entry.json")) and time.monotonic() < deadline:
+            while not list(cache.entries.glob("*/*/model-0000.params")) and time.monotonic() < deadline:
                 time.sleep(0.05)
         time.sleep(rng.uniform(0.5, 4.0))
         os.kill(proc.pid, signal.SIGKILL)  # only the parent: its workers must notice and die
         proc.wait()
         assert _group_gone(proc.pid), f"workers outlived the killed run (attempt {attempt})"
 
-    entries = sorted(cache.entries.glob("*/*"))
-    assert entries, "no stage was cached before the kills"
+    entries = sorted(p.parent for p in cache.entries.glob("*/*/model-0000.params"))
+    assert entries, "no bundle was cached before the kills"
     damaged = entries[0] / "model-0000.params"  # damage one published entry (a new inode, as a bad copy would)
     data = damaged.read_bytes()
     damaged.unlink()
