@@ -7,7 +7,8 @@ seen instead of recomputing it. The key (`stage_key`) is the sha256 of a JSON do
   installed MXNet version;
 - the input bundle's content: the canonical JSON of its `bundle.json`, which records the
   sha256 of the symbol and params files plus the inputs, outputs, metadata and history;
-- the pipeline's declared inputs, its settings (the accelerator address) and `config_dir`
+- the pipeline's declared inputs, its settings (the accelerator address), the planned stages
+  with their params (the check stage reads them: a deploy asking for training) and `config_dir`
   (stages resolve paths against it, and the gluon source records it for its reference);
 - the stage folder relative to the run dir (`cell/NN-stage`): stages record artifacts in the
   bundle's metadata by run-dir-relative paths (the gluon reference's params), so an entry is
@@ -151,7 +152,7 @@ def source_files(params, config_dir: Path) -> dict[str, str]:
 
 
 def stage_key(*, stage: str, kind: str, params, input_bundle_dir: Path | None, inputs, settings: dict,
-              config_dir: Path, location: str) -> tuple[str, dict]:
+              config_dir: Path, location: str, planned=()) -> tuple[str, dict]:
     """(key, the JSON material it hashes); see the module docstring for what goes in and why."""
     material = {
         "layout": LAYOUT,
@@ -164,6 +165,7 @@ def stage_key(*, stage: str, kind: str, params, input_bundle_dir: Path | None, i
         "settings": settings,
         "config_dir": str(Path(config_dir).resolve()),
         "location": location,
+        "planned": [[name, to_plain(p)] for name, p in planned],
         "files": source_files(params, Path(config_dir)) if kind == "source" else {},
     }
     text = json.dumps(material, sort_keys=True, default=str)

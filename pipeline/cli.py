@@ -18,6 +18,7 @@ COMMANDS = {
     "validate": "pipeline.commands.validate",
     "stages": "pipeline.commands.stages",
     "check": "pipeline.commands.check",
+    "report": "pipeline.commands.report",
 }
 EXIT_USAGE = 2
 
