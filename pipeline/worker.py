@@ -199,7 +199,7 @@ def _key(spec, stage_cls, stage_spec, bundle_folder: Path | None, run_dir: Path,
     return stage_key(stage=stage_spec.name, kind=stage_cls.kind, params=stage_spec.params,
                      input_bundle_dir=bundle_folder, inputs=spec.inputs, settings=settings,
                      config_dir=spec.config_dir, location=os.path.relpath(stage_dir, run_dir),
-                     planned=[(s.name, s.params) for s in spec.stages])
+                     planned=[(s.name, s.params) for s in spec.stages] if stage_cls.reads_plan else ())
 
 
 def restore_cached_cell(spec: PipelineSpec, run_dir: Path, pipeline_dir: Path, options: CellOptions) -> dict | None:

@@ -31,6 +31,7 @@ class CheckParams:
 
 @register_stage
 class CheckStage(Stage):
+    reads_plan = True  # the inference-only and context rules read the planned deploy params
     name = "check"
     summary = "compatibility diagnostics for a target: version, inference-only, contexts, ops, memory, shapes, dtypes"
     Params = CheckParams
