@@ -119,3 +119,16 @@ def error_from_code(code: str, message: str, where: str = "", hint: str = "") ->
     """The error class for `code` (the base class for codes this client does not know)."""
     cls = ERROR_CLASSES.get(code, AcceleratorError)
     return cls(message, where=where, hint=hint, code=code if code.startswith("ACC") else "ACC100")
+
+
+class EIAUsageError(AcceleratorError, ValueError):
+    """A use of `mx.eia()` the contract forbids (training, several devices, GPU).
+
+    Also a ValueError, with the guide's exact messages, so scripts written for Elastic
+    Inference catch what they caught there.
+    """
+
+    code = "ACC116"
+
+
+ERROR_CLASSES[EIAUsageError.code] = EIAUsageError

@@ -332,7 +332,7 @@ class AcceleratorServer:
         key = self._key(meta)
         symbol_json = meta.get("symbol")
         specs = meta.get("inputs")
-        if not isinstance(symbol_json, str) or not isinstance(specs, list) or not specs:
+        if not isinstance(symbol_json, str) or not isinstance(specs, list):
             raise BadRequest("LOAD needs 'symbol' (JSON text) and 'inputs' [{name, shape, dtype}]", where=key)
         inputs = {}
         for spec in specs:
