@@ -234,7 +234,7 @@ class AcceleratorClient:
 def _to_numpy(value) -> np.ndarray:
     if hasattr(value, "asnumpy"):
         value = value.asnumpy()
-    return np.ascontiguousarray(value)
+    return np.asarray(value, order="C")
 
 
 # -- one accelerator per process -----------------------------------------------------------

@@ -99,7 +99,7 @@ def encode(msg_type: MsgType, request_id: int, meta: dict,
     """The buffers of one frame (header, metadata, tensors with padding) and its length."""
     descs, chunks, payload_len = [], [], 0
     for name, array in tensors:
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order="C")  # keeps 0-d arrays 0-d (ascontiguousarray does not)
         check_dtype(array.dtype.name)
         descs.append({"name": name, "dtype": array.dtype.name, "shape": list(array.shape)})
         if array.nbytes:
@@ -218,7 +218,9 @@ def tensor_layout(meta: dict, payload_len: int) -> list[tuple[str, np.dtype, tup
 def recv_tensors(sock: socket.socket, header: Header, meta: dict,
                  deadline: float | None = None) -> list[tuple[str, np.ndarray]]:
     """Receive the payload into one preallocated buffer; tensors are views on it."""
-    payload = np.empty(header.payload_len, dtype=np.uint8)
+    raw = np.empty(header.payload_len + ALIGN, dtype=np.uint8)
+    start = -raw.ctypes.data % ALIGN
+    payload = raw[start:start + header.payload_len]
     recv_into(sock, memoryview(payload), deadline)
     tensors = []
     for name, dtype, shape, offset in tensor_layout(meta, header.payload_len):
