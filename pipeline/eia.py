@@ -72,6 +72,14 @@ def _engine():
         return engine
 
 
+def detach() -> None:
+    """Close this process's accelerator attach (its models are freed); the next bind attaches again."""
+    with _engine_lock:
+        engine = _engine_holder.pop("engine", None)
+    if engine is not None:
+        engine.client.close()
+
+
 # -- rule checks ---------------------------------------------------------------------------
 def _contexts_in(value) -> list:
     if value is None:
@@ -126,9 +134,10 @@ def _simple_bind(original, self, ctx, grad_req="write", type_dict=None, stype_di
     arg_shapes, _, aux_shapes = self.infer_shape(**kwargs)
     if arg_shapes is None or any(s is None for s in arg_shapes):
         raise ValueError("simple_bind: input shapes are incomplete; give the shape of every input")
-    arg_types, _, aux_types = self.infer_type(**(type_dict or {}))
-    arg_types = arg_types or [np.float32] * len(arg_shapes)
-    aux_types = aux_types or [np.float32] * len(aux_shapes)
+    arg_types, aux_types = [None] * len(arg_shapes), [None] * len(aux_shapes)
+    if type_dict:   # MXNet's simple_bind defaults every type to float32 too
+        inferred_args, _, inferred_aux = self.infer_type(**type_dict)
+        arg_types, aux_types = inferred_args or arg_types, inferred_aux or aux_types
     shared = shared_exec.arg_dict if isinstance(shared_exec, EIAExecutor) else {}
     arg_dict = OrderedDict()
     for name, shape, dtype in zip(self.list_arguments(), arg_shapes, arg_types):
