@@ -2,7 +2,6 @@
 one attach per process, and refusal of hostile frames while it keeps serving."""
 from __future__ import annotations
 
-import os
 import socket
 import threading
 

@@ -1,4 +1,4 @@
-"""Reliability on loopback: many client processes, a server killed or frozen mid-run, restarts."""
+"""The client's reliability on loopback: many client processes, a server killed or frozen mid-run, restarts."""
 from __future__ import annotations
 
 import os
