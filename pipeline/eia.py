@@ -77,7 +77,7 @@ def detach() -> None:
     with _engine_lock:
         engine = _engine_holder.pop("engine", None)
     if engine is not None:
-        engine.client.close()
+        engine.close()
 
 
 # -- rule checks ---------------------------------------------------------------------------

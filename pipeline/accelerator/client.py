@@ -239,28 +239,53 @@ def _to_numpy(value) -> np.ndarray:
 
 # -- one accelerator per process -----------------------------------------------------------
 _shared_lock = threading.Lock()
-_shared: dict = {"pid": None, "client": None}
+_shared: dict = {"pid": None, "client": None, "users": 0}
 
 
 def shared_client(address, token: str = "", **kwargs) -> AcceleratorClient:
-    """The process's one accelerator client; attaching a second, different accelerator is refused."""
+    """The process's one accelerator client; attaching a second, different accelerator is refused.
+
+    Each call counts a user; `release_shared` drops one, and the last one closes the client
+    (detaching the process, which frees its models on the server).
+    """
     addr = parse_address(address)
     with _shared_lock:
         client = _shared["client"] if _shared["pid"] == os.getpid() else None
         if client is not None and not client._closed:
             if client.address != addr:
                 raise AlreadyAttached(MAX_ONE_DEVICE, where=f"process {os.getpid()}",
-                                      hint=f"this process is attached to {client.address[0]}:{client.address[1]}")
+                                      hint=f"this process is attached to {client.address[0]}:{client.address[1]}; "
+                                           "close its engines first")
+            _shared["users"] += 1
             return client
         client = AcceleratorClient(addr, token, **kwargs)
-        _shared.update(pid=os.getpid(), client=client)
+        _shared.update(pid=os.getpid(), client=client, users=1)
         return client
+
+
+def release_shared(client: AcceleratorClient) -> None:
+    with _shared_lock:
+        if _shared["client"] is not client:
+            return
+        _shared["users"] -= 1
+        last = _shared["users"] <= 0
+    if last:
+        client.close()
 
 
 def _forget_shared(client: AcceleratorClient) -> None:
     with _shared_lock:
         if _shared["client"] is client:
-            _shared.update(pid=None, client=None)
+            _shared.update(pid=None, client=None, users=0)
+
+
+def remote_engine(size: str | None = None, settings: dict | None = None) -> "RemoteSubgraphEngine":
+    """The engine for an eia target: the server named by MXDEPLOY_ACCELERATOR or the pipeline's
+    `accelerator: {address}` setting, else this process's embedded server of `size`."""
+    from pipeline.accelerator.embedded import resolve_accelerator
+
+    address, token = resolve_accelerator(settings, size)
+    return RemoteSubgraphEngine(address=address, token=token)
 
 
 class RemoteSubgraphEngine:
@@ -272,9 +297,13 @@ class RemoteSubgraphEngine:
     - `forward(key, arrays) -> arrays`: arrays is a mapping name -> array, or a sequence in the
       input order given at load; returns numpy arrays in the graph's output order.
     - `unload(key)`, `close()`.
+
+    Without a client it uses the process's shared client (the embedded accelerator unless
+    MXDEPLOY_ACCELERATOR names one); `remote_engine(size, settings)` picks the address for a target.
     """
 
     def __init__(self, client: AcceleratorClient | None = None, *, address=None, token: str = ""):
+        self._shared = client is None
         if client is None:
             if address is None:
                 from pipeline.accelerator.embedded import resolve_accelerator
@@ -303,9 +332,13 @@ class RemoteSubgraphEngine:
         self.client.unload(key)
 
     def close(self) -> None:
+        """Unload this engine's models; an engine on the shared client releases it (the last detaches)."""
         for key in list(self._inputs):
             try:
                 self.unload(key)
             except AcceleratorError:
                 pass
         self._inputs.clear()
+        if self._shared:
+            self._shared = False
+            release_shared(self.client)

@@ -249,3 +249,18 @@ def test_onnxruntime_engine_is_refused_with_a_code_until_the_exporter_is_merged(
     with pytest.raises(EngineUnavailable) as info:
         AcceleratorServer("eia1.medium", engine="onnxruntime")
     assert info.value.code == "ACC114"
+
+
+def test_engines_share_the_process_attach_and_the_last_close_detaches(server, tiny):
+    from pipeline.accelerator.client import RemoteSubgraphEngine
+
+    address = f"{server.address[0]}:{server.address[1]}"
+    first, second = (RemoteSubgraphEngine(address=address, token="secret") for _ in range(2))
+    assert first.client is second.client
+    first.load("a", tiny.symbol_json, tiny.params, {"data": (1, 8)})
+    second.load("b", tiny.symbol_json, tiny.params, {"data": (1, 8)})
+    np.testing.assert_allclose(second.forward("b", [x_of(1)])[0], tiny.reference(x_of(1)), rtol=1e-5)
+    first.close()
+    assert not second.client._closed and [m["key"] for m in second.client.info()["models"]] == ["b"]
+    second.close()
+    assert second.client._closed
