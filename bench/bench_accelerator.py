@@ -5,7 +5,8 @@ process, interleaved forward by forward (so drift in the machine hits every colu
   cpu     sym.bind(mx.cpu(), ...).forward(data=x); outputs[0].asnumpy()     in-process MXNet
   eia     sym.bind(mx.eia(), ...), the same calls                          the drop-in, embedded server
   engine  RemoteSubgraphEngine.forward(key, {"data": x})                   the raw client
-and reports medians, the median per-forward overhead and the ratio to cpu. The server is the
+in a random order per iteration, and reports medians, the median per-forward overhead and
+the ratio to cpu (paired with the cpu run of the same iteration). The server is the
 embedded child process on 127.0.0.1 (same machine: its compute competes for the same cores).
 
     PYTHONPATH=. python bench/bench_accelerator.py [--runs 60] [--tiny-runs 1000] [--no-write]
@@ -18,6 +19,7 @@ import argparse
 import datetime
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -87,8 +89,10 @@ def measure(mx, engine, name, model, runs, warmup=5):
         np.testing.assert_allclose(fn(), reference, rtol=1e-4, atol=1e-5)
     times = {c: [] for c in columns}
     order = list(columns)
+    shuffle = random.Random(0).shuffle
     for i in range(warmup + runs):
-        for column in (order if i % 2 == 0 else order[::-1]):
+        shuffle(order)   # a fresh order each iteration: no column always follows another
+        for column in order:
             started = time.perf_counter()
             columns[column]()
             if i >= warmup:
@@ -100,6 +104,9 @@ def measure(mx, engine, name, model, runs, warmup=5):
         pairs = list(zip(times[column], times["cpu"]))
         row[f"{column}_overhead_ms"] = statistics.median(a - b for a, b in pairs) * 1000
         row[f"{column}_ratio"] = statistics.median(a / b for a, b in pairs)
+        quarter = max(1, len(pairs) // 4)   # the spread over four blocks of iterations shows the noise
+        blocks = [statistics.median(a / b for a, b in pairs[k:k + quarter]) for k in range(0, len(pairs), quarter)]
+        row[f"{column}_spread"] = f"{(min(blocks) - 1) * 100:+.1f}%..{(max(blocks) - 1) * 100:+.1f}%"
     return row
 
 
@@ -112,20 +119,22 @@ def render(rows, args) -> str:
              f"Command: `PYTHONPATH=. python bench/bench_accelerator.py --runs {args.runs} "
              f"--tiny-runs {args.tiny_runs}`.",
              "",
-             "Per-forward wall time, median of N interleaved runs; input on the host, output read back to numpy. "
+             "Per-forward wall time, median of N iterations running the three columns in a random order each; input on the host, output read back to numpy. "
              "`cpu`: in-process MXNet executor; `eia`: the `mx.eia()` drop-in (embedded server on 127.0.0.1, "
              "same machine); `engine`: `RemoteSubgraphEngine.forward` with numpy in and out. Overheads are "
-             "medians of per-iteration differences and ratios against the cpu run of the same iteration. "
+             "medians of per-iteration differences and ratios against the cpu run of the same iteration; "
+             "(quarters) is the range of that ratio over four consecutive blocks of the N iterations. "
              f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')} for both processes (spinning OpenMP threads "
              "of one MXNet process would steal the cores of the other). Load average at start: "
              f"{args.load_average} (this 2-core machine is shared; treat small differences as noise).",
              "",
-             "| model | N | cpu ms | eia ms | eia overhead | engine ms | engine overhead |",
+             "| model | N | cpu ms | eia ms | eia overhead (quarters) | engine ms | engine overhead (quarters) |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['runs']} | {r['cpu_ms']:.3f} | {r['eia_ms']:.3f} | "
-                     f"{r['eia_overhead_ms']:+.3f} ms ({(r['eia_ratio'] - 1) * 100:+.1f}%) | {r['engine_ms']:.3f} | "
-                     f"{r['engine_overhead_ms']:+.3f} ms ({(r['engine_ratio'] - 1) * 100:+.1f}%) |")
+                     f"{r['eia_overhead_ms']:+.3f} ms ({(r['eia_ratio'] - 1) * 100:+.1f}%; {r['eia_spread']}) | "
+                     f"{r['engine_ms']:.3f} | {r['engine_overhead_ms']:+.3f} ms ({(r['engine_ratio'] - 1) * 100:+.1f}%; "
+                     f"{r['engine_spread']}) |")
     goal = next(r for r in rows if r["model"].startswith("resnet50"))
     verdict = "met" if goal["eia_ratio"] <= 1.03 else "NOT met"
     lines += ["", f"Goal (eia overhead <= 3% on ResNet-50 b1): {verdict} ({(goal['eia_ratio'] - 1) * 100:+.1f}%).", ""]
