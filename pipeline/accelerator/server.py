@@ -82,7 +82,8 @@ class AcceleratorServer:
 
     def __init__(self, size: str, host: str = "127.0.0.1", port: int = 0, engine: str = "mxnet",
                  token: str = "", *, memory_bytes: int | None = None, max_frame_bytes: int | None = None,
-                 allow_remote: bool = False, body_timeout: float = 60.0, hello_timeout: float = 10.0):
+                 allow_remote: bool = False, body_timeout: float = 60.0, hello_timeout: float = 10.0,
+                 max_connections: int = 256):
         if size not in ACCELERATOR_SIZES:
             raise UsageError(f"unknown accelerator size '{size}'", where="--size",
                              hint=f"sizes: {', '.join(ACCELERATOR_SIZES)}")
@@ -98,6 +99,7 @@ class AcceleratorServer:
         self.max_frame_bytes = int(max_frame_bytes) if max_frame_bytes else _MAX_SIZE + (256 << 20)
         self.body_timeout = body_timeout
         self.hello_timeout = hello_timeout
+        self.max_connections = max_connections   # one thread each: a bound, not a pool
         self.instance_id = uuid.uuid4().hex
         self.accelerator_id = f"eia-{self.instance_id[:32]}"
         self._listener = socket.create_server((host, port), reuse_port=False, backlog=128)
@@ -133,7 +135,12 @@ class AcceleratorServer:
                 continue
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._state:
-                self._conns.add(sock)
+                full = len(self._conns) >= self.max_connections
+                if not full:
+                    self._conns.add(sock)
+            if full:
+                sock.close()
+                continue
             threading.Thread(target=self._serve_connection, args=(_Conn(sock, f"{peer[0]}:{peer[1]}"),),
                              name=f"accelerator-{peer[1]}", daemon=True).start()
 

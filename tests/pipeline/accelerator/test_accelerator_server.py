@@ -264,3 +264,12 @@ def test_engines_share_the_process_attach_and_the_last_close_detaches(server, ti
     assert not second.client._closed and [m["key"] for m in second.client.info()["models"]] == ["b"]
     second.close()
     assert second.client._closed
+
+
+def test_connections_beyond_the_limit_are_closed_and_the_rest_keep_working(tiny):
+    with AcceleratorServer("eia1.medium", token="t", max_connections=2) as srv:
+        with AcceleratorClient(srv.address, "t") as c, socket.create_connection(srv.address, timeout=5) as idle:
+            c.health()
+            with socket.create_connection(srv.address, timeout=5) as extra:
+                assert closed_by_peer(extra)
+            assert c.health()["status"] == "ok" and idle.fileno() >= 0
