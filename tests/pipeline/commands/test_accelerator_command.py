@@ -72,3 +72,13 @@ def test_unknown_engine_setting_exits_with_a_coded_error():
                            "--engine", "onnxruntime"], capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60)
     assert done.returncode == 2 and "ACC114" in done.stderr
+
+
+def test_through_the_pipeline_cli_once_listed_in_commands(monkeypatch, capsys):
+    from pipeline import cli
+
+    monkeypatch.setitem(cli.COMMANDS, "accelerator", "pipeline.commands.accelerator")
+    assert cli.main(["accelerator", "serve", "--size", "eia1.medium", "--host", "0.0.0.0"]) == 2
+    assert "CLI001 refusing to listen on non-loopback host '0.0.0.0'" in capsys.readouterr().err
+    assert cli.main(["accelerator"]) == 2
+    assert "no action given" in capsys.readouterr().err
