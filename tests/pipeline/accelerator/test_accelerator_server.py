@@ -7,6 +7,8 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.accelerator import protocol as proto
 from pipeline.accelerator.client import AcceleratorClient, shared_client
@@ -273,3 +275,28 @@ def test_connections_beyond_the_limit_are_closed_and_the_rest_keep_working(tiny)
             with socket.create_connection(srv.address, timeout=5) as extra:
                 assert closed_by_peer(extra)
             assert c.health()["status"] == "ok" and idle.fileno() >= 0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(authenticate=st.booleans(), msg_type=st.integers(0, 255), meta=st.binary(max_size=200),
+       declared_meta=st.integers(0, 400), declared_payload=st.integers(0, 1 << 20), tail=st.binary(max_size=300))
+def test_fuzzed_frames_never_break_the_server(server, client, tiny, authenticate, msg_type, meta, declared_meta,
+                                              declared_payload, tail):
+    """Random headers and bodies, before or after HELLO: the server answers or closes, and serves on."""
+    if not client._records:
+        client.load("tiny", tiny.symbol_json, tiny.params, {"data": (1, 8)})
+    sock = raw_session(server)[0] if authenticate else socket.create_connection(server.address, timeout=5)
+    with sock:
+        try:   # the server may already have refused and reset the connection: that is fine
+            sock.sendall(proto.HEADER.pack(proto.MAGIC, 1, msg_type, 0, 3, declared_meta, declared_payload)
+                         + meta + tail)
+            sock.shutdown(socket.SHUT_WR)
+            sock.settimeout(5)
+            while sock.recv(65536):
+                pass
+        except (ConnectionResetError, BrokenPipeError, socket.timeout):
+            pass
+        except OSError as exc:
+            if exc.errno != 107:   # ENOTCONN: reset before our shutdown
+                raise
+    np.testing.assert_allclose(client.forward("tiny", {"data": x_of(1)})[0], tiny.reference(x_of(1)), rtol=1e-5)
