@@ -98,6 +98,12 @@ def _check_no_gpu(*values) -> None:
         raise _usage(GPU_MESSAGE, where="context", hint="use mx.eia() for the bind and mx.cpu() for arrays")
 
 
+def _check_context_list(ctx) -> None:
+    """A list of contexts is data parallelism: refused when it names the accelerator."""
+    if isinstance(ctx, (list, tuple)) and any(is_eia(c) for c in _contexts_in(ctx)):
+        raise _usage(MAX_ONE_DEVICE, where="context", hint="bind with the single context mx.eia()")
+
+
 def _check_one_device(contexts: list, groups) -> None:
     if len(contexts) > 1 or groups or any(c.device_id != 0 for c in contexts):
         raise _usage(MAX_ONE_DEVICE, where="context", hint="bind with the single context mx.eia()")
@@ -124,6 +130,7 @@ def _precheck_memory(engine, arg_dict, aux_dict, inputs) -> None:
 def _simple_bind(original, self, ctx, grad_req="write", type_dict=None, stype_dict=None, group2ctx=None,
                  shared_arg_names=None, shared_exec=None, shared_buffer=None, **kwargs):
     _check_no_gpu(ctx, group2ctx)
+    _check_context_list(ctx)
     if not is_eia(ctx):
         return original(self, ctx, grad_req=grad_req, type_dict=type_dict, stype_dict=stype_dict,
                         group2ctx=group2ctx, shared_arg_names=shared_arg_names, shared_exec=shared_exec,
@@ -177,6 +184,7 @@ def _named(kind: str, names: list[str], given) -> "OrderedDict":
 def _bind(original, self, ctx, args, args_grad=None, grad_req="write", aux_states=None, group2ctx=None,
           shared_exec=None):
     _check_no_gpu(ctx, group2ctx)
+    _check_context_list(ctx)
     if not is_eia(ctx):
         return original(self, ctx, args, args_grad=args_grad, grad_req=grad_req, aux_states=aux_states,
                         group2ctx=group2ctx, shared_exec=shared_exec)

@@ -128,6 +128,8 @@ def test_bind_rules(mx, net):
         sym.simple_bind(mx.eia(), grad_req="null", group2ctx={"dev1": mx.eia()}, data=(1, 3, 8, 8))
     with pytest.raises(ValueError, match=MAX_ONE):
         sym.simple_bind(mx.eia(1), grad_req="null", data=(1, 3, 8, 8))
+    with pytest.raises(ValueError, match=MAX_ONE):
+        sym.simple_bind([mx.eia(0), mx.eia(1)], grad_req="null", data=(1, 3, 8, 8))
     with pytest.raises(ValueError, match=TRAINING):
         sym.simple_bind(mx.eia(), data=(1, 3, 8, 8))                   # grad_req defaults to 'write'
     a = mx.sym.var("a")
