@@ -19,6 +19,7 @@ COMMANDS = {
     "stages": "pipeline.commands.stages",
     "check": "pipeline.commands.check",
     "report": "pipeline.commands.report",
+    "accelerator": "pipeline.commands.accelerator",
 }
 EXIT_USAGE = 2
 
