@@ -143,7 +143,9 @@ def load_checkpoint(prefix: str, epoch: int, inputs: list[TensorSpec]) -> ModelB
     the upgrade is recorded in the bundle's history and `metadata["mxnet_version"]` keeps the
     saved version (None when the file did not say), which is what the version rule checks.
     """
-    import mxnet as mx
+    from pipeline.labels import label_variables
+    from pipeline.loaders import params as params_loader
+    from pipeline.loaders.symbol_json import load_symbol
 
     sym_path = Path(f"{prefix}-symbol.json")
     params_path = Path(f"{prefix}-{epoch:04d}.params")
@@ -151,36 +153,22 @@ def load_checkpoint(prefix: str, epoch: int, inputs: list[TensorSpec]) -> ModelB
         if not p.is_file():
             raise ModelError("checkpoint file not found", where=str(p),
                              hint="give the prefix without -symbol.json and the right epoch")
-    raw = sym_path.read_text("utf-8", errors="replace")
-    try:
-        graph = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"the symbol file is not JSON ({exc})", where=str(sym_path), code="MDL002",
-                         hint="give the -symbol.json that mx.model.save_checkpoint wrote") from None
-    if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):
-        raise ModelError("the symbol file has no 'nodes' list", where=str(sym_path), code="MDL002",
-                         hint="give the -symbol.json that mx.model.save_checkpoint wrote")
+    # Validate both files before native code reads either (pipeline/loaders).
+    sym, _graph, raw = load_symbol(sym_path)
     saved_version = graph_mxnet_version(raw)
-    try:
-        sym = mx.sym.load(str(sym_path))
-    except mx.MXNetError as exc:
-        raise ModelError(f"MXNet cannot load the symbol: {first_error_line(exc)}", where=str(sym_path),
-                         code="MDL002", hint="the graph names an operator or attribute this MXNet lacks") from None
-    try:
-        loaded = mx.nd.load(str(params_path))
-    except mx.MXNetError as exc:
-        raise ModelError(f"MXNet cannot load the params: {first_error_line(exc)}", where=str(params_path),
-                         code="MDL003", hint="give the .params file mx.model.save_checkpoint wrote") from None
-    if not isinstance(loaded, dict):
-        raise ModelError("the params file holds an unnamed list of arrays", where=str(params_path), code="MDL003",
-                         hint="a checkpoint's params are saved as a dict with arg:NAME / aux:NAME keys")
-    arg_params = {k[4:]: v for k, v in loaded.items() if k.startswith("arg:")}
-    aux_params = {k[4:]: v for k, v in loaded.items() if k.startswith("aux:")}
+    layout = params_loader.read_params_file(params_path)
+    arg_shapes, aux_shapes = params_loader.checkpoint_params(params_path, layout)
     if not inputs:
-        free = [n for n in sym.list_arguments() if n not in arg_params]
+        free = [n for n in sym.list_arguments() if n not in arg_shapes]
         raise UsageError(f"checkpoint '{prefix}' needs input shapes for {', '.join(free)}",
                          where=str(sym_path), hint="pass --input NAME=D1,D2,... for each")
-    _check_checkpoint_names(sym, arg_params, aux_params, inputs, sym_path)
+    labels = set(label_variables(sym.tojson()))
+    _check_checkpoint_names(sym, arg_shapes, aux_shapes, inputs, sym_path)
+    params_loader.check_against_graph(sym, str(params_path), arg_shapes, aux_shapes,
+                                      {s.name: s.shape for s in inputs}, labels)
+    loaded = params_loader.load_arrays(params_path)
+    arg_params = {k[4:]: v for k, v in loaded.items() if k.startswith("arg:")}
+    aux_params = {k[4:]: v for k, v in loaded.items() if k.startswith("aux:")}
     bundle = ModelBundle.from_symbol(sym, arg_params, aux_params, inputs)
     bundle.metadata.update({"source": {"kind": "checkpoint", "prefix": str(Path(prefix).resolve()), "epoch": epoch},
                             "mxnet_version": saved_version})
