@@ -1,0 +1,22 @@
+"""Our ONNX -> MXNet Symbol importer (opsets 7-23).
+
+`import_onnx(path, input_shapes)` returns a ModelBundle whose reference is the original file run
+by ONNX Runtime. Converters live one op family per module, all listed in `families`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.bundle import ModelBundle
+
+
+def import_onnx(path, input_shapes: dict[str, tuple] | None = None) -> ModelBundle:
+    """Convert the ONNX file at `path` for the declared input shapes (name -> shape)."""
+    from stages.importers.onnx.convert import convert_model
+    from stages.importers.onnx.modelfile import read_model
+
+    path = Path(path)
+    return convert_model(read_model(path), path, input_shapes)
+
+
+__all__ = ["import_onnx"]

@@ -1,0 +1,16 @@
+"""Every converter module, listed once: importing this module fills the registry.
+
+Explicit imports, not `import *` or a directory scan, so the set of converters is visible here
+and a module that fails to import fails loudly.
+"""
+from stages.importers.onnx import (  # noqa: F401
+    activation,
+    cast,
+    constant,
+    elementwise,
+    logical,
+    reduce,
+    shape,
+)
+
+MODULES = (activation, cast, constant, elementwise, logical, reduce, shape)
