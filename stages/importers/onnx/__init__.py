@@ -10,13 +10,18 @@ from pathlib import Path
 from pipeline.bundle import ModelBundle
 
 
-def import_onnx(path, input_shapes: dict[str, tuple] | None = None) -> ModelBundle:
-    """Convert the ONNX file at `path` for the declared input shapes (name -> shape)."""
+def import_onnx(path, input_shapes: dict[str, tuple] | None = None, *,
+                constants: dict | None = None) -> ModelBundle:
+    """Convert the ONNX file at `path` for the declared input shapes (name -> shape).
+
+    `constants` freezes graph inputs to values (name -> array): for inputs that carry what
+    MXNet needs as an attribute (axes, a target shape), which ONNX's own tests feed at run time.
+    """
     from stages.importers.onnx.convert import convert_model
     from stages.importers.onnx.modelfile import read_model
 
     path = Path(path)
-    return convert_model(read_model(path), path, input_shapes)
+    return convert_model(read_model(path), path, input_shapes, constants)
 
 
 __all__ = ["import_onnx"]

@@ -55,7 +55,7 @@ class ConvertContext:
         """Input i's static value; a coded error naming the node when it is computed at run time."""
         value = self.const(i)
         if value is None:
-            raise errors.OnnxImportError(
+            raise errors.DynamicValueError(self.node.inputs[i],
                 f"{self.node.op_type} node '{self.node.label}' needs its {what} (input '{self.node.inputs[i]}') "
                 f"known before run time, but it is computed from a graph input",
                 code=errors.DYNAMIC_VALUE, where=self.node.label,

@@ -65,7 +65,7 @@ def check_supported(nodes: list[OnnxNode], model_opsets: dict[str, int]) -> None
 
 
 def declared_inputs(graph, initializers: dict, input_shapes: dict[str, tuple]) -> list[TensorSpec]:
-    """The graph inputs that are not initializers, with shapes from ONNX or the declaration."""
+    """The graph inputs that are not initializers (nor frozen), with shapes from ONNX or the declaration."""
     real = [vi for vi in graph.input if vi.name not in initializers]
     names = [vi.name for vi in real]
     unknown = [n for n in input_shapes if n not in names]
@@ -202,7 +202,8 @@ def _output_symbol(vi, state: GraphState):
     return sym
 
 
-def convert_model(model, path: Path, input_shapes: dict[str, tuple] | None) -> ModelBundle:
+def convert_model(model, path: Path, input_shapes: dict[str, tuple] | None,
+                  constants: dict[str, np.ndarray] | None = None) -> ModelBundle:
     import mxnet as mx
 
     graph = model.graph
@@ -210,6 +211,14 @@ def convert_model(model, path: Path, input_shapes: dict[str, tuple] | None) -> M
     nodes = [read_node(n) for n in graph.node]
     check_supported(nodes, model_opsets)
     initializers = {t.name: tensor_value(t, t.name) for t in graph.initializer}
+    frozen = {k: np.asarray(v) for k, v in (constants or {}).items()}
+    graph_inputs = {vi.name for vi in graph.input}
+    for name in frozen:
+        if name not in graph_inputs:
+            raise errors.OnnxImportError(f"constant given for '{name}', which is not a graph input",
+                                         code=errors.UNKNOWN_INPUT, where=name,
+                                         hint=f"the model's inputs are: {', '.join(sorted(graph_inputs))}")
+    initializers.update(frozen)
     specs = declared_inputs(graph, initializers, dict(input_shapes or {}))
     info, note = inferred_info(model, {s.name: s.shape for s in specs})
     state = GraphState(info)
@@ -229,5 +238,9 @@ def convert_model(model, path: Path, input_shapes: dict[str, tuple] | None) -> M
     }
     if note:
         metadata["onnx"]["note"] = note
+    if frozen:
+        # The reference feeds these to ONNX Runtime, which still sees them as graph inputs.
+        metadata["onnx"]["frozen_inputs"] = {k: {"value": v.tolist(), "dtype": str(v.dtype)}
+                                             for k, v in frozen.items()}
     return ModelBundle.from_symbol(outputs, state.params, state.params, specs, metadata=metadata,
                                    history=[{"stage": "onnx", "nodes": len(nodes)}])

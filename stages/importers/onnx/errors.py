@@ -22,3 +22,23 @@ class OnnxImportError(SourceError):
     """A model the importer cannot turn into an MXNet Symbol as given."""
 
     code = UNSUPPORTED_OPS
+
+
+class DynamicValueError(OnnxImportError):
+    """A value MXNet needs as an attribute (axes, a shape, pads) is only known at run time.
+
+    `tensor` names the ONNX tensor, so a caller may freeze that graph input to a constant.
+    """
+
+    code = DYNAMIC_VALUE
+
+    def __init__(self, tensor: str, message: str, **kwargs):
+        super().__init__(message, **kwargs)
+        self.tensor = tensor
+
+    def __reduce__(self):
+        return (_rebuild_dynamic, (self.tensor, self.message, self.where, self.hint, self.code))
+
+
+def _rebuild_dynamic(tensor, message, where, hint, code):
+    return DynamicValueError(tensor, message, where=where, hint=hint, code=code)

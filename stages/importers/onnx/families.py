@@ -7,10 +7,17 @@ from stages.importers.onnx import (  # noqa: F401
     activation,
     cast,
     constant,
+    conv,
     elementwise,
+    gather,
     logical,
+    matmul,
+    norm,
+    pool,
     reduce,
+    sequence,
     shape,
 )
 
-MODULES = (activation, cast, constant, elementwise, logical, reduce, shape)
+MODULES = (activation, cast, constant, conv, elementwise, gather, logical, matmul, norm, pool, reduce, sequence,
+           shape)

@@ -197,3 +197,32 @@ def space_to_depth(node, ctx):
     tmp = reshape(ctx, ctx.input(0), (n, c, h // b, b, w // b, b), "split")
     tmp = mx.sym.transpose(tmp, axes=(0, 3, 5, 1, 2, 4))
     return reshape(ctx, tmp, (n, c * b * b, h // b, w // b), "out")
+
+
+@converter("Pad", since=2)
+@converter("Pad", since=11)
+@converter("Pad", since=13)
+@converter("Pad", since=18)
+@converter("Pad", since=19)
+@converter("Pad", since=21)
+def pad(node, ctx):
+    """pads: attribute (< 11) or input; constant_value input (>= 11); axes input (>= 18)."""
+    from stages.importers.onnx.padding import pad_blocks
+
+    shape = ctx.shape(0)
+    rank = len(shape)
+    if ctx.opset < 11:
+        flat, value = list(ctx.attr("pads")), ctx.attr("value", 0.0)
+    else:
+        flat = [int(p) for p in ctx.require_const(1, "pads").reshape(-1)]
+        value = ctx.require_const(2, "constant_value").reshape(-1)[0] if ctx.has_input(2) else 0
+    axes = list(range(rank))
+    if ctx.opset >= 18 and ctx.has_input(3):
+        axes = [norm_axis(int(a), rank) for a in ctx.require_const(3, "axes").reshape(-1)]
+    count = len(axes)
+    pairs = [(0, 0)] * rank
+    for k, a in enumerate(axes):
+        pairs[a] = (int(flat[k]), int(flat[k + count]))
+    out, _ = pad_blocks(ctx, ctx.input(0), shape, pairs, mode=ctx.attr("mode", "constant"), value=float(value),
+                        dtype=ctx.dtype(0))
+    return mx.sym.identity(out, name=ctx.name)

@@ -1,0 +1,75 @@
+"""Conv and ConvTranspose -> MXNet Convolution / Deconvolution (1-D, 2-D, 3-D, grouped)."""
+from __future__ import annotations
+
+import mxnet as mx
+
+from stages.importers.onnx.padding import pad_blocks, spatial_pads
+from stages.importers.onnx.registry import converter
+
+
+@converter("Conv", since=1)
+@converter("Conv", since=11)
+@converter("Conv", since=22)
+def conv(node, ctx):
+    """MXNet pads symmetrically; asymmetric pads (SAME_UPPER with even kernels) are padded first."""
+    shape, wshape = ctx.shape(0), ctx.shape(1)
+    rank = len(shape) - 2
+    kernel = tuple(ctx.attr("kernel_shape", wshape[2:]))
+    strides = tuple(ctx.attr("strides", [1] * rank))
+    dilations = tuple(ctx.attr("dilations", [1] * rank))
+    pads = spatial_pads(ctx, shape[2:], kernel, strides, dilations)
+    x = ctx.input(0)
+    if any(b != e for b, e in pads):
+        x, _ = pad_blocks(ctx, x, shape, [(0, 0), (0, 0)] + pads, dtype=ctx.dtype(0))
+        pads = [(0, 0)] * rank
+    bias = ctx.input(2)
+    return mx.sym.Convolution(x, weight=ctx.input(1), bias=bias, kernel=kernel, stride=strides, dilate=dilations,
+                              pad=tuple(b for b, _ in pads), num_filter=wshape[0], num_group=ctx.attr("group", 1),
+                              no_bias=bias is None, name=ctx.name)
+
+
+@converter("ConvTranspose", since=1)
+@converter("ConvTranspose", since=11)
+@converter("ConvTranspose", since=22)
+def conv_transpose(node, ctx):
+    """Deconvolution without padding gives the full output; ONNX pads (or output_shape) crop it
+    and output_padding extends it at the end, so crop or extend explicitly, then add the bias."""
+    shape, wshape = ctx.shape(0), ctx.shape(1)
+    rank = len(shape) - 2
+    group = ctx.attr("group", 1)
+    kernel = tuple(ctx.attr("kernel_shape", wshape[2:]))
+    strides = tuple(ctx.attr("strides", [1] * rank))
+    dilations = tuple(ctx.attr("dilations", [1] * rank))
+    out_pad = list(ctx.attr("output_padding", [0] * rank))
+    full = [s * (n - 1) + (k - 1) * d + 1 for n, k, s, d in zip(shape[2:], kernel, strides, dilations)]
+    auto = ctx.attr("auto_pad", "NOTSET")
+    if "output_shape" in node.attrs or auto in ("SAME_UPPER", "SAME_LOWER"):
+        wanted = list(ctx.attr("output_shape", []))[-rank:] or [n * s for n, s in zip(shape[2:], strides)]
+        pads = []
+        for f, o, w in zip(full, out_pad, wanted):
+            total = f + o - w
+            if auto == "SAME_UPPER":
+                pads.append((total // 2, total - total // 2))
+            else:
+                pads.append((total - total // 2, total // 2))
+    elif auto == "VALID":
+        pads = [(0, 0)] * rank
+    else:
+        flat = list(ctx.attr("pads", [0] * (2 * rank)))
+        pads = [(flat[i], flat[i + rank]) for i in range(rank)]
+    num_filter = wshape[1] * group
+    x = mx.sym.Deconvolution(ctx.input(0), weight=ctx.input(1), kernel=kernel, stride=strides, dilate=dilations,
+                             pad=(0,) * rank, adj=(0,) * rank, num_filter=num_filter, num_group=group, no_bias=True,
+                             name=ctx.sub("full"))
+    cur = [shape[0], num_filter] + full
+    extend = [(0, 0), (0, 0)] + [(0, o) for o in out_pad]
+    if any(e for _, e in extend):
+        x, cur = pad_blocks(ctx, x, cur, extend, dtype=ctx.dtype(0), tag="outpad")
+        cur = list(cur)
+    begin = [None, None] + [b for b, _ in pads]
+    end = [None, None] + [c - e for c, (_, e) in zip(cur[2:], pads)]
+    if any(b for b, _ in pads) or any(e for _, e in pads):
+        x = mx.sym.slice(x, begin=tuple(begin), end=tuple(end))
+    if ctx.has_input(2):
+        x = mx.sym.broadcast_add(x, mx.sym.reshape(ctx.input(2), shape=(1, num_filter) + (1,) * rank))
+    return mx.sym.identity(x, name=ctx.name)
