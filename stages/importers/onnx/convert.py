@@ -93,7 +93,8 @@ def declared_inputs(graph, initializers: dict, input_shapes: dict[str, tuple]) -
             continue
         else:
             shape = tuple(dims)
-        specs.append(TensorSpec(vi.name, shape, str(dtype)))
+        # MXNet 1.9.1 has no rank-0 arrays: a scalar input is declared, fed and bound as (1,).
+        specs.append(TensorSpec(vi.name, mx_shape(shape), str(dtype)))
     if dynamic:
         raise errors.OnnxImportError(f"input(s) with dynamic dimensions need a declared shape: {', '.join(dynamic)}",
                                      code=errors.DYNAMIC_INPUT, where=dynamic[0].split("(")[0],
@@ -134,7 +135,9 @@ def _fold(fn, node: OnnxNode, state: GraphState, opset: int, name: str) -> list:
             computed.append((k, sym))
     if computed:
         group = mx.sym.Group([s for _, s in computed])
-        args = {n: mx.nd.array(ctx.feeds[n].reshape(mx_shape(ctx.feeds[n].shape)), dtype=ctx.feeds[n].dtype)
+        # Inputs are the placeholders; helper tables a converter added (param()) are params.
+        known = {**state.params, **ctx.feeds}
+        args = {n: mx.nd.array(known[n].reshape(mx_shape(known[n].shape)), dtype=known[n].dtype)
                 for n in group.list_arguments()}
         try:
             outs = group.eval(ctx=mx.cpu(), **args)
@@ -229,6 +232,12 @@ def convert_model(model, path: Path, input_shapes: dict[str, tuple] | None,
     for node in nodes:
         convert_node(node, state, model_opsets, used)
     outputs = mx.sym.Group([_output_symbol(vi, state) for vi in graph.output])
+    # Inputs whose values no output depends on (only their static shape was read, by Shape or
+    # EyeLike) are not graph arguments; MXNet cannot bind them, so they leave the declared
+    # inputs and the ONNX Runtime reference feeds them zeros.
+    arguments = set(outputs.list_arguments())
+    unused = [s for s in specs if s.name not in arguments]
+    specs = [s for s in specs if s.name in arguments]
     metadata = {
         "source": {"kind": "onnx", "path": str(Path(path).resolve())},
         "mxnet_version": MXNET_VERSION,
@@ -238,6 +247,8 @@ def convert_model(model, path: Path, input_shapes: dict[str, tuple] | None,
     }
     if note:
         metadata["onnx"]["note"] = note
+    if unused:
+        metadata["onnx"]["unused_inputs"] = [s.to_dict() for s in unused]
     if frozen:
         # The reference feeds these to ONNX Runtime, which still sees them as graph inputs.
         metadata["onnx"]["frozen_inputs"] = {k: {"value": v.tolist(), "dtype": str(v.dtype)}

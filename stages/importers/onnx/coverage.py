@@ -177,7 +177,8 @@ def run_test(test_dir: str) -> tuple[str, str]:
                     raise
                 frozen[exc.tensor] = feed.pop(exc.tensor)
         specs = {s.name: s for s in bundle.inputs}
-        feed = {n: np.asarray(a).astype(specs[n].dtype) for n, a in feed.items()}
+        feed = {n: np.asarray(a).astype(specs[n].dtype).reshape(specs[n].shape) for n, a in feed.items()
+                if n in specs}
         if any(a.size == 0 for a in feed.values()):
             return "failed", "zero-sized input (MXNet 1.9.1 legacy shapes cannot hold it)"
         with CpuTarget(api="symbol") as target:

@@ -59,9 +59,8 @@ def np_dtype(elem_type: int, where: str) -> np.dtype:
     import onnx
 
     supported = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
-                 onnx.TensorProto.INT8, onnx.TensorProto.UINT8, onnx.TensorProto.INT16,
-                 onnx.TensorProto.INT32, onnx.TensorProto.INT64, onnx.TensorProto.BOOL,
-                 onnx.TensorProto.UINT16, onnx.TensorProto.UINT32, onnx.TensorProto.UINT64}
+                 onnx.TensorProto.INT8, onnx.TensorProto.UINT8,
+                 onnx.TensorProto.INT32, onnx.TensorProto.INT64, onnx.TensorProto.BOOL}
     if elem_type not in supported:
         name = onnx.TensorProto.DataType.Name(elem_type) if elem_type in onnx.TensorProto.DataType.values() \
             else str(elem_type)
