@@ -15,9 +15,10 @@ from stages.importers.onnx import (  # noqa: F401
     norm,
     pool,
     reduce,
+    resize,
     sequence,
     shape,
 )
 
-MODULES = (activation, cast, constant, conv, elementwise, gather, logical, matmul, norm, pool, reduce, sequence,
+MODULES = (activation, cast, constant, conv, elementwise, gather, logical, matmul, norm, pool, reduce, resize, sequence,
            shape)
