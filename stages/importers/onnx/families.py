@@ -16,9 +16,10 @@ from stages.importers.onnx import (  # noqa: F401
     pool,
     reduce,
     resize,
+    rnn,
     sequence,
     shape,
 )
 
-MODULES = (activation, cast, constant, conv, elementwise, gather, logical, matmul, norm, pool, reduce, resize, sequence,
+MODULES = (activation, cast, constant, conv, elementwise, gather, logical, matmul, norm, pool, reduce, resize, rnn, sequence,
            shape)
