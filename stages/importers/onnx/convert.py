@@ -247,11 +247,11 @@ def convert_model(model, path: Path, input_shapes: dict[str, tuple] | None,
     }
     if note:
         metadata["onnx"]["note"] = note
+    # ONNX Runtime still sees unused and frozen inputs as graph inputs: the reference feeds them.
     if unused:
-        metadata["onnx"]["unused_inputs"] = [s.to_dict() for s in unused]
+        metadata["reference"]["unused_inputs"] = [s.to_dict() for s in unused]
     if frozen:
-        # The reference feeds these to ONNX Runtime, which still sees them as graph inputs.
-        metadata["onnx"]["frozen_inputs"] = {k: {"value": v.tolist(), "dtype": str(v.dtype)}
-                                             for k, v in frozen.items()}
+        metadata["reference"]["frozen_inputs"] = {k: {"value": v.tolist(), "dtype": str(v.dtype)}
+                                                  for k, v in frozen.items()}
     return ModelBundle.from_symbol(outputs, state.params, state.params, specs, metadata=metadata,
                                    history=[{"stage": "onnx", "nodes": len(nodes)}])
