@@ -119,7 +119,6 @@ def lrn(node, ctx):
 
 
 @converter("MeanVarianceNormalization", since=9)
-@converter("MeanVarianceNormalization", since=13)
 def mvn(node, ctx):
     rank = ctx.rank(0)
     axes = tuple(norm_axis(a, rank) for a in ctx.attr("axes", [0, 2, 3]))

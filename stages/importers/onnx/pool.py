@@ -74,7 +74,6 @@ def max_pool(node, ctx):
     return _pool(node, ctx, "max")
 
 
-@converter("AveragePool", since=1)
 @converter("AveragePool", since=7)
 @converter("AveragePool", since=10)
 @converter("AveragePool", since=11)
@@ -84,7 +83,7 @@ def average_pool(node, ctx):
     return _pool(node, ctx, "avg")
 
 
-@converter("LpPool", since=1)
+@converter("LpPool", since=2)
 @converter("LpPool", since=11)
 @converter("LpPool", since=18)
 @converter("LpPool", since=22)
@@ -98,7 +97,6 @@ def lp_pool(node, ctx):
 @converter("GlobalMaxPool", since=22)
 @converter("GlobalLpPool", since=1)
 @converter("GlobalLpPool", since=2)
-@converter("GlobalLpPool", since=22)
 def global_pool(node, ctx):
     rank = ctx.rank(0) - 2
     pool_type = {"GlobalAveragePool": "avg", "GlobalMaxPool": "max", "GlobalLpPool": "lp"}[node.op_type]

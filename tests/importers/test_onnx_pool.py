@@ -1,0 +1,29 @@
+"""Pooling: ceil_mode, count_include_pad, auto_pad and asymmetric pads (atol 1e-5)."""
+import pytest
+
+from onnx_in_parity import Case, check, params, rand
+
+X = rand(1, 3, 9, 8)
+
+CASES = [
+    Case("MaxPool", (1, 8, 10, 11, 12, 22), {"x": X}, attrs={"kernel_shape": [3, 3], "strides": [2, 2]}),
+    Case("MaxPool", (10, 12), {"x": X}, attrs={"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1,
+                                               "pads": [1, 1, 1, 1]}, name="ceil"),
+    Case("MaxPool", (12,), {"x": X}, attrs={"kernel_shape": [2, 2], "auto_pad": "SAME_UPPER"}, name="same"),
+    Case("MaxPool", (12,), {"x": rand(2, 3, 11)}, attrs={"kernel_shape": [3], "pads": [0, 2]}, name="1d_asym"),
+    Case("AveragePool", (7, 10, 11, 19, 22), {"x": X}, attrs={"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),
+    Case("AveragePool", (11, 19), {"x": X}, attrs={"kernel_shape": [3, 3], "pads": [1, 1, 1, 1],
+                                                   "count_include_pad": 1}, name="include_pad"),
+    Case("AveragePool", (11,), {"x": X}, attrs={"kernel_shape": [2, 3], "pads": [0, 1, 1, 0]}, name="asymmetric"),
+    Case("AveragePool", (11,), {"x": X}, attrs={"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1},
+         name="ceil"),
+    Case("LpPool", (2, 11, 18, 22), {"x": X}, attrs={"kernel_shape": [2, 2], "p": 2}),
+    Case("GlobalAveragePool", (1, 22), {"x": X}),
+    Case("GlobalMaxPool", (1, 22), {"x": X}),
+    Case("GlobalLpPool", (2,), {"x": X}, attrs={"p": 2}),
+]
+
+
+@pytest.mark.parametrize("case,opset", params(CASES))
+def test_pool_matches_onnxruntime(case, opset, tmp_path):
+    check(case, opset, tmp_path)
