@@ -95,7 +95,6 @@ def lp_pool(node, ctx):
 @converter("GlobalAveragePool", since=22)
 @converter("GlobalMaxPool", since=1)
 @converter("GlobalMaxPool", since=22)
-@converter("GlobalLpPool", since=1)
 @converter("GlobalLpPool", since=2)
 def global_pool(node, ctx):
     rank = ctx.rank(0) - 2
