@@ -297,10 +297,14 @@ def totals(results: list[TestResult]) -> dict:
 
     passed = sum(r.status == "passed" for r in considered)
     scoped_passed = sum(r.status == "passed" for r in scoped)
+    frozen = sum(r.status == "passed" and r.reason.startswith("input(s) frozen") for r in considered)
+    scoped_frozen = sum(r.status == "passed" and r.reason.startswith("input(s) frozen") for r in scoped)
     return {"tests": len(results), "excluded": len(results) - len(considered), "considered": len(considered),
-            "passed": passed, "passed_pct": pct(passed, len(considered)),
+            "passed": passed, "passed_pct": pct(passed, len(considered)), "passed_with_frozen_inputs": frozen,
             "in_scope": len(scoped), "in_scope_passed": scoped_passed,
-            "in_scope_pct": pct(scoped_passed, len(scoped))}
+            "in_scope_pct": pct(scoped_passed, len(scoped)),
+            "in_scope_pct_without_frozen": pct(scoped_passed - scoped_frozen, len(scoped)),
+            "passed_pct_without_frozen": pct(passed - frozen, len(considered))}
 
 
 def main(argv: list[str] | None = None) -> int:
