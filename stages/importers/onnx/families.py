@@ -5,6 +5,7 @@ and a module that fails to import fails loudly.
 """
 from stages.importers.onnx import (  # noqa: F401
     activation,
+    attention,
     cast,
     constant,
     conv,
@@ -21,5 +22,5 @@ from stages.importers.onnx import (  # noqa: F401
     shape,
 )
 
-MODULES = (activation, cast, constant, conv, elementwise, gather, logical, matmul, norm, pool, reduce, resize, rnn, sequence,
+MODULES = (activation, attention, cast, constant, conv, elementwise, gather, logical, matmul, norm, pool, reduce, resize, rnn, sequence,
            shape)
