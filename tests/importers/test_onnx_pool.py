@@ -1,4 +1,5 @@
 """Pooling: ceil_mode, count_include_pad, auto_pad and asymmetric pads (atol 1e-5)."""
+import numpy as np
 import pytest
 
 from onnx_in_parity import Case, check, params, rand
@@ -18,6 +19,13 @@ CASES = [
     Case("AveragePool", (11,), {"x": X}, attrs={"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1},
          name="ceil"),
     Case("LpPool", (2, 11, 18, 22), {"x": X}, attrs={"kernel_shape": [2, 2], "p": 2}),
+    Case("MaxPool", (12,), {"x": X}, attrs={"kernel_shape": [2, 3], "dilations": [2, 2], "pads": [1, 0, 0, 1]},
+         name="dilated"),
+    Case("AveragePool", (19,), {"x": X}, attrs={"kernel_shape": [3, 2], "dilations": [2, 1], "strides": [2, 1],
+                                                "pads": [1, 1, 1, 1], "ceil_mode": 1}, name="dilated_ceil"),
+    Case("LpPool", (18,), {"x": X}, attrs={"kernel_shape": [3, 3], "p": 3, "pads": [1, 1, 1, 1],
+                                           "strides": [2, 2]}, name="p3"),
+    Case("MaxPool", (12,), {"x": (X * 100).astype(np.uint8)}, attrs={"kernel_shape": [2, 2]}, name="uint8"),
     Case("GlobalAveragePool", (1, 22), {"x": X}),
     Case("GlobalMaxPool", (1, 22), {"x": X}),
     Case("GlobalLpPool", (2,), {"x": X}, attrs={"p": 2}),

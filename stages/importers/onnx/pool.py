@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import mxnet as mx
+import numpy as np
 
 from stages.importers.onnx.padding import pad_blocks, spatial_pads
 from stages.importers.onnx.registry import converter
@@ -17,29 +18,34 @@ def _out_len(size, k, s, d, b, e, ceil):
     return (size + b + e - span) // s + 1
 
 
-def _pool(node, ctx, pool_type: str):
+def _pool(node, ctx, pool_type: str, cast: bool = False):
     shape = ctx.shape(0)
     rank = len(shape) - 2
     kernel = tuple(ctx.attr("kernel_shape"))
     strides = tuple(ctx.attr("strides", [1] * rank))
     dilations = tuple(ctx.attr("dilations", [1] * rank))
-    if any(d != 1 for d in dilations):
-        raise ctx.unsupported("dilations other than 1", "MXNet's Pooling has no dilation")
     if node.op_type == "MaxPool" and len(node.outputs) > 1 and node.outputs[1]:
         raise ctx.unsupported("the Indices output")
     ceil = bool(ctx.attr("ceil_mode", 0))
     pads = spatial_pads(ctx, shape[2:], kernel, strides, dilations)
-    wanted = [_out_len(n, k, s, 1, b, e, ceil) for n, k, s, (b, e) in zip(shape[2:], kernel, strides, pads)]
+    wanted = [_out_len(n, k, s, d, b, e, ceil)
+              for n, k, s, d, (b, e) in zip(shape[2:], kernel, strides, dilations, pads)]
     include_pad = bool(ctx.attr("count_include_pad", 0))
+    if any(d != 1 for d in dilations) or pool_type == "lp":
+        # MXNet's lp pooling only takes p in {1, 2, 3} and differs at the borders
+        return _dilated(ctx, pool_type, kernel, strides, dilations, pads, wanted, include_pad)
     x = ctx.input(0)
+    work = np.dtype("float64") if cast else ctx.dtype(0)
+    if cast:
+        x = mx.sym.Cast(x, dtype=work)
     extra = {}
     if pool_type == "lp":
         extra["p_value"] = ctx.attr("p", 2)
     symmetric = all(b == e for b, e in pads)
     if pool_type == "avg" and not include_pad and any(b or e for b, e in pads):
         # Average over the real elements only: pool a zero-padded copy and a padded mask of ones.
-        padded, _ = pad_blocks(ctx, x, shape, [(0, 0), (0, 0)] + pads, dtype=ctx.dtype(0), tag="xpad")
-        mask, _ = pad_blocks(ctx, mx.sym.ones_like(x), shape, [(0, 0), (0, 0)] + pads, dtype=ctx.dtype(0),
+        padded, _ = pad_blocks(ctx, x, shape, [(0, 0), (0, 0)] + pads, dtype=work, tag="xpad")
+        mask, _ = pad_blocks(ctx, mx.sym.ones_like(x), shape, [(0, 0), (0, 0)] + pads, dtype=work,
                              tag="mpad")
         total = _window(ctx, padded, kernel, strides, "avg", ceil, True, extra)
         count = _window(ctx, mask, kernel, strides, "avg", ceil, True, extra)
@@ -47,10 +53,53 @@ def _pool(node, ctx, pool_type: str):
     else:
         if not symmetric or pool_type == "lp" and any(b for b, _ in pads):
             value = float("-inf") if pool_type == "max" else 0.0
-            x, _ = pad_blocks(ctx, x, shape, [(0, 0), (0, 0)] + pads, value=value, dtype=ctx.dtype(0))
+            x, _ = pad_blocks(ctx, x, shape, [(0, 0), (0, 0)] + pads, value=value, dtype=work)
             pads = [(0, 0)] * rank
         out = _window(ctx, x, kernel, strides, pool_type, ceil, include_pad, extra, tuple(b for b, _ in pads))
     return _crop(ctx, out, wanted)
+
+
+def _dilated(ctx, pool_type, kernel, strides, dilations, pads, wanted, include_pad):
+    """MXNet's Pooling has no dilation: take one strided slice per kernel offset and reduce them.
+
+    A mask of ones marks what an average counts (the input, plus the explicit pads when
+    count_include_pad=1); windows that run past the pads in ceil mode count nothing there.
+    """
+    import itertools
+
+    shape = ctx.shape(0)
+    rank = len(kernel)
+    need = [(o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(wanted, strides, kernel, dilations)]
+    extra = [max(0, n - (size + b + e)) for n, size, (b, e) in zip(need, shape[2:], pads)]
+    full_pads = [(0, 0), (0, 0)] + [(b, e + x) for (b, e), x in zip(pads, extra)]
+    value = float("-inf") if pool_type == "max" else 0.0
+    x, _ = pad_blocks(ctx, ctx.input(0), shape, full_pads, value=value, dtype=ctx.dtype(0), tag="xpad")
+    if pool_type == "lp":
+        x = mx.sym.abs(x) ** ctx.attr("p", 2)
+    mask = None
+    if pool_type == "avg":
+        ones, ones_shape = pad_blocks(ctx, mx.sym.ones_like(ctx.input(0)), shape, [(0, 0), (0, 0)] + list(pads),
+                                      value=1.0 if include_pad else 0.0, dtype=ctx.dtype(0), tag="ones")
+        mask, _ = pad_blocks(ctx, ones, ones_shape, [(0, 0), (0, 0)] + [(0, x_) for x_ in extra],
+                             dtype=ctx.dtype(0), tag="mask")
+    acc = count = None
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        begin = (None, None) + tuple(o * d for o, d in zip(offset, dilations))
+        end = (None, None) + tuple(o * d + (w - 1) * s + 1 for o, d, w, s in zip(offset, dilations, wanted, strides))
+        step = (None, None) + tuple(strides)
+        part = mx.sym.slice(x, begin=begin, end=end, step=step)
+        if pool_type == "max":
+            acc = part if acc is None else mx.sym.maximum(acc, part)
+        else:
+            acc = part if acc is None else acc + part
+        if mask is not None:
+            m = mx.sym.slice(mask, begin=begin, end=end, step=step)
+            count = m if count is None else count + m
+    if pool_type == "avg":
+        acc = acc / count
+    elif pool_type == "lp":
+        acc = acc ** (1.0 / ctx.attr("p", 2))
+    return mx.sym.identity(acc, name=ctx.name)
 
 
 def _window(ctx, x, kernel, strides, pool_type, ceil, include_pad, extra, pad=None):
@@ -71,7 +120,12 @@ def _crop(ctx, out, wanted):
 @converter("MaxPool", since=12)
 @converter("MaxPool", since=22)
 def max_pool(node, ctx):
-    return _pool(node, ctx, "max")
+    dtype = ctx.dtype(0)
+    if dtype in (np.float32, np.float64, np.float16):
+        return _pool(node, ctx, "max")
+    # MXNet pools floats only; max of integers is exact in float64 for |x| < 2**53
+    out = _pool(node, ctx, "max", cast=True)
+    return mx.sym.Cast(out, dtype=dtype)
 
 
 @converter("AveragePool", since=7)
