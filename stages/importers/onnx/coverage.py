@@ -145,6 +145,23 @@ def compare(expected, got) -> str:
     return ""
 
 
+def _source_inputs(model, tensor: str) -> list[str]:
+    """The graph inputs a tensor's value is computed from (itself, when it is one)."""
+    producers = {out: node for node in model.graph.node for out in node.output}
+    inputs = {vi.name for vi in model.graph.input}
+    found, stack, seen = [], [tensor], set()
+    while stack:
+        name = stack.pop()
+        if name in seen or not name:
+            continue
+        seen.add(name)
+        if name in inputs:
+            found.append(name)
+        elif name in producers:
+            stack.extend(producers[name].input)
+    return sorted(found)
+
+
 def run_test(test_dir: str) -> tuple[str, str]:
     """Import and run one test in this process: ('passed'|'failed', reason)."""
     import numpy as np
@@ -173,9 +190,14 @@ def run_test(test_dir: str) -> tuple[str, str]:
                 break
             except DynamicValueError as exc:
                 # ONNX's tests feed axes/shapes as graph inputs; a real model has them as constants.
-                if exc.tensor not in feed or exc.tensor in frozen:
+                # The tensor itself when it is an input; else the integer inputs it is computed from
+                # (never a float data input, which would turn the whole test into constants).
+                sources = [exc.tensor] if exc.tensor in feed else \
+                    [n for n in _source_inputs(model, exc.tensor) if n in feed and feed[n].dtype.kind in "iu"]
+                if not sources:
                     raise
-                frozen[exc.tensor] = feed.pop(exc.tensor)
+                for name in sources:
+                    frozen[name] = feed.pop(name)
         specs = {s.name: s for s in bundle.inputs}
         feed = {n: np.asarray(a).astype(specs[n].dtype).reshape(specs[n].shape) for n, a in feed.items()
                 if n in specs}

@@ -18,9 +18,12 @@ from stages.importers.onnx import (  # noqa: F401
     reduce,
     resize,
     rnn,
+    rotary,
+    select,
     sequence,
     shape,
+    window,
 )
 
-MODULES = (activation, attention, cast, constant, conv, elementwise, gather, logical, matmul, norm, pool, reduce, resize, rnn, sequence,
-           shape)
+MODULES = (activation, attention, cast, constant, conv, elementwise, gather, logical, matmul, norm, pool, reduce,
+           resize, rnn, rotary, select, sequence, shape, window)
