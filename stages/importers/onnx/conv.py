@@ -11,21 +11,24 @@ from stages.importers.onnx.registry import converter
 @converter("Conv", since=11)
 @converter("Conv", since=22)
 def conv(node, ctx):
-    """MXNet pads symmetrically; asymmetric pads (SAME_UPPER with even kernels) are padded first."""
-    shape, wshape = ctx.shape(0), ctx.shape(1)
+    return convolve(ctx, ctx.input(0), ctx.input(1), ctx.input(2), ctx.shape(0), ctx.shape(1), ctx.dtype(0))
+
+
+def convolve(ctx, x, w, bias, shape, wshape, dtype, name=None):
+    """MXNet pads symmetrically; asymmetric pads (SAME_UPPER with even kernels) are padded first.
+
+    Shared with the quantized convolutions, which pass their own (dequantized) x and w."""
     rank = len(shape) - 2
     kernel = tuple(ctx.attr("kernel_shape", wshape[2:]))
     strides = tuple(ctx.attr("strides", [1] * rank))
     dilations = tuple(ctx.attr("dilations", [1] * rank))
     pads = spatial_pads(ctx, shape[2:], kernel, strides, dilations)
-    x = ctx.input(0)
     if any(b != e for b, e in pads):
-        x, _ = pad_blocks(ctx, x, shape, [(0, 0), (0, 0)] + pads, dtype=ctx.dtype(0))
+        x, _ = pad_blocks(ctx, x, shape, [(0, 0), (0, 0)] + pads, dtype=dtype)
         pads = [(0, 0)] * rank
-    bias = ctx.input(2)
-    return mx.sym.Convolution(x, weight=ctx.input(1), bias=bias, kernel=kernel, stride=strides, dilate=dilations,
+    return mx.sym.Convolution(x, weight=w, bias=bias, kernel=kernel, stride=strides, dilate=dilations,
                               pad=tuple(b for b, _ in pads), num_filter=wshape[0], num_group=ctx.attr("group", 1),
-                              no_bias=bias is None, name=ctx.name)
+                              no_bias=bias is None, name=name or ctx.name)
 
 
 @converter("ConvTranspose", since=1)

@@ -156,9 +156,11 @@ def isinf(node, ctx):
 def round_(node, ctx):
     """ONNX rounds half to even; MXNet's round goes half away from zero and its rint is
     platform-dependent, so halves are resolved explicitly on the floor's parity."""
-    x = ctx.input(0)
+    return mx.sym.identity(round_half_even(ctx.input(0)), name=ctx.name)
+
+
+def round_half_even(x):
     low = mx.sym.floor(x)
     frac = x - low
     parity = low - 2 * mx.sym.floor(low / 2)
-    up = (frac > 0.5) + (frac == 0.5) * parity
-    return mx.sym.identity(low + up, name=ctx.name)
+    return low + (frac > 0.5) + (frac == 0.5) * parity

@@ -15,6 +15,7 @@ from stages.importers.onnx import (  # noqa: F401
     matmul,
     norm,
     pool,
+    quantize,
     reduce,
     resize,
     rnn,
@@ -25,5 +26,5 @@ from stages.importers.onnx import (  # noqa: F401
     window,
 )
 
-MODULES = (activation, attention, cast, constant, conv, elementwise, gather, logical, matmul, norm, pool, reduce,
-           resize, rnn, rotary, select, sequence, shape, window)
+MODULES = (activation, attention, cast, constant, conv, elementwise, gather, logical, matmul, norm, pool, quantize,
+           reduce, resize, rnn, rotary, select, sequence, shape, window)
