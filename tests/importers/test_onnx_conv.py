@@ -26,6 +26,8 @@ CASES = [
     Case("ConvTranspose", (11,), {"x": rand(1, 4, 5, 6)}, {"w": rand(4, 2, 3, 3, seed=1)},
          attrs={"strides": [2, 2], "output_shape": [10, 12]}, atol=1e-4, name="output_shape"),
     Case("ConvTranspose", (11,), {"x": rand(1, 4, 5, 6)}, {"w": rand(4, 2, 3, 3, seed=1)},
+         attrs={"strides": [2, 2], "output_shape": [12, 14]}, atol=1e-4, name="output_shape_larger"),
+    Case("ConvTranspose", (11,), {"x": rand(1, 4, 5, 6)}, {"w": rand(4, 2, 3, 3, seed=1)},
          attrs={"strides": [2, 2], "auto_pad": "SAME_UPPER"}, atol=1e-4, name="same_upper"),
 ]
 

@@ -35,6 +35,7 @@ CASES = [
     Case("Expand", (8, 13), {"x": rand(3, 1)}, {"s": np.array([2, 1, 4], I64)}),
     Case("Expand", (13,), {"x": rand(2, 3, 4)}, {"s": np.array([3, 1], I64)}, name="smaller_target"),
     Case("Tile", (6, 13), {"x": rand(2, 3)}, {"r": np.array([2, 3], I64)}),
+    Case("Tile", (13,), {"x": X}, {"r": np.array([2, 1, 3, 2], I64)}, name="4d"),
     Case("DepthToSpace", (1, 11, 13), {"x": rand(1, 8, 2, 3)}, attrs={"blocksize": 2}),
     Case("DepthToSpace", (11, 13), {"x": rand(1, 8, 2, 3)}, attrs={"blocksize": 2, "mode": "CRD"}, name="crd"),
     Case("SpaceToDepth", (1, 13), {"x": rand(1, 2, 4, 6)}, attrs={"blocksize": 2}),

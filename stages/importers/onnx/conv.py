@@ -64,15 +64,10 @@ def conv_transpose(node, ctx):
     x = mx.sym.Deconvolution(ctx.input(0), weight=ctx.input(1), kernel=kernel, stride=strides, dilate=dilations,
                              pad=(0,) * rank, adj=(0,) * rank, num_filter=num_filter, num_group=group, no_bias=True,
                              name=ctx.sub("full"))
-    cur = [shape[0], num_filter] + full
-    extend = [(0, 0), (0, 0)] + [(0, o) for o in out_pad]
-    if any(e for _, e in extend):
-        x, cur = pad_blocks(ctx, x, cur, extend, dtype=ctx.dtype(0), tag="outpad")
-        cur = list(cur)
-    begin = [None, None] + [b for b, _ in pads]
-    end = [None, None] + [c - e for c, (_, e) in zip(cur[2:], pads)]
-    if any(b for b, _ in pads) or any(e for _, e in pads):
-        x = mx.sym.slice(x, begin=tuple(begin), end=tuple(end))
+    # output_padding extends the end; pads crop (negative pads, from a larger output_shape, extend).
+    edges = [(0, 0), (0, 0)] + [(-b, o - e) for (b, e), o in zip(pads, out_pad)]
+    if any(b or e for b, e in edges):
+        x, _ = pad_blocks(ctx, x, [shape[0], num_filter] + full, edges, dtype=ctx.dtype(0), tag="edges")
     if ctx.has_input(2):
         x = mx.sym.broadcast_add(x, mx.sym.reshape(ctx.input(2), shape=(1, num_filter) + (1,) * rank))
     return mx.sym.identity(x, name=ctx.name)

@@ -76,8 +76,15 @@ def gather_nd(node, ctx):
     return reshape(ctx, mx.sym.gather_nd(ctx.input(0), coords), out_shape, "out")
 
 
-def _scatter(ctx, data, coords, updates, shape):
-    """data with `updates` written at `coords`: scatter_nd builds a fresh tensor, so mask it in."""
+def _scatter(ctx, data, coords, updates, shape, reduction="none"):
+    """data with `updates` written at `coords`: scatter_nd builds a fresh tensor, so mask it in.
+
+    reduction='add' sums duplicates with gather_nd's gradient op, which accumulates."""
+    if reduction == "add":
+        added = mx.sym._internal._backward_gather_nd(updates, coords, shape=shape)
+        return mx.sym.broadcast_add(data, added, name=ctx.name)
+    if reduction != "none":
+        raise ctx.unsupported(f"reduction='{reduction}'")
     written = mx.sym.scatter_nd(updates, coords, shape=shape)
     mask = mx.sym.scatter_nd(mx.sym.ones_like(updates), coords, shape=shape)
     return mx.sym.broadcast_add(mx.sym.broadcast_mul(data, 1 - mask), written, name=ctx.name)
@@ -88,12 +95,10 @@ def _scatter(ctx, data, coords, updates, shape):
 @converter("ScatterND", since=16)
 @converter("ScatterND", since=18)
 def scatter_nd(node, ctx):
-    if ctx.attr("reduction", "none") != "none":
-        raise ctx.unsupported(f"reduction='{ctx.attr('reduction')}'")
     ishape = ctx.shape(1)
     idx = mx.sym.Cast(ctx.input(1), dtype="int64")
     coords = mx.sym.transpose(idx, axes=(len(ishape) - 1,) + tuple(range(len(ishape) - 1)))
-    return _scatter(ctx, ctx.input(0), coords, ctx.input(2), ctx.shape(0))
+    return _scatter(ctx, ctx.input(0), coords, ctx.input(2), ctx.shape(0), ctx.attr("reduction", "none"))
 
 
 @converter("ScatterElements", since=11)
@@ -102,14 +107,13 @@ def scatter_nd(node, ctx):
 @converter("ScatterElements", since=18)
 @converter("Scatter", since=9)
 def scatter_elements(node, ctx):
-    if ctx.attr("reduction", "none") != "none":
-        raise ctx.unsupported(f"reduction='{ctx.attr('reduction')}'")
     shape, ishape = ctx.shape(0), ctx.shape(1)
     axis = norm_axis(ctx.attr("axis", 0), len(shape))
     grids = _grids(ishape)
     coords = [mx.sym.expand_dims(_wrap(ctx, None, shape[axis], 1), axis=0) if d == axis
               else param(ctx, grids[d:d + 1], f"grid{d}") for d in range(len(shape))]
-    return _scatter(ctx, ctx.input(0), mx.sym.concat(*coords, dim=0), ctx.input(2), shape)
+    return _scatter(ctx, ctx.input(0), mx.sym.concat(*coords, dim=0), ctx.input(2), shape,
+                    ctx.attr("reduction", "none"))
 
 
 @converter("OneHot", since=9)

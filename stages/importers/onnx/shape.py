@@ -170,8 +170,16 @@ def expand(node, ctx):
 @converter("Tile", since=6)
 @converter("Tile", since=13)
 def tile(node, ctx):
+    """MXNet's tile works at twice the rank internally and fails from 4-D on ("too many
+    reduction axes"); there, concatenate copies axis by axis instead."""
     reps = tuple(int(r) for r in ctx.require_const(1, "repeats").reshape(-1))
-    return mx.sym.tile(ctx.input(0), reps=reps, name=ctx.name)
+    if len(reps) <= 3:
+        return mx.sym.tile(ctx.input(0), reps=reps, name=ctx.name)
+    x = ctx.input(0)
+    for axis, r in enumerate(reps):
+        if r > 1:
+            x = mx.sym.concat(*([x] * r), dim=axis)
+    return mx.sym.identity(x, name=ctx.name)
 
 
 @converter("DepthToSpace", since=1)
