@@ -160,12 +160,10 @@ def convert_node(node: OnnxNode, state: GraphState, model_opsets: dict[str, int]
     fn, _ = lookup(node.op_type, node.domain, opset)
     name = state.unique_name(node.name or (node.outputs[0] if node.outputs else node.op_type))
     present = [t for t in node.inputs if t]
-    if all(t in state.statics for t in present) and not getattr(fn, "no_fold", False):
-        values = _fold(fn, node, state, opset, name)
-        target = state.statics
+    if all(t in state.statics for t in present):
+        values = _fold(fn, node, state, opset, name)  # all numpy
     else:
         values = _as_list(fn(node, ConvertContext(node, state, opset, name)), node)
-        target = None
     for k, out_name in enumerate(node.outputs):
         if not out_name:
             continue
@@ -178,8 +176,6 @@ def convert_node(node: OnnxNode, state: GraphState, model_opsets: dict[str, int]
                                              hint="the optional output is not supported")
             continue
         if isinstance(value, np.ndarray):
-            state.statics[out_name] = value
-        elif target is not None:
             state.statics[out_name] = value
         else:
             state.symbols[out_name] = value

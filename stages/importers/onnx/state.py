@@ -27,6 +27,7 @@ class GraphState:
         self.params: dict[str, np.ndarray] = {}
         self.var_shapes: dict[str, tuple[int, ...]] = {}
         self.var_dtypes: dict[str, np.dtype] = {}
+        self.zero_sized: dict[str, tuple[int, ...]] = {}
         self.onnx_info = onnx_info  # tensor name -> (np.dtype | None, tuple of int|None | None)
         self._used: set[str] = set()
         self._shapes: dict[str, tuple[int, ...]] = {}
@@ -49,6 +50,10 @@ class GraphState:
         import mxnet as mx
 
         self.claim(name)
+        if 0 in shape:  # an error only if a converter needs it as a graph value (it may be frozen)
+            self.zero_sized[name] = tuple(shape)
+            self.var_dtypes[name] = np.dtype(dtype)
+            return
         self.var_shapes[name] = mx_shape(shape)
         self.var_dtypes[name] = np.dtype(dtype)
         var = mx.sym.var(name, shape=mx_shape(shape), dtype=np.dtype(dtype))
@@ -63,6 +68,10 @@ class GraphState:
             return self.symbols[tensor]
         if tensor in self.statics:
             return self._materialize(tensor)
+        if tensor in self.zero_sized:
+            raise errors.OnnxImportError(f"input '{tensor}' has a zero-sized shape {self.zero_sized[tensor]}",
+                                         code=errors.UNSUPPORTED_TYPE, where=tensor,
+                                         hint="MXNet 1.9.1's legacy shapes read 0 as 'unknown'; declare a size")
         raise errors.OnnxImportError(f"tensor '{tensor}' is used before any node produces it",
                                      code=errors.UNREADABLE, where=tensor,
                                      hint="the graph is not topologically sorted or an input is missing")
@@ -94,6 +103,8 @@ class GraphState:
     def shape_of(self, tensor: str) -> tuple[int, ...]:
         if tensor in self.statics:
             return tuple(self.statics[tensor].shape)
+        if tensor in self.zero_sized:
+            return self.zero_sized[tensor]
         if tensor not in self._shapes:
             import mxnet as mx
 
@@ -118,6 +129,8 @@ class GraphState:
     def dtype_of(self, tensor: str) -> np.dtype:
         if tensor in self.statics:
             return self.statics[tensor].dtype
+        if tensor in self.zero_sized:
+            return self.var_dtypes[tensor]
         if tensor not in self._dtypes:
             import mxnet as mx
 
