@@ -190,13 +190,10 @@ def _output_symbol(vi, state: GraphState):
         sym = mx.sym.identity(sym, name=state.unique_name(f"{tensor}_out"))
     elem, _ = value_type(vi)
     want = np_dtype(elem, tensor) if elem else None
-    have = np.dtype(state.var_dtypes[tensor]) if tensor in state.var_dtypes else None
     if want is not None:
-        if have is None:
-            _, out_types, _ = sym.infer_type(**{n: state.var_dtypes[n] for n in sym.list_arguments()
-                                                if n in state.var_dtypes})
-            have = np.dtype(out_types[0])
-        if have != want:
+        _, out_types, _ = sym.infer_type(**{n: state.var_dtypes[n] for n in sym.list_arguments()
+                                            if n in state.var_dtypes})
+        if np.dtype(out_types[0]) != want:
             sym = mx.sym.Cast(sym, dtype=want, name=state.unique_name(f"{tensor}_cast"))
     return sym
 

@@ -9,6 +9,7 @@ from stages.importers.onnx import (  # noqa: F401
     cast,
     constant,
     conv,
+    einsum,
     elementwise,
     gather,
     logical,
@@ -26,5 +27,5 @@ from stages.importers.onnx import (  # noqa: F401
     window,
 )
 
-MODULES = (activation, attention, cast, constant, conv, elementwise, gather, logical, matmul, norm, pool, quantize,
-           reduce, resize, rnn, rotary, select, sequence, shape, window)
+MODULES = (activation, attention, cast, constant, conv, einsum, elementwise, gather, logical, matmul, norm, pool,
+           quantize, reduce, resize, rnn, rotary, select, sequence, shape, window)
