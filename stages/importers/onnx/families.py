@@ -12,6 +12,7 @@ from stages.importers.onnx import (  # noqa: F401
     einsum,
     elementwise,
     gather,
+    grid,
     logical,
     matmul,
     norm,
@@ -27,5 +28,5 @@ from stages.importers.onnx import (  # noqa: F401
     window,
 )
 
-MODULES = (activation, attention, cast, constant, conv, einsum, elementwise, gather, logical, matmul, norm, pool,
+MODULES = (activation, attention, cast, constant, conv, einsum, elementwise, gather, grid, logical, matmul, norm, pool,
            quantize, reduce, resize, rnn, rotary, select, sequence, shape, window)
