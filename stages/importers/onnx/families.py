@@ -9,6 +9,7 @@ from stages.importers.onnx import (  # noqa: F401
     cast,
     constant,
     conv,
+    dft,
     einsum,
     elementwise,
     gather,
@@ -28,5 +29,5 @@ from stages.importers.onnx import (  # noqa: F401
     window,
 )
 
-MODULES = (activation, attention, cast, constant, conv, einsum, elementwise, gather, grid, logical, matmul, norm, pool,
-           quantize, reduce, resize, rnn, rotary, select, sequence, shape, window)
+MODULES = (activation, attention, cast, constant, conv, dft, einsum, elementwise, gather, grid, logical, matmul, norm,
+           pool, quantize, reduce, resize, rnn, rotary, select, sequence, shape, window)
