@@ -156,3 +156,21 @@ def global_pool(node, ctx):
     extra = {"p_value": ctx.attr("p", 2)} if pool_type == "lp" else {}
     return mx.sym.Pooling(ctx.input(0), kernel=(1,) * rank, global_pool=True, pool_type=pool_type, name=ctx.name,
                           **extra)
+
+
+@converter("RoiAlign", since=10)
+@converter("RoiAlign", since=16)
+def roi_align(node, ctx):
+    """MXNet's contrib ROIAlign takes rois as (batch_index, x1, y1, x2, y2); its `aligned` is
+    ONNX's half_pixel (the opset-16 default; opset 10 had output_half_pixel)."""
+    if ctx.attr("mode", "avg") != "avg":
+        raise ctx.unsupported(f"mode '{ctx.attr('mode')}'", "MXNet's ROIAlign averages")
+    default = "half_pixel" if ctx.opset >= 16 else "output_half_pixel"
+    aligned = ctx.attr("coordinate_transformation_mode", default) == "half_pixel"
+    index = mx.sym.reshape(mx.sym.Cast(ctx.input(2), dtype="float32"), shape=(-1, 1))
+    rois = mx.sym.concat(index, mx.sym.Cast(ctx.input(1), dtype="float32"), dim=1)
+    ratio = ctx.attr("sampling_ratio", 0)
+    return mx.sym.contrib.ROIAlign(ctx.input(0), rois, pooled_size=(ctx.attr("output_height", 1),
+                                                                    ctx.attr("output_width", 1)),
+                                   spatial_scale=ctx.attr("spatial_scale", 1.0), sample_ratio=ratio or -1,
+                                   aligned=aligned, name=ctx.name)
