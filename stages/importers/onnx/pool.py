@@ -4,6 +4,7 @@ from __future__ import annotations
 import mxnet as mx
 import numpy as np
 
+from stages.importers.onnx.context import param
 from stages.importers.onnx.padding import pad_blocks, spatial_pads
 from stages.importers.onnx.registry import converter
 
@@ -24,16 +25,15 @@ def _pool(node, ctx, pool_type: str, cast: bool = False):
     kernel = tuple(ctx.attr("kernel_shape"))
     strides = tuple(ctx.attr("strides", [1] * rank))
     dilations = tuple(ctx.attr("dilations", [1] * rank))
-    if node.op_type == "MaxPool" and len(node.outputs) > 1 and node.outputs[1]:
-        raise ctx.unsupported("the Indices output")
+    indices = node.op_type == "MaxPool" and len(node.outputs) > 1 and bool(node.outputs[1])
     ceil = bool(ctx.attr("ceil_mode", 0))
     pads = spatial_pads(ctx, shape[2:], kernel, strides, dilations)
     wanted = [_out_len(n, k, s, d, b, e, ceil)
               for n, k, s, d, (b, e) in zip(shape[2:], kernel, strides, dilations, pads)]
     include_pad = bool(ctx.attr("count_include_pad", 0))
-    if any(d != 1 for d in dilations) or pool_type == "lp":
+    if any(d != 1 for d in dilations) or pool_type == "lp" or indices:
         # MXNet's lp pooling only takes p in {1, 2, 3} and differs at the borders
-        return _dilated(ctx, pool_type, kernel, strides, dilations, pads, wanted, include_pad)
+        return _dilated(ctx, pool_type, kernel, strides, dilations, pads, wanted, include_pad, indices)
     x = ctx.input(0)
     work = np.dtype("float64") if cast else ctx.dtype(0)
     if cast:
@@ -59,7 +59,7 @@ def _pool(node, ctx, pool_type: str, cast: bool = False):
     return _crop(ctx, out, wanted)
 
 
-def _dilated(ctx, pool_type, kernel, strides, dilations, pads, wanted, include_pad):
+def _dilated(ctx, pool_type, kernel, strides, dilations, pads, wanted, include_pad, indices=False):
     """MXNet's Pooling has no dilation: take one strided slice per kernel offset and reduce them.
 
     A mask of ones marks what an average counts (the input, plus the explicit pads when
@@ -82,13 +82,22 @@ def _dilated(ctx, pool_type, kernel, strides, dilations, pads, wanted, include_p
                                       value=1.0 if include_pad else 0.0, dtype=ctx.dtype(0), tag="ones")
         mask, _ = pad_blocks(ctx, ones, ones_shape, [(0, 0), (0, 0)] + [(0, x_) for x_ in extra],
                              dtype=ctx.dtype(0), tag="mask")
-    acc = count = None
+    acc = count = best = None
     for offset in itertools.product(*(range(k) for k in kernel)):
         begin = (None, None) + tuple(o * d for o, d in zip(offset, dilations))
         end = (None, None) + tuple(o * d + (w - 1) * s + 1 for o, d, w, s in zip(offset, dilations, wanted, strides))
         step = (None, None) + tuple(strides)
         part = mx.sym.slice(x, begin=begin, end=end, step=step)
-        if pool_type == "max":
+        if pool_type == "max" and indices:
+            table = param(ctx, _flat_index(shape, offset, dilations, strides, wanted, pads,
+                                           ctx.attr("storage_order", 0)), "idx" + "_".join(map(str, offset)))
+            if acc is None:
+                acc, best = part, table
+            else:
+                better = part > acc  # strict: the first maximum in scan order wins
+                best = mx.sym.where(better, table, best)
+                acc = mx.sym.maximum(acc, part)
+        elif pool_type == "max":
             acc = part if acc is None else mx.sym.maximum(acc, part)
         else:
             acc = part if acc is None else acc + part
@@ -99,7 +108,27 @@ def _dilated(ctx, pool_type, kernel, strides, dilations, pads, wanted, include_p
         acc = acc / count
     elif pool_type == "lp":
         acc = acc ** (1.0 / ctx.attr("p", 2))
+    if indices:
+        return [mx.sym.identity(acc, name=ctx.name), best]
     return mx.sym.identity(acc, name=ctx.name)
+
+
+def _flat_index(shape, offset, dilations, strides, wanted, pads, storage_order):
+    """For one kernel offset, the flat input index each output position reads (int64 table)."""
+    n, c = shape[:2]
+    spatial = [np.arange(w) * s + o * d - b for w, s, o, d, (b, _) in zip(wanted, strides, offset, dilations, pads)]
+    grids = np.meshgrid(np.arange(n), np.arange(c), *spatial, indexing="ij")
+    dims = list(shape[2:])
+    if storage_order:  # column-major over the spatial dims
+        flat = np.zeros_like(grids[0])
+        for g, size in zip(reversed(grids[2:]), reversed(dims)):
+            flat = flat * size + g
+        flat = (grids[0] * c + grids[1]) * int(np.prod(dims)) + flat
+        return flat.astype(np.int64)
+    flat = grids[0] * c + grids[1]
+    for g, size in zip(grids[2:], dims):
+        flat = flat * size + g
+    return flat.astype(np.int64)
 
 
 def _window(ctx, x, kernel, strides, pool_type, ceil, include_pad, extra, pad=None):
