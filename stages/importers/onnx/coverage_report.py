@@ -34,8 +34,9 @@ def write_report(results, summary: dict, out: Path) -> None:
         "",
         f"{summary['passed_with_frozen_inputs']} of the passes needed a graph input frozen to the test's value: "
         "ONNX's tests feed values MXNet needs at conversion time (axes, target shapes, pads, RNN weights) as "
-        "graph inputs, where exported models carry them as initializers or Constants. The runner freezes such "
-        "an input only when the importer reports it with ONNX105 and says so in the test's row. Without "
+        "graph inputs, where exported models carry them as initializers or Constants. The runner freezes only "
+        "the input the importer names in an ONNX105 error (or the integer inputs that value is computed from), "
+        "and says so in the test's row. Without "
         f"those, {summary['in_scope_pct_without_frozen']}% of in-scope and {summary['passed_pct_without_frozen']}% "
         "of all non-excluded tests pass.",
         "",
