@@ -37,7 +37,19 @@ CASES = [
     _case("GRU", 3, (14,), "bidirectional", name="unrolled_bidirectional"),
     _case("RNN", 1, (7, 14, 22)),
     _case("RNN", 1, (14,), "bidirectional", activations=["Relu", "Relu"], name="relu_bidirectional"),
+    # unrolled: what MXNet's fused op cannot express
+    _case("LSTM", 4, (14,), activations=["HardSigmoid", "Tanh", "Tanh"], name="keras_hard_sigmoid"),
+    _case("LSTM", 4, (14,), "bidirectional", clip=0.5, name="clip"),
+    _case("GRU", 3, (14,), activations=["Sigmoid", "Relu"], linear_before_reset=1, name="relu_candidate"),
+    _case("RNN", 1, (14,), activations=["Sigmoid"], name="sigmoid"),
 ]
+
+
+def test_lstm_peepholes_match_onnxruntime(tmp_path):
+    case = _case("LSTM", 4, (14,), name="peepholes")
+    case.consts["P"] = rand(1, 3 * H, seed=11)
+    case.order = ("x", "W", "R", "B", "", "h0", "c0", "P")
+    check(case, 14, tmp_path)
 
 
 @pytest.mark.parametrize("case,opset", params(CASES))
