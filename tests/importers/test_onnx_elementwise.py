@@ -17,6 +17,8 @@ CASES += [
     Case("Add", (14,), {"a": A}, {"b": np.array(2.5, np.float32)}, name="const_scalar"),
     Case("Pow", (7, 12, 13, 15), {"a": POS, "b": B}),
     Case("Pow", (15,), {"a": POS}, {"b": np.array(2, np.int64)}, name="int_exponent"),
+    Case("Pow", (15,), {"a": np.array([1, 2, 3, 4], np.int64)}, {"b": np.array(1.5, np.float32)},
+         name="int_base_float_exponent"),
     Case("Mod", (10, 13), {"a": INT_A, "b": INT_B}),
     Case("Mod", (13,), {"a": A, "b": B}, attrs={"fmod": 1}, name="fmod"),
     Case("Sum", (8, 13), {"a": A, "b": B, "c": POS}),

@@ -42,10 +42,12 @@ def binary(node, ctx):
 @converter("Pow", since=13)
 @converter("Pow", since=15)
 def pow_(node, ctx):
+    """The result has the base's type; mixed types (opset 12+) are computed in float64."""
     base, exponent = ctx.input(0), ctx.input(1)
-    if ctx.dtype(1) != ctx.dtype(0):
-        exponent = mx.sym.Cast(exponent, dtype=ctx.dtype(0))
-    return mx.sym.broadcast_power(base, exponent, name=ctx.name)
+    if ctx.dtype(1) == ctx.dtype(0):
+        return mx.sym.broadcast_power(base, exponent, name=ctx.name)
+    out = mx.sym.broadcast_power(mx.sym.Cast(base, dtype="float64"), mx.sym.Cast(exponent, dtype="float64"))
+    return mx.sym.Cast(out, dtype=ctx.dtype(0), name=ctx.name)
 
 
 @converter("Mod", since=10)

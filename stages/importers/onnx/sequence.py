@@ -1,4 +1,4 @@
-"""Ops along one axis: TopK, CumSum, Trilu, ReverseSequence-free helpers.
+"""Ops along one axis or on the last two: TopK, CumSum, Trilu.
 
 CumSum is a matrix product with a static triangular matrix, exact for float inputs and run in
 float64 for integers; MXNet 1.9.1's legacy API has no cumsum op.
