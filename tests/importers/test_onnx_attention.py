@@ -1,5 +1,4 @@
 """Attention-23 against ONNX Runtime: 4-D and 3-D inputs, masks, causal, GQA, KV cache (atol 1e-5)."""
-import numpy as np
 import pytest
 
 from onnx_in_parity import Case, check, params, rand

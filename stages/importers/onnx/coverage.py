@@ -19,7 +19,7 @@ import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 RTOL, ATOL = 1e-3, 1e-5
@@ -332,7 +332,8 @@ def totals(results: list[TestResult]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     from stages.importers.onnx.coverage_report import check_floor, write_report
 
-    parser = argparse.ArgumentParser(prog="python -m stages.importers.onnx.coverage", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stages.importers.onnx.coverage",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=None, help="write the markdown report here (e.g. docs/onnx-coverage.md)")
     parser.add_argument("--floor-file", default=None, help="fail (exit 1) when passes drop below this floor")
     parser.add_argument("--jobs", type=int, default=2)
@@ -357,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["SCOPE", "TestResult", "classify", "compare", "run_sweep", "run_test", "totals", "asdict"]
+__all__ = ["SCOPE", "TestResult", "classify", "compare", "run_sweep", "run_test", "totals"]
 
 if __name__ == "__main__":
     sys.exit(main())

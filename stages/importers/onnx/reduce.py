@@ -6,7 +6,6 @@ an empty `axes` means all axes unless `noop_with_empty_axes` is set.
 from __future__ import annotations
 
 import mxnet as mx
-import numpy as np
 
 from stages.importers.onnx.context import norm_axis, reshape
 from stages.importers.onnx.registry import converter
