@@ -71,3 +71,4 @@ def conv_transpose(node, ctx):
     if ctx.has_input(2):
         x = mx.sym.broadcast_add(x, mx.sym.reshape(ctx.input(2), shape=(1, num_filter) + (1,) * rank))
     return mx.sym.identity(x, name=ctx.name)
+

@@ -203,3 +203,26 @@ def roi_align(node, ctx):
                                                                     ctx.attr("output_width", 1)),
                                    spatial_scale=ctx.attr("spatial_scale", 1.0), sample_ratio=ratio or -1,
                                    aligned=aligned, name=ctx.name)
+
+
+@converter("MaxUnpool", since=9)
+@converter("MaxUnpool", since=11)
+@converter("MaxUnpool", since=22)
+def max_unpool(node, ctx):
+    """Scatter the values to their flat MaxPool indices in a zero tensor of the shape the pool
+    came from; a larger output_shape keeps that at its origin and zero-fills the rest."""
+    shape = ctx.shape(0)
+    rank = len(shape) - 2
+    kernel = ctx.attr("kernel_shape")
+    strides = ctx.attr("strides", [1] * rank)
+    flat = ctx.attr("pads", [0] * (2 * rank))
+    inferred = tuple(shape[:2]) + tuple((n - 1) * s + k - flat[i] - flat[i + rank]
+                                        for i, (n, s, k) in enumerate(zip(shape[2:], strides, kernel)))
+    out = tuple(int(d) for d in ctx.require_const(2, "output_shape").reshape(-1)) if ctx.has_input(2) else inferred
+    total = int(np.prod(inferred, dtype=np.int64))
+    values = mx.sym.reshape(ctx.input(0), shape=(-1,))
+    index = mx.sym.reshape(mx.sym.Cast(ctx.input(1), dtype="int64"), shape=(1, -1))
+    y = mx.sym.reshape(mx.sym.scatter_nd(values, index, shape=(total,)), shape=inferred)
+    if out != inferred:
+        y, _ = pad_blocks(ctx, y, inferred, [(0, o - i) for o, i in zip(out, inferred)], dtype=ctx.dtype(0))
+    return mx.sym.identity(y, name=ctx.name)
