@@ -13,7 +13,7 @@ from stages.importers.onnx.context import norm_axis, param, reshape
 from stages.importers.onnx.registry import converter
 
 
-def _wrap(ctx, indices, dim, i):
+def _wrap(ctx, dim, i):
     """Negative indices count from the end: add `dim` where the index is below 0 (int64 kept)."""
     idx = ctx.input(i)
     if ctx.const(i) is not None:
@@ -29,7 +29,7 @@ def _wrap(ctx, indices, dim, i):
 def gather(node, ctx):
     shape, ishape = ctx.shape(0), ctx.shape(1)
     axis = norm_axis(ctx.attr("axis", 0), len(shape))
-    out = mx.sym.take(ctx.input(0), _wrap(ctx, None, shape[axis], 1), axis=axis, mode="clip")
+    out = mx.sym.take(ctx.input(0), _wrap(ctx, shape[axis], 1), axis=axis, mode="clip")
     dims = tuple(shape[:axis]) + tuple(ishape) + tuple(shape[axis + 1:])
     return reshape(ctx, out, dims, "out")
 
@@ -47,7 +47,7 @@ def gather_elements(node, ctx):
     grids = _grids(ishape)
     for d in range(len(shape)):
         if d == axis:
-            coords.append(mx.sym.expand_dims(_wrap(ctx, None, shape[axis], 1), axis=0))
+            coords.append(mx.sym.expand_dims(_wrap(ctx, shape[axis], 1), axis=0))
         else:
             coords.append(param(ctx, grids[d:d + 1], f"grid{d}"))
     return mx.sym.gather_nd(ctx.input(0), mx.sym.concat(*coords, dim=0), name=ctx.name)
@@ -110,7 +110,7 @@ def scatter_elements(node, ctx):
     shape, ishape = ctx.shape(0), ctx.shape(1)
     axis = norm_axis(ctx.attr("axis", 0), len(shape))
     grids = _grids(ishape)
-    coords = [mx.sym.expand_dims(_wrap(ctx, None, shape[axis], 1), axis=0) if d == axis
+    coords = [mx.sym.expand_dims(_wrap(ctx, shape[axis], 1), axis=0) if d == axis
               else param(ctx, grids[d:d + 1], f"grid{d}") for d in range(len(shape))]
     return _scatter(ctx, ctx.input(0), mx.sym.concat(*coords, dim=0), ctx.input(2), shape,
                     ctx.attr("reduction", "none"))
