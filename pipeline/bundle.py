@@ -124,11 +124,17 @@ class ModelBundle:
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
-        """Write the checkpoint files then bundle.json (last, so its presence means complete)."""
+        """Write the checkpoint files then bundle.json (last, so its presence means complete).
+
+        An older bundle.json in `folder` is removed first: interrupted (kill -9) between the
+        new files and the new manifest, the folder holds no bundle rather than an old
+        manifest over new files.
+        """
         import mxnet as mx
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / BUNDLE_FILE).unlink(missing_ok=True)
         atomic.write_text(folder / SYMBOL_FILE, self.symbol_json)
         arrays = {f"arg:{k}": mx.nd.array(v, dtype=v.dtype) for k, v in self.arg_params.items()}
         arrays.update({f"aux:{k}": mx.nd.array(v, dtype=v.dtype) for k, v in self.aux_params.items()})

@@ -1,7 +1,9 @@
 """The `pipeline` command: subcommands are modules in pipeline/commands, listed in COMMANDS.
 
 Every failure a user can cause is an `MxdeployError`, printed as one line with its code and a
-non-zero exit; `--debug` adds the traceback. Anything else is a bug and says so.
+non-zero exit; `--debug` adds the traceback. Anything else is a bug: it is printed as one line
+too (INT001, the exception type and message) with the hint to re-run with --debug for the
+traceback, exit 3. No traceback ever reaches the user unless they ask for it.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ COMMANDS = {
     "accelerator": "pipeline.commands.accelerator",
 }
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,10 +69,31 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception:  # an internal bug: say so, with the traceback the report needs
-        print("internal error in mxdeploy (a bug, please report it with this traceback):", file=sys.stderr)
-        traceback.print_exc()
-        return 3
+    except BrokenPipeError:  # `pipeline ... | head`: the reader left; nothing to report
+        _silence_stdout()
+        return 0
+    except Exception as exc:  # noqa: BLE001 - an internal bug (InternalError or anything unexpected)
+        print(internal_error_line(exc, debug), file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+def internal_error_line(exc: BaseException, debug: bool) -> str:
+    """One line for a bug: code, type, the first line of its message, and how to get more."""
+    text = (str(exc).strip().splitlines() or [""])[0][:300]
+    line = f"INT001 internal error in mxdeploy: {type(exc).__name__}" + (f": {text}" if text else "")
+    if not debug:
+        line += " (a bug: re-run with --debug for the traceback and report it)"
+    return line
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not raise again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

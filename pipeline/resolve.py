@@ -6,6 +6,7 @@ the source stages, which share these loaders.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import re
 import tempfile
@@ -119,9 +120,9 @@ def load_model(spec: str, inputs: list[TensorSpec] | None = None, *, seed: int =
     """A bundle from a zoo name, a checkpoint prefix (PREFIX-symbol.json) or an .onnx file."""
     path = Path(spec)
     if spec.endswith(".onnx"):
-        from stages.importers.onnx import import_onnx
+        from pipeline.loaders.onnx_model import load_onnx
 
-        return import_onnx(path, {s.name: s.shape for s in inputs or []})
+        return load_onnx(path, {s.name: s.shape for s in inputs or []})
     if Path(f"{spec}-symbol.json").is_file():
         return load_checkpoint(spec, 0, inputs or [])
     if spec in ZOO_NAMES:
@@ -241,11 +242,44 @@ def import_factory(spec: str, config_dir: Path):
     finally:
         with contextlib.suppress(ValueError):
             sys.path.remove(folder)
+    _check_factory_origin(module, module_name, spec, folder)
     func = getattr(module, attr, None)
+    if callable(func) and not (inspect.isfunction(func) or inspect.isclass(func)):
+        raise SourceError(f"'{attr}' in '{module_name}' is a {type(func).__name__}, not a Python function or class",
+                          where=spec, code="SRC106", hint="name a function (or HybridBlock class) written in Python")
     if not callable(func):
         raise SourceError(f"module '{module_name}' has no callable '{attr}'", where=spec, code="SRC103",
                           hint=f"define {attr}(**kwargs) returning a HybridBlock in {module.__file__}")
     return func
+
+
+def _stdlib_dirs() -> list[Path]:
+    import sysconfig
+
+    return [Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "platstdlib")]
+
+
+def _check_factory_origin(module, module_name: str, spec: str, folder: str) -> None:
+    """A factory comes from the pipelines file's folder or an installed package, never Python's stdlib.
+
+    The spec regex already refuses file paths, absolute paths and `..`; this refuses modules
+    such as `subprocess:getoutput` or `os:system`, which would turn kwargs into a shell command.
+    """
+    import sys
+
+    top = module_name.split(".")[0]
+    file = getattr(module, "__file__", None)
+    if top in sys.stdlib_module_names or file is None:
+        raise SourceError(f"factory module '{module_name}' is part of Python itself, not a model factory",
+                          where=spec, code="SRC106",
+                          hint=f"put the factory in a module beside the pipelines file ({folder}) or in an "
+                               f"installed package")
+    origin = Path(file).resolve()
+    if origin.is_relative_to(Path(folder)) or "site-packages" in origin.parts or "dist-packages" in origin.parts:
+        return
+    if any(origin.is_relative_to(d) for d in _stdlib_dirs()):
+        raise SourceError(f"factory module '{module_name}' is part of Python itself, not a model factory",
+                          where=spec, code="SRC106", hint=f"put the factory beside the pipelines file ({folder})")
 
 
 def build_block(*, model: str | None = None, factory: str | None = None, kwargs: dict | None = None,

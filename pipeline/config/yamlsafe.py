@@ -7,6 +7,7 @@ duplicate keys (PyYAML silently keeps the last) and alias expansion past a bound
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,9 @@ import yaml
 from pipeline.errors import ConfigError, ConfigIssue
 
 MAX_NODES = 100_000
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+MAX_BYTES = 4 << 20  # a pipelines file is written by hand; megabytes of it are a mistake or an attack
+MAX_DEPTH = 64  # nesting deeper than this is no pipeline (and would exhaust Python's recursion)
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
@@ -56,7 +60,14 @@ def load_located(path: Path, display: str | None = None) -> Located:
     """Parse `path` into a Located document or raise ConfigError with every problem found."""
     display = display or str(path)
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        size = Path(path).stat().st_size
+        if size > MAX_BYTES:
+            raise ConfigError([ConfigIssue(f"the file is {size} bytes; a pipelines file is at most {MAX_BYTES}",
+                                           where=f"{display}:1:1", code="CFG015",
+                                           hint="split it, or check that this is the pipelines file")])
+        raw = Path(path).read_bytes()
+        _check_control_bytes(raw, display)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError([ConfigIssue("file not found", where=f"{display}:1:1", code="CFG013",
                                        hint="check the path to the pipelines file")]) from None
@@ -74,8 +85,17 @@ def load_located(path: Path, display: str | None = None) -> Located:
         problem = exc.problem or exc.context or "invalid YAML"
         raise ConfigError([ConfigIssue(f"YAML syntax error: {problem}", where=f"{display}:{line}:{col}",
                                        code="CFG001", hint="fix the indentation or quoting at that place")]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (after decoding)
+        line, col = _line_col(text, exc.position)
+        raise ConfigError([ConfigIssue(f"YAML error: character {exc.character!r} is not allowed",
+                                       where=f"{display}:{line}:{col}", code="CFG015",
+                                       hint="remove the control character")]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([ConfigIssue(f"YAML error: {exc}", where=f"{display}:1:1", code="CFG001")]) from None
+        first = (str(exc).splitlines() or ["invalid YAML"])[0]
+        raise ConfigError([ConfigIssue(f"YAML error: {first}", where=f"{display}:1:1", code="CFG001")]) from None
+    except RecursionError:
+        raise ConfigError([ConfigIssue("the document is nested too deeply", where=f"{display}:1:1", code="CFG003",
+                                       hint=f"a pipelines file nests a few levels, never {MAX_DEPTH}")]) from None
     if len(documents) != 1 or documents[0] is None:
         raise ConfigError([ConfigIssue(f"expected exactly one YAML document, found {len(documents)}",
                                        where=f"{display}:1:1", code="CFG013",
@@ -89,7 +109,30 @@ def load_located(path: Path, display: str | None = None) -> Located:
     return located
 
 
+def _line_col(text: str, position: int) -> tuple[int, int]:
+    line = text.count("\n", 0, position) + 1
+    return line, position - (text.rfind("\n", 0, position) + 1) + 1
+
+
+def _check_control_bytes(raw: bytes, display: str) -> None:
+    """NUL and other C0 control bytes (but tab, LF, CR): a binary file, or a damaged one."""
+    match = _CONTROL.search(raw)
+    if match:
+        bad = match.start()
+        line = raw.count(b"\n", 0, bad) + 1
+        col = bad - (raw.rfind(b"\n", 0, bad) + 1) + 1
+        what = "a NUL byte" if raw[bad] == 0 else f"control byte 0x{raw[bad]:02x}"
+        raise ConfigError([ConfigIssue(f"{what}: this is not a text file (or it is damaged)",
+                                       where=f"{display}:{line}:{col}", code="CFG015",
+                                       hint="give the YAML pipelines file, saved as plain UTF-8 text")])
+
+
 def _convert(node, path: tuple, located: Located, issues: list, budget: list):
+    if len(path) > MAX_DEPTH:
+        if not any(i.code == "CFG003" and "nested" in i.message for i in issues):
+            issues.append(ConfigIssue(f"nested more than {MAX_DEPTH} levels deep", where=located.where(path[:1]),
+                                      code="CFG003", hint="a pipelines file nests a few levels"))
+        return None
     budget[0] -= 1
     if budget[0] < 0:
         if budget[0] == -1:

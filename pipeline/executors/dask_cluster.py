@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from pipeline import atomic
 from pipeline.errors import UsageError
 from pipeline.executors.base import EXECUTORS
 from pipeline.executors.supervise import CellProcess, crashed_result
@@ -84,7 +85,7 @@ def run_dask(specs, run_dir, options, *, jobs: int = 1, scheduler: str | None = 
                          hint="pip install 'dask[distributed]==2026.8.0'") from None
     run_dir = Path(run_dir).resolve()
     token = secrets.token_hex(8)
-    (run_dir / TOKEN_FILE).write_text(token + "\n", "utf-8")
+    atomic.write_text(run_dir / TOKEN_FILE, token + "\n")
     try:
         client = Client(scheduler, timeout=CONNECT_SECONDS)
     except (OSError, TimeoutError) as exc:

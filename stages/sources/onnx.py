@@ -25,10 +25,10 @@ class OnnxSource(Stage):
     Params = OnnxSourceParams
 
     def run(self, bundle, params, ctx):
-        from stages.importers.onnx import import_onnx
+        from pipeline.loaders.onnx_model import load_onnx
 
         path = ctx.resolve(params.path)
-        out = import_onnx(path, {s.name: tuple(s.shape) for s in ctx.inputs})
+        out = load_onnx(path, {s.name: tuple(s.shape) for s in ctx.inputs})
         info = out.metadata.get("onnx", {})
         diagnostics = []
         if info.get("note"):
