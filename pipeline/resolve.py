@@ -164,7 +164,7 @@ def load_checkpoint(prefix: str, epoch: int, inputs: list[TensorSpec]) -> ModelB
         raise UsageError(f"checkpoint '{prefix}' needs input shapes for {', '.join(free)}",
                          where=str(sym_path), hint="pass --input NAME=D1,D2,... for each")
     labels = set(label_variables(sym.tojson()))
-    _check_checkpoint_names(sym, arg_shapes, aux_shapes, inputs, sym_path)
+    _check_checkpoint_names(sym, arg_shapes, aux_shapes, inputs, sym_path, params_path)
     params_loader.check_against_graph(sym, str(params_path), arg_shapes, aux_shapes,
                                       {s.name: s.shape for s in inputs}, labels)
     loaded = params_loader.load_arrays(params_path)
@@ -190,7 +190,7 @@ def format_mxnet_version(version: int | None) -> str:
     return f"{version // 10000}.{version // 100 % 100}.{version % 100}"
 
 
-def _check_checkpoint_names(sym, arg_params, aux_params, inputs, sym_path: Path) -> None:
+def _check_checkpoint_names(sym, arg_params, aux_params, inputs, sym_path: Path, params_path: Path) -> None:
     """Declared inputs must be graph arguments, and every other argument needs a param."""
     from pipeline.labels import label_variables
 
@@ -206,7 +206,7 @@ def _check_checkpoint_names(sym, arg_params, aux_params, inputs, sym_path: Path)
     missing = [n for n in free if n not in declared and n not in labels]
     missing += [n for n in sym.list_auxiliary_states() if n not in aux_params]
     if missing:
-        raise ModelError(f"the params file has no value for {', '.join(missing)}", where=str(sym_path),
+        raise ModelError(f"the params file has no value for {', '.join(missing)}", where=str(params_path),
                          code="MDL005", hint="declare them as inputs, or give the params file of this epoch")
 
 

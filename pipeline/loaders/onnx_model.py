@@ -69,8 +69,32 @@ def read_onnx(path: str | os.PathLike):
         from onnx.external_data_helper import load_external_data_for_model
 
         load_external_data_for_model(model, str(path.parent))  # every location was checked above
+    _check_ssa(model, shown)
     _check_model(model, shown)
     return model
+
+
+def _check_ssa(model, shown: str) -> None:
+    """Each tensor is written once (the checker stops at its first finding, so this is ours)."""
+    written = {i.name: "a graph input" for i in model.graph.input}
+    written.update({t.name: "an initializer" for t in model.graph.initializer if t.name not in written})
+    for index, node in enumerate(model.graph.node):
+        for name in node.output:
+            if name and name in written:
+                label = node.name or f"#{index}"
+                raise _fail(f"node '{label}' ({node.op_type}) writes tensor '{name}', already written by "
+                            f"{written[name]}: the graph is not in SSA form", "ONNX111", f"{shown}: node '{label}'",
+                            "every tensor must be produced once: the file is damaged or was edited by hand")
+            if name:
+                written[name] = f"node '{node.name or index}'"
+
+
+def _with_file(exc, path: Path):
+    """Importer errors name a node or tensor; the user also needs the file."""
+    shown = str(path)
+    if shown not in (exc.where or ""):
+        exc.where = f"{shown}: {exc.where}" if exc.where else shown
+    return exc
 
 
 def _check_opsets(model, shown: str) -> None:
@@ -192,5 +216,11 @@ def load_onnx(path: str | os.PathLike, input_shapes: dict | None = None, *, cons
     """Validate, then convert with the importer: the only way mxdeploy opens an ONNX file."""
     from stages.importers.onnx.convert import convert_model
 
+    from pipeline.errors import MxdeployError
+
     path = Path(path)
-    return convert_model(read_onnx(path), path, input_shapes, constants)
+    model = read_onnx(path)
+    try:
+        return convert_model(model, path, input_shapes, constants)
+    except MxdeployError as exc:
+        raise _with_file(exc, path) from None
