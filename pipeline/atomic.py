@@ -8,8 +8,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
+
+# the names atomic_path gives its temp files: ".<dest name>.<mkstemp random>[suffix].tmp"
+_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}.*\.tmp$")
 
 
 @contextlib.contextmanager
@@ -41,3 +45,21 @@ def write_text(dest, text: str) -> None:
 
 def write_json(dest, obj) -> None:
     write_text(dest, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def sweep_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Remove temp files an atomic write left behind when its process was killed (kill -9).
+
+    Only call this on a folder no other process is writing to (a run directory at the start
+    of a run): a live writer's temp file looks the same.
+    """
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for path in folder.rglob("*.tmp"):
+        if path.is_file() and _TEMP.match(path.name):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed

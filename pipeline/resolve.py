@@ -159,11 +159,11 @@ def load_checkpoint(prefix: str, epoch: int, inputs: list[TensorSpec]) -> ModelB
     saved_version = graph_mxnet_version(raw)
     layout = params_loader.read_params_file(params_path)
     arg_shapes, aux_shapes = params_loader.checkpoint_params(params_path, layout)
+    labels = set(label_variables(sym.tojson()))
     if not inputs:
-        free = [n for n in sym.list_arguments() if n not in arg_shapes]
+        free = [n for n in sym.list_arguments() if n not in arg_shapes and n not in labels]
         raise UsageError(f"checkpoint '{prefix}' needs input shapes for {', '.join(free)}",
                          where=str(sym_path), hint="pass --input NAME=D1,D2,... for each")
-    labels = set(label_variables(sym.tojson()))
     _check_checkpoint_names(sym, arg_shapes, aux_shapes, inputs, sym_path, params_path)
     params_loader.check_against_graph(sym, str(params_path), arg_shapes, aux_shapes,
                                       {s.name: s.shape for s in inputs}, labels)

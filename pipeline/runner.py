@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipeline import atomic
 from pipeline.runner_paths import pipeline_folder
 from pipeline.worker import CellOptions
 
@@ -47,6 +48,7 @@ def run_pipelines(specs, run_dir: Path, *, jobs: int = 1, observer=None, run_id:
     options = options or CellOptions()
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
+    atomic.sweep_stale_temps(run_dir)  # left by an earlier run of this folder killed mid-write
     if options.cache_dir:
         StageCache(options.cache_dir).sweep()  # temp folders of writers killed in earlier runs
     execute = EXECUTORS.get(executor)

@@ -154,6 +154,10 @@ def _array(r: _Reader, index: int) -> ArrayRecord:
         if aux_type not in DTYPES:
             raise r.fail(f"{what} aux {k} has unknown dtype flag {aux_type}", "PRM002", at=r.pos - 4)
         aux.append((DTYPES[aux_type][1], _shape(r, f"{what} aux shape {k}")))
+    if sshape is not None and _count(sshape) == 0 and aux:
+        # MXNet derives an unset storage shape from the aux shapes (ndarray.h): row_sparse
+        # from its index (rows x the row shape), csr from its indices (aux 1)
+        sshape = (aux[0][1][:1] + shape[1:]) if stype == 1 else aux[-1][1]
     data_offset = r.pos
     data_bytes = itemsize * _count(sshape if sshape is not None else shape)
     r.skip(data_bytes, f"{what} data ({dtype} {shape})")
