@@ -161,7 +161,7 @@ def load_checkpoint(prefix: str, epoch: int, inputs: list[TensorSpec]) -> ModelB
     arg_shapes, aux_shapes = params_loader.checkpoint_params(params_path, layout)
     labels = set(label_variables(sym.tojson()))
     if not inputs:
-        free = [n for n in sym.list_arguments() if n not in arg_shapes and n not in labels]
+        free = [n for n in sym.list_arguments() if n not in arg_shapes]
         raise UsageError(f"checkpoint '{prefix}' needs input shapes for {', '.join(free)}",
                          where=str(sym_path), hint="pass --input NAME=D1,D2,... for each")
     _check_checkpoint_names(sym, arg_shapes, aux_shapes, inputs, sym_path, params_path)

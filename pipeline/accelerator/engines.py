@@ -75,10 +75,16 @@ class MXNetEngine:
                 inputs: dict[str, tuple[tuple[int, ...], str]]) -> PreparedModel:
         import mxnet as mx
 
+        from pipeline.errors import ModelError
+        from pipeline.loaders.symbol_json import validate_graph
+
         try:
-            json.loads(symbol_json)
+            validate_graph(json.loads(symbol_json), "load")  # a bad index would segfault the server
             symbol = mx.sym.load_json(symbol_json)
-        except (ValueError, mx.MXNetError) as exc:
+        except ModelError as exc:
+            raise BadRequest(f"the symbol JSON is not a valid graph: {exc.message}", where=exc.where,
+                             hint="send the graph saved by Symbol.tojson()") from None
+        except (ValueError, RecursionError, mx.MXNetError) as exc:
             raise BadRequest(f"the symbol JSON does not load: {str(exc).splitlines()[0]}",
                              where="load", hint="send the graph saved by Symbol.tojson()") from None
         args, aux = _split_params(symbol, params)

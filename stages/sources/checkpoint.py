@@ -79,10 +79,18 @@ class CheckpointReference(Reference):
     kind = "checkpoint"
 
     def __init__(self, spec: dict, run_dir: Path):
-        import mxnet as mx
+        from pipeline.loaders import params as params_loader
+        from pipeline.loaders.symbol_json import load_symbol
 
         super().__init__(spec, run_dir)
-        self.symbol, self.arg_params, self.aux_params = mx.model.load_checkpoint(spec["prefix"], spec["epoch"])
+        # the same validating loaders as the source stage: the files may have changed since
+        prefix, epoch = spec["prefix"], spec["epoch"]
+        self.symbol, _, _ = load_symbol(f"{prefix}-symbol.json")
+        params_path = f"{prefix}-{epoch:04d}.params"
+        params_loader.read_params_file(params_path)
+        loaded = params_loader.load_arrays(params_path)
+        self.arg_params = {k[4:]: v for k, v in loaded.items() if k.startswith("arg:")}
+        self.aux_params = {k[4:]: v for k, v in loaded.items() if k.startswith("aux:")}
         self._exe = None
         self._shapes = None
 
