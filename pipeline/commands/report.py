@@ -27,7 +27,7 @@ def load_report(run_dir: str | Path) -> dict:
     path = Path(run_dir) / "report.json"
     try:
         data = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         raise UsageError("no report.json here", where=str(path), code="RPT001",
                          hint="give the --out folder of a finished 'pipeline run'") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -64,6 +64,10 @@ def main(args) -> int:
     specs = config.select(args.only)
     run_id = new_run_id()
     run_dir = Path(args.out) if args.out else Path("runs") / run_id
+    blocker = next((p for p in (run_dir, *run_dir.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise UsageError(f"'{blocker}' is a file, so the run directory cannot be created there", where="--out",
+                         hint="give --out a folder path (new or an earlier run's)")
     with ProgressView() as view:
         result = run_pipelines(specs, run_dir, jobs=args.jobs, observer=view, run_id=run_id, executor=args.executor,
                                scheduler=args.scheduler, options=options).to_dict()

@@ -349,6 +349,9 @@ def _cli_cases(folder: Path) -> list[Case]:
     prefix = write_mlp(folder)
     p = str(prefix)
     (folder / "empty-run").mkdir()
+    (folder / "a-file").write_text("not a folder\n")
+    (folder / "pipelines.yaml").write_text(GOOD_YAML)
+    (folder / "model.onnx").mkdir()
     return [
         Case("cli-unknown-command", "cli", ["chek"], 2, "CLI001", "pipeline", r"pipeline:"),
         Case("cli-no-command", "cli", [], 2, "CLI001", "pipeline", r"pipeline:"),
@@ -373,6 +376,18 @@ def _cli_cases(folder: Path) -> list[Case]:
              r"pipeline run:"),
         Case("cli-report-empty-dir", "cli", ["report", str(folder / "empty-run")], 2, "RPT001", "empty-run",
              r"report\.json:"),
+        Case("cli-out-is-a-file", "cli", ["run", str(folder / "pipelines.yaml"), "--out", str(folder / "a-file" / "run")],
+             2, "CLI001", "--out", r"a-file"),
+        Case("cli-jobs-zero", "cli", ["run", str(folder / "pipelines.yaml"), "--jobs", "0", "--out",
+                                      str(folder / "jobs0")], 2, "CLI001", "--jobs", r"--jobs:",
+             forbid=[str(folder / "jobs0")]),
+        Case("cli-report-on-a-file", "cli", ["report", str(folder / "a-file")], 2, "RPT001", "a-file", r"report\.json:"),
+        Case("cli-yaml-is-a-folder", "cli", ["validate", str(folder / "empty-run")], 2, "CFG013", "empty-run", r":1:1:"),
+        Case("cli-onnx-is-a-folder", "cli", ["check", str(folder / "model.onnx"), "--target", "cpu"], 2, "ONNX102",
+             "model.onnx", r"model\.onnx:"),
+        Case("cli-timeout-negative", "cli", ["run", str(folder / "pipelines.yaml"), "--timeout", "-1", "--out",
+                                             str(folder / "neg")], 2, "CLI001", "--timeout", r"--timeout:",
+             forbid=[str(folder / "neg")]),
         Case("cli-zoo-typo", "cli", ["check", "resnet18_v9", "--target", "cpu"], 2, "CLI001", "resnet18_v9",
              r"resnet18_v9:"),
     ]
