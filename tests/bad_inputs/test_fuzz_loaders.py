@@ -1,5 +1,6 @@
 """Fuzzing the loaders: truncations, bit flips and splices of valid YAML, symbol JSON, params
-and ONNX files. Every outcome must be a clean load or an MxdeployError: never another
+and ONNX files, plus structure-aware edits (a JSON/YAML leaf replaced or deleted, an ONNX
+field changed) that get past the parsers into the validation and the importer. Every outcome must be a clean load or an MxdeployError: never another
 exception, a hang or a native crash. Each hypothesis example is a batch of mutations loaded
 in one child process (fuzz_child.py), so a segfault fails the test instead of killing pytest.
 
@@ -40,6 +41,99 @@ def _mutation():
     )
 
 
+WORDS = ["relu", "FullyConnected", "null", "", "(2, 2)", "1e9", "-1", "data", "fc1", "arg:x", "0", "True",
+         "Relux", "X", "W", "B", "XW", "com.example", "../w.data", "/etc/passwd", "w.data", "ai.onnx"]
+
+
+def _value():
+    return st.one_of(st.integers(-3, 40), st.sampled_from(WORDS), st.just(None), st.just([]), st.just({}),
+                     st.lists(st.integers(-1, 12), max_size=3))
+
+
+def _json_edit():
+    """Replace or delete one leaf of the parsed JSON/YAML document (structure-aware, reaches past the parser)."""
+    return st.tuples(st.sampled_from(["set", "delete", "swap"]), st.floats(0, 1, allow_nan=False), _value())
+
+
+def _leaves(doc, path=()):
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            yield path + (key,)
+            yield from _leaves(value, path + (key,))
+    elif isinstance(doc, list):
+        for i, value in enumerate(doc):
+            yield path + (i,)
+            yield from _leaves(value, path + (i,))
+
+
+def edit_document(doc, edits):
+    for kind, where, value in edits:
+        paths = list(_leaves(doc))
+        if not paths:
+            break
+        path = paths[min(int(where * len(paths)), len(paths) - 1)]
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        key = path[-1]
+        if kind == "set":
+            parent[key] = value
+        elif kind == "delete":
+            del parent[key]
+        elif isinstance(parent, list) and len(parent) > 1:  # swap with its neighbour
+            other = (key + 1) % len(parent)
+            parent[key], parent[other] = parent[other], parent[key]
+    return doc
+
+
+def _onnx_edit():
+    return st.tuples(st.sampled_from(["dims", "raw", "dtype", "op", "input", "opset", "external", "drop_init",
+                                      "input_dim", "attr", "domain"]),
+                     st.integers(0, 3), st.integers(-2, 300), st.sampled_from(WORDS))
+
+
+def edit_onnx(data: bytes, edits) -> bytes:
+    """Field-level edits of the ModelProto, so the importer (not only protobuf) sees damage."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.load_from_string(data)
+    g = model.graph
+    for kind, k, n, word in edits:
+        inits, nodes = list(g.initializer), list(g.node)
+        init, node = inits[k % len(inits)] if inits else None, nodes[k % len(nodes)] if nodes else None
+        if kind == "dims" and init is not None and init.dims:
+            init.dims[k % len(init.dims)] = n
+        elif kind == "raw" and init is not None:
+            init.raw_data = init.raw_data[:max(n, 0)]
+        elif kind == "dtype" and init is not None:
+            init.data_type = n % 25
+        elif kind == "op" and node is not None:
+            node.op_type = word or "Relu"
+        elif kind == "input" and node is not None and node.input:
+            node.input[k % len(node.input)] = word
+        elif kind == "opset":
+            model.opset_import[0].version = n
+        elif kind == "external" and init is not None:
+            init.data_location = onnx.TensorProto.EXTERNAL
+            entry = init.external_data.add()
+            entry.key, entry.value = ("location", word) if n % 2 else ("offset", str(n))
+        elif kind == "drop_init" and init is not None:
+            g.initializer.remove(init)
+        elif kind == "input_dim" and g.input:
+            dim = g.input[0].type.tensor_type.shape.dim
+            if dim:
+                if n % 3 == 0:
+                    dim[k % len(dim)].dim_param = word or "N"
+                else:
+                    dim[k % len(dim)].dim_value = n
+        elif kind == "attr" and node is not None:
+            node.attribute.append(helper.make_attribute(word or "axis", n))
+        elif kind == "domain" and node is not None:
+            node.domain = word
+    return model.SerializeToString()
+
+
 def mutate(data: bytes, steps) -> bytes:
     buf = bytearray(data)
     for kind, a, b, c in steps:
@@ -77,8 +171,8 @@ def run_batch(kind: str, seeds: dict, batch: list, folder: Path) -> None:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     seed_mlp = seeds["folder"] / "mlp"
-    for i, steps in enumerate(batch):
-        data = mutate(seeds[kind], steps)
+    for i, (layer, steps) in enumerate(batch):
+        data = _apply(kind, seeds[kind], layer, steps)
         if kind == "yaml":
             (folder / f"case-{i}.yaml").write_bytes(data)
             shutil.copy(f"{seed_mlp}-symbol.json", folder / "mlp-symbol.json")
@@ -108,13 +202,37 @@ def run_batch(kind: str, seeds: dict, batch: list, folder: Path) -> None:
     assert not bad, f"{kind}: uncoded failures:\n" + "\n".join(map(str, bad))
 
 
+def _apply(kind: str, seed: bytes, layer: str, steps) -> bytes:
+    import json
+
+    import yaml
+
+    if layer == "bytes":
+        return mutate(seed, steps)
+    if kind == "onnx":
+        return edit_onnx(seed, steps)
+    if kind == "symbol":
+        return json.dumps(edit_document(json.loads(seed), steps)).encode()
+    if kind == "yaml":
+        return yaml.safe_dump(edit_document(yaml.safe_load(seed), steps)).encode()
+    return mutate(seed, steps)  # params: bytes only
+
+
 def _last_started(out: str) -> int:
     started = [int(line.split()[1]) for line in out.splitlines() if line.startswith("START ")]
     return started[-1] if started else 0
 
 
-BATCH = st.lists(st.lists(_mutation(), min_size=1, max_size=3), min_size=40, max_size=40)
-FAST = settings(max_examples=2, deadline=None, derandomize=True,
+BYTES = st.tuples(st.just("bytes"), st.lists(_mutation(), min_size=1, max_size=3))
+STRUCTURED = {"yaml": st.tuples(st.just("doc"), st.lists(_json_edit(), min_size=1, max_size=3)),
+              "symbol": st.tuples(st.just("doc"), st.lists(_json_edit(), min_size=1, max_size=3)),
+              "onnx": st.tuples(st.just("onnx"), st.lists(_onnx_edit(), min_size=1, max_size=3))}
+
+
+def batches(kind: str):
+    case = st.one_of(BYTES, STRUCTURED[kind]) if kind in STRUCTURED else BYTES
+    return st.lists(case, min_size=40, max_size=40)
+FAST = settings(max_examples=4, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
@@ -123,7 +241,7 @@ SLOW = settings(max_examples=25, deadline=None, suppress_health_check=list(Healt
 @pytest.mark.parametrize("kind", ["yaml", "symbol", "params", "onnx"])
 def test_fuzzed_files_load_or_raise_coded_errors(kind, seeds, tmp_path):
     @FAST
-    @given(batch=BATCH)
+    @given(batch=batches(kind))
     def check(batch):
         run_batch(kind, seeds, batch, tmp_path / "cases")
 
@@ -134,7 +252,7 @@ def test_fuzzed_files_load_or_raise_coded_errors(kind, seeds, tmp_path):
 @pytest.mark.parametrize("kind", ["yaml", "symbol", "params", "onnx"])
 def test_fuzzed_files_slow(kind, seeds, tmp_path):
     @SLOW
-    @given(batch=BATCH)
+    @given(batch=batches(kind))
     def check(batch):
         run_batch(kind, seeds, batch, tmp_path / "cases")
 
