@@ -28,5 +28,7 @@ def bundle_from_graph(bundle: ModelBundle, graph: nx.MultiDiGraph, params: Param
     sym = mx.sym.load_json(symbol_json)
     arg = {n: params.get(n) for n in sym.list_arguments() if n in params}
     aux = {n: params.get(n) for n in sym.list_auxiliary_states() if n in params}
+    arguments = set(sym.list_arguments())
+    inputs = [s for s in bundle.inputs if s.name in arguments]  # e.g. a label input strip_training dropped
     return bundle.evolve(stage=stage, details=details, symbol_json=symbol_json, arg_params=arg,
-                         aux_params=aux, outputs=list(sym.list_outputs()))
+                         aux_params=aux, inputs=inputs, outputs=list(sym.list_outputs()))
