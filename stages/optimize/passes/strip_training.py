@@ -6,8 +6,18 @@ whose axis depends on its flags (softmax_output-inl.h): `multi_output` -> over a
 else `preserve_shape` -> over the last axis; else over all non-batch elements jointly (the
 data reshaped to (n, -1)), which for 2-d data is the last axis and otherwise needs
 Flatten -> softmax -> reshape_like. The op that computes the result takes the head's name.
+
+MXNet 1.9.1's oneDNN kernel for SoftmaxOutput (used for 4-d data without flags when oneDNN
+is enabled) computes over the last axis instead, unlike the reference kernel and the docs.
+The pass matches what this MXNet actually serves: it probes the default form once per rank
+on a small random tensor and emits whichever softmax the probe agrees with, so the guard
+compares like with like.
 """
 from __future__ import annotations
+
+import functools
+
+import numpy as np
 
 from pipeline.graph import edit
 from pipeline.graph.shapes import tensor_info
@@ -16,12 +26,28 @@ from stages.optimize.passes.base import flag, register_pass
 IDENTITY_HEADS = ("LinearRegressionOutput", "MAERegressionOutput", "SVMOutput")
 
 
+@functools.lru_cache(maxsize=None)
+def served_default_axis(ndim: int) -> str:
+    """'joint' or 'last': how this MXNet computes SoftmaxOutput without flags on rank-`ndim` data."""
+    import mxnet as mx
+
+    shape = (2, 3, 4, 5, 2, 2)[:ndim]
+    x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    label = mx.sym.var("label")
+    sym = mx.sym.SoftmaxOutput(mx.sym.var("x"), label, name="probe")
+    label_shape = dict(zip(sym.list_arguments(), sym.infer_shape(x=shape)[0]))["label"]
+    got = sym.eval(x=mx.nd.array(x), label=mx.nd.zeros(label_shape))[0].asnumpy()
+    last = np.exp(x - x.max(-1, keepdims=True))
+    last /= last.sum(-1, keepdims=True)
+    return "last" if np.allclose(got, last, atol=1e-5) else "joint"
+
+
 def _softmax(graph, name, data, ndim, attrs, order):
     """Replace SoftmaxOutput `name` by the equivalent softmax, reading tensor `data`."""
     graph.remove_node(name)
     if flag(attrs, "multi_output", False):
         edit.add_op(graph, name, "softmax", {"axis": 1}, [data], order)
-    elif flag(attrs, "preserve_shape", False) or ndim <= 2:
+    elif flag(attrs, "preserve_shape", False) or ndim <= 2 or served_default_axis(ndim) == "last":
         edit.add_op(graph, name, "softmax", {"axis": -1}, [data], order)
     else:
         flat = edit.add_op(graph, edit.unique_name(graph, f"{name}_flatten"), "Flatten", {}, [data], order - 0.2)
