@@ -26,7 +26,8 @@ def zoo_bundle(name: str, shape: tuple[int, ...] = (1, 3, 224, 224), *, seed: in
     from mxnet.gluon.model_zoo import vision
 
     mx.random.seed(seed)
-    block = vision.get_model(name, pretrained=False)
+    with mx.name.NameManager():  # fresh name counters: the same node names in every call
+        block = vision.get_model(name, pretrained=False)
     block.initialize(mx.init.Xavier(magnitude=2.0))
     inputs = [TensorSpec("data", tuple(shape))]
     with tempfile.TemporaryDirectory() as tmp:
