@@ -91,3 +91,26 @@ def test_params_validate_pass_names():
     assert issue.path == ("passes", 0) and "did you mean 'fold_batchnorm'" in issue.message
     params, issues = build_params(OptimizeParams, {"passes": ["onednn_fuse"]})
     assert not issues and params.passes == ("onednn_fuse",) and params.guard is True
+
+
+ALL_PASSES = ("strip_training", "eliminate", "fold_constants", "fold_batchnorm", "cse", "onednn_fuse")
+
+
+def _sweep(name, side):
+    bundle = zoo_bundle(name, (1, 3, side, side))
+    new, result = optimize(bundle, OptimizeParams(passes=ALL_PASSES))
+    assert result.status == "passed", [d.one_line() for d in result.diagnostics]
+    assert [r["name"] for r in result.metrics["passes"]] == list(ALL_PASSES)
+    assert new.node_count() < bundle.node_count()
+
+
+@pytest.mark.parametrize("name,side", [("mobilenetv2_1.0", 64), ("squeezenet1.1", 224)])
+def test_no_pass_changes_outputs_on_the_zoo_sample(name, side):
+    _sweep(name, side)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,side", [("resnet50_v1", 224), ("densenet121", 224), ("inceptionv3", 299),
+                                       ("mobilenetv2_1.0", 224), ("vgg16_bn", 224)])
+def test_no_pass_changes_outputs_on_the_full_zoo_sample(name, side):
+    _sweep(name, side)
