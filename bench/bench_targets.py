@@ -10,7 +10,8 @@ round), so drift of the machine (turbo, other load) hits all targets alike. Colu
   writes it. In MXNet 1.9.1 this already applies oneDNN fusion at bind time, because
   MXNET_SUBGRAPH_BACKEND defaults to MKLDNN.
 - `bind, no fusion`: the same bind with MXNET_SUBGRAPH_BACKEND=NONE (MXNet's unfused executor).
-- `cpu`, `onednn`, `onnxruntime`: the registered targets (onnxruntime only when registered).
+- `cpu`, `onednn`, `onnxruntime`, `openvino`: the registered targets (the last two only when their
+  modules exist in pipeline/targets and their runtimes are installed).
 - `cpu + optimize`: the `cpu` target on the bundle after the default optimize passes.
 
 Each latency includes the input copy in and the output copy out (as `Target.infer` does).
@@ -43,7 +44,7 @@ from stages.optimize.stage import OptimizeParams, optimize  # noqa: E402
 
 MODELS = {"resnet50_v1": 224, "mobilenetv2_1.0": 224, "densenet121": 224, "inceptionv3": 299, "squeezenet1.1": 224}
 HEADING = "## Targets (bench/bench_targets.py)"
-OPTIONAL_TARGET_MODULES = {"onnxruntime": "pipeline.targets.onnxruntime"}
+OPTIONAL_TARGET_MODULES = {"onnxruntime": "pipeline.targets.onnxruntime", "openvino": "pipeline.targets.openvino"}
 
 
 def load_optional_targets() -> None:
@@ -87,20 +88,27 @@ def runners(bundle, optimized):
     """[(column, object with infer/close)] in column order."""
     found = [("mxnet bind", PlainBind(bundle)), ("bind, no fusion", PlainBind(bundle, fusion=False)),
              ("cpu", CpuTarget().deploy(bundle)), ("onednn", OneDnnTarget().deploy(bundle))]
-    if "onnxruntime" in TARGETS:
-        found.append(("onnxruntime", TARGETS.get("onnxruntime")().deploy(bundle)))
+    for name in OPTIONAL_TARGET_MODULES:
+        if name in TARGETS and TARGETS.get(name).is_available():
+            found.append((name, TARGETS.get(name)().deploy(bundle)))
     found.append(("cpu + optimize", CpuTarget().deploy(optimized)))
     return found
 
 
 def measure(columns, feed, runs: int, warmup: int) -> dict[str, float]:
-    """p50 milliseconds per column, timed in interleaved rounds."""
+    """p50 milliseconds per column, timed in interleaved rounds.
+
+    In each round every runner does one untimed forward before its timed one: thread pools
+    (ONNX Runtime's, OpenMP's) keep spinning for a while after a run, and that untimed
+    forward absorbs the previous runner's spin instead of charging it to this one.
+    """
     times = {name: [] for name, _ in columns}
     for _ in range(warmup):
         for _, runner in columns:
             runner.infer(feed)
     for _ in range(runs):
         for name, runner in columns:
+            runner.infer(feed)
             start = time.perf_counter()
             runner.infer(feed)
             times[name].append((time.perf_counter() - start) * 1000)
@@ -117,6 +125,12 @@ def cpu_description() -> str:
             f"{os.cpu_count()} logical cores; flags: {' '.join(wanted) or 'none of avx2/avx512/amx'}")
 
 
+def load_average() -> str:
+    """The 1-minute load average: on a shared machine it says how much the numbers can be trusted."""
+    path = Path("/proc/loadavg")
+    return path.read_text().split()[0] if path.exists() else "unknown"
+
+
 def table(rows, columns) -> str:
     head = ["model", "nodes", "nodes after optimize", "nodes onednn-fused"] + [f"{c} p50 ms" for c in columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -128,16 +142,19 @@ def table(rows, columns) -> str:
     return "\n".join(lines)
 
 
-def section(rows, columns, runs: int) -> str:
+def section(rows, columns, runs: int, loads: tuple[str, str]) -> str:
     import mxnet as mx
 
     return "\n".join([
         HEADING, "",
         f"Measured by `PYTHONPATH=. python bench/bench_targets.py` on {time.strftime('%Y-%m-%d')}: "
         f"{cpu_description()}. Python {platform.python_version()}, MXNet {mx.__version__}"
-        + (f", ONNX Runtime {TARGETS.get('onnxruntime').version()}" if "onnxruntime" in TARGETS else "") + ".",
+        + "".join(f", {name} {TARGETS.get(name).version()}" for name in OPTIONAL_TARGET_MODULES
+                  if name in TARGETS and TARGETS.get(name).is_available()) + ".",
         f"Batch 1, random weights, p50 of {runs} interleaved runs; in brackets the speed-up over the "
-        "`mxnet bind` baseline (>1 is faster). `nodes` counts op nodes (variables excluded); "
+        "`mxnet bind` baseline (>1 is faster). "
+        f"1-minute load average {loads[0]} at the start and {loads[1]} at the end, on {os.cpu_count()} cores "
+        "(other processes share this machine; differences of a few percent are noise). `nodes` counts op nodes (variables excluded); "
         "`nodes after optimize` is after the default passes (strip_training, eliminate, fold_constants, "
         "fold_batchnorm, cse), each verified against the original outputs; `nodes onednn-fused` is the graph "
         "the `onednn` target runs.",
@@ -169,6 +186,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     load_optional_targets()
     rows, columns = [], []
+    load_start = load_average()
     for name in args.models.split(","):
         side = MODELS.get(name, 224)
         bundle = zoo_bundle(name, (1, 3, side, side))
@@ -184,7 +202,7 @@ def main(argv=None) -> int:
         rows.append({"model": name, "nodes": bundle.node_count(), "nodes_after": optimized.node_count(),
                      "nodes_fused": OneDnnTarget.fused(bundle).node_count(), "p50": p50})
         print(f"{name}: " + ", ".join(f"{c} {v:.1f} ms" for c, v in p50.items()), flush=True)
-    text = section(rows, columns, args.runs)
+    text = section(rows, columns, args.runs, (load_start, load_average()))
     print("\n" + text)
     if not args.no_write:
         write_section(Path(args.out), text)
