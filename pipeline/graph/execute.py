@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.bundle import ModelBundle, TensorSpec
+from pipeline.errors import BundleError
 
 
 def random_feed(inputs: list[TensorSpec], seed: int = 0) -> dict[str, np.ndarray]:
@@ -25,9 +26,27 @@ def random_feed(inputs: list[TensorSpec], seed: int = 0) -> dict[str, np.ndarray
     return feed
 
 
+# Modules a bundle may name in metadata["runtime_modules"] (custom ops its graph uses). Only
+# these are imported: a name read from a model file is never imported as given.
+RUNTIME_MODULES = frozenset({"pipeline.partition_runtime"})
+
+
+def ensure_runtime_modules(bundle: ModelBundle) -> None:
+    """Import the known runtime modules the bundle needs (e.g. the partition custom op)."""
+    import importlib
+
+    for name in bundle.metadata.get("runtime_modules", []):
+        if name not in RUNTIME_MODULES:
+            raise BundleError(f"bundle needs unknown runtime module '{name}'", code="BND005",
+                              hint=f"known runtime modules: {', '.join(sorted(RUNTIME_MODULES))}")
+        importlib.import_module(name)
+
+
 def run_bundle(bundle: ModelBundle, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
     """The bundle's outputs on `feed`, from MXNet's plain executor."""
     from pipeline.targets.cpu import CpuTarget
+
+    ensure_runtime_modules(bundle)
 
     with CpuTarget(api="symbol") as target:
         target.deploy(bundle)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pipeline.bundle import ModelBundle
 from pipeline.graph import bundle_from_graph, graph_of
+from pipeline.graph.execute import ensure_runtime_modules
 from pipeline.graph.onednn import fuse, is_fused
 from pipeline.targets.base import register_target
 from pipeline.targets.cpu import MXNetExecutorTarget
@@ -36,5 +37,6 @@ class OneDnnTarget(MXNetExecutorTarget):
         return bundle_from_graph(bundle, new_graph, new_params, stage="deploy", details={"fused": "onednn"})
 
     def _deploy_impl(self, bundle: ModelBundle) -> None:
+        ensure_runtime_modules(bundle)
         self.fused_bundle = self.fused(bundle)
         super()._deploy_impl(self.fused_bundle)

@@ -120,3 +120,16 @@ def test_bundle_spec_inputs_survive(tmp_path):
     back.save(tmp_path)
     loaded = ModelBundle.load(tmp_path)
     assert loaded.inputs == [TensorSpec("data", (1, 3, 224, 224))]
+
+
+def test_only_known_runtime_modules_are_imported():
+    from pipeline.errors import BundleError
+    from pipeline.graph.execute import ensure_runtime_modules
+
+    bundle = zoo_bundle("resnet18_v1", (1, 3, 32, 32))
+    bundle.metadata["runtime_modules"] = ["pipeline.partition_runtime"]
+    ensure_runtime_modules(bundle)
+    bundle.metadata["runtime_modules"] = ["os"]
+    with pytest.raises(BundleError) as info:
+        ensure_runtime_modules(bundle)
+    assert info.value.code == "BND005"
