@@ -21,7 +21,7 @@ import json
 
 import networkx as nx
 
-from pipeline.errors import MxdeployError
+from pipeline.errors import InternalError, MxdeployError
 
 
 class GraphError(MxdeployError):
@@ -81,16 +81,15 @@ def topo_order(graph: nx.MultiDiGraph) -> list[str]:
         return list(nx.lexicographical_topological_sort(graph, key=lambda n: (graph.nodes[n]["order"], n)))
     except nx.NetworkXUnfeasible:
         raise GraphError("the graph has a cycle", code="GRF003",
-                         hint="a pass produced a cycle: this is a bug in that pass") from None
+                         hint="fix the symbol JSON; if it came from an mxdeploy pass, report that pass as a bug") from None
 
 
 def node_inputs(graph: nx.MultiDiGraph, name: str) -> list[tuple[str, int, int]]:
     """The (producer, out, version) entries of a node, by input position."""
     entries = sorted((d["pos"], u, d["out"], d["version"]) for u, _, d in graph.in_edges(name, data=True))
     positions = [e[0] for e in entries]
-    if positions != list(range(len(positions))):
-        raise GraphError(f"node '{name}' has input positions {positions}", where=name, code="GRF004",
-                         hint="a pass left a gap in this node's inputs: this is a bug in that pass")
+    if positions != list(range(len(positions))):  # only a pass can leave a gap: a bug, not user input
+        raise InternalError(f"node '{name}' has input positions {positions}: a pass left a gap in its inputs")
     return [(u, out, version) for _, u, out, version in entries]
 
 

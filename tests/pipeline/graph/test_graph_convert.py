@@ -133,3 +133,11 @@ def test_only_known_runtime_modules_are_imported():
     with pytest.raises(BundleError) as info:
         ensure_runtime_modules(bundle)
     assert info.value.code == "BND005"
+
+
+def test_a_cycle_is_refused_on_the_way_back():
+    data = json.loads(mx.sym.relu(mx.sym.relu(mx.sym.var("x"), name="a"), name="b").tojson())
+    data["nodes"][1]["inputs"] = [[2, 0, 0]]  # a reads b, b reads a
+    with pytest.raises(GraphError) as info:
+        to_json(from_json(json.dumps(data)))
+    assert info.value.code == "GRF003"
