@@ -84,8 +84,8 @@ def partition_bundle(bundle, params: PartitionParams):
     result = StageResult(diagnostics=_warnings(graph, ops, params))
     op_graph = graph.subgraph(ops)
     parts = partition(op_graph, [n for n in ops if n not in reasons])
-    subgraphs = [extract(graph, p, f"mxdeploy_subgraph{i}")
-                 for i, p in enumerate(p for p in parts if p.supported)]
+    names = (n for n in (f"mxdeploy_subgraph{i}" for i in range(len(graph) + len(parts))) if n not in graph)
+    subgraphs = [extract(graph, p, next(names)) for p in parts if p.supported]
     info = tensor_info(graph, bundle.inputs)
     the_plan = plan(graph, parts, subgraphs, info, reasons, params.target)
     result.metrics = {"subgraphs": len(subgraphs), "cpu_nodes": len(the_plan["cpu_nodes"]),

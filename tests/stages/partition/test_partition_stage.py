@@ -102,3 +102,12 @@ def test_params_validate_target():
     params, issues = build_params(PartitionParams, {"target": "cpuu"})
     assert params is None and "did you mean 'cpu'" in issues[0].message
     assert "cpu" in TARGETS
+
+
+def test_partitioning_twice_nests_and_still_matches(bundle, reference):
+    once, _, _ = partition_bundle(bundle, PartitionParams("cpu", exclude_ops=("Pooling",)))
+    twice, result, _ = partition_bundle(once, PartitionParams("cpu", exclude_ops=("Pooling",)))
+    names = [n["name"] for n in json.loads(twice.symbol_json)["nodes"] if n["op"] == "Custom"]
+    assert len(names) == len(set(names)) == result.metrics["subgraphs"]
+    assert not set(names) & {"mxdeploy_subgraph0", "mxdeploy_subgraph1", "mxdeploy_subgraph2"}
+    _matches(twice, reference)
