@@ -9,6 +9,7 @@ discovered in a latency graph.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -18,12 +19,14 @@ from pipeline.graph import bundle_from_graph, graph_of
 from pipeline.graph import edit
 from pipeline.graph.shapes import tensor_info
 from pipeline.params import OneOf, param
+from pipeline.partition_runtime import ENGINES
 from pipeline.stage import Stage, StageResult, register_stage
 from pipeline.targets.base import TARGETS
 from stages.partition.algorithm import partition
 from stages.partition.build import dot, extract, plan, replace_parts
 
 RUNTIME_MODULE = "pipeline.partition_runtime"
+ARTIFACTS = {"plan": "plan.json", "plan_dot": "plan.dot"}  # report key -> file in the stage folder
 
 
 @dataclass(frozen=True)
@@ -66,16 +69,14 @@ class PartitionStage(Stage):
 
     def run(self, bundle, params, ctx):
         new_bundle, result, artifacts = partition_bundle(bundle, params)
-        for filename, text in artifacts.items():
-            atomic.write_text(ctx.stage_dir / filename, text)
-            result.artifacts[filename.split(".")[0] if filename.endswith(".json") else "plan_dot"] = filename
+        for key, filename in ARTIFACTS.items():
+            atomic.write_text(ctx.stage_dir / filename, artifacts[filename])
+            result.artifacts[key] = filename
         return new_bundle, result
 
 
 def partition_bundle(bundle, params: PartitionParams):
-    """(partitioned bundle, StageResult, {artifact filename: text}); pure apart from MXNet."""
-    import json
-
+    """(partitioned bundle, StageResult, {artifact filename: text}); writes nothing."""
     target_cls = TARGETS.get(params.target)
     supported_ops = target_cls.supported_ops()
     graph, store = graph_of(bundle)
@@ -98,6 +99,7 @@ def partition_bundle(bundle, params: PartitionParams):
         new_bundle = bundle.evolve(stage="partition", details={"target": params.target, "subgraphs": 0})
     else:
         engine = getattr(target_cls, "subgraph_engine", "mxnet")
+        ENGINES.get(engine)  # an unknown engine fails here, not at the first forward after deploy
         new_graph = replace_parts(graph, subgraphs, engine)
         new_bundle = bundle_from_graph(bundle, new_graph, store, stage="partition",
                                        details={"target": params.target, "subgraphs": len(subgraphs)})
