@@ -13,6 +13,16 @@ from pipeline.graph.convert import node_inputs
 NONDETERMINISTIC_PREFIXES = ("_random_", "_sample_", "random_", "sample_", "_shuffle")
 
 
+def clone(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A copy safe to edit: `graph.copy()` shares the heads list and each node's attrs dict."""
+    new = graph.copy()
+    new.graph["heads"] = list(graph.graph["heads"])
+    new.graph["attrs"] = dict(graph.graph.get("attrs", {}))
+    for _, data in new.nodes(data=True):
+        data["attrs"] = dict(data["attrs"])
+    return new
+
+
 def is_variable(graph: nx.MultiDiGraph, name: str) -> bool:
     return graph.nodes[name]["op"] == "null"
 

@@ -42,7 +42,7 @@ def fuse_symbol(symbol_json: str, params, inputs, backend: str = BACKEND):
 def fuse(graph, params, inputs, backend: str = BACKEND):
     """(fused graph, its params); raises OPT102 when MXNet fused nothing."""
     if is_fused(graph):
-        return graph.copy(), params
+        return edit.clone(graph), params
     fused, values = fuse_symbol(to_json(graph), params, inputs, backend)
     new = from_json(fused.tojson(), params=values, inputs=[s.name for s in inputs])
     if not is_fused(new):

@@ -83,7 +83,7 @@ def replace_parts(graph: nx.MultiDiGraph, subgraphs: list[Subgraph], engine: str
     """A copy of `graph` where each subgraph is one custom node."""
     import mxnet as mx
 
-    graph = graph.copy()
+    graph = edit.clone(graph)
     moved: dict[tuple[str, int], tuple[str, int]] = {}  # tensors of parts already replaced
     for sg in subgraphs:
         sym = mx.sym.load_json(sg.symbol_json)

@@ -23,7 +23,7 @@ def _signature(graph, name) -> str | None:
 
 @register_pass("cse", "merge op nodes with identical op, attrs and inputs")
 def cse(graph, params, inputs):
-    graph = graph.copy()
+    graph = edit.clone(graph)
     seen: dict[str, str] = {}
     for name in topo_order(graph):
         sig = _signature(graph, name)

@@ -25,7 +25,7 @@ def _is_noop(graph, name) -> bool:
 
 @register_pass("eliminate", "drop Dropout, identity/_copy/BlockGrad/MakeLoss and dead nodes")
 def eliminate(graph, params, inputs):
-    graph = graph.copy()
+    graph = edit.clone(graph)
     for name in [n for n in edit.op_nodes(graph) if _is_noop(graph, n)]:
         data = edit.input_entries(graph, name)[0]
         if edit.is_head(graph, name) and edit.is_variable(graph, data[0]):

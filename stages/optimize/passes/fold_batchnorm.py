@@ -60,7 +60,7 @@ def _writable(graph, var: str, suffix: str) -> str:
 def fold_batchnorm(graph, params, inputs):
     bns = [n for n in edit.op_nodes(graph) if graph.nodes[n]["op"] == "BatchNorm"]
     info = tensor_info(graph, inputs) if bns else {}
-    graph = graph.copy()
+    graph = edit.clone(graph)
     new_arg = {}
     for bn in bns:
         found = _foldable(graph, bn, params, info)

@@ -53,9 +53,9 @@ def fold_constants(graph, params, inputs):
         if u in const and v not in const and not edit.is_variable(graph, u) and (u, d["out"]) not in frontier:
             frontier.append((u, d["out"]))
     if not frontier:
-        return graph.copy(), params
+        return edit.clone(graph), params
     values = _evaluate(graph, frontier, params)
-    graph = graph.copy()
+    graph = edit.clone(graph)
     new_params = {}
     for (node, out), value in zip(frontier, values):
         suffix = "_folded" if out == 0 else f"_folded{out}"

@@ -61,9 +61,9 @@ def strip_training(graph, params, inputs):
     heads = [n for n in edit.op_nodes(graph)
              if graph.nodes[n]["op"] in ("SoftmaxOutput", "LogisticRegressionOutput") + IDENTITY_HEADS]
     if not heads:
-        return graph.copy(), params
+        return edit.clone(graph), params
     info = tensor_info(graph, inputs)
-    graph = graph.copy()
+    graph = edit.clone(graph)
     labels = set()
     for name in heads:
         node = dict(graph.nodes[name])
