@@ -111,3 +111,14 @@ def test_partitioning_twice_nests_and_still_matches(bundle, reference):
     assert len(names) == len(set(names)) == result.metrics["subgraphs"]
     assert not set(names) & {"mxdeploy_subgraph0", "mxdeploy_subgraph1", "mxdeploy_subgraph2"}
     _matches(twice, reference)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,side,excluded", [("densenet121", 224, "Pooling"), ("inceptionv3", 299, "Concat"),
+                                                ("mobilenetv2_1.0", 224, "Pooling")])
+def test_large_models_partition_and_match(name, side, excluded):
+    big = zoo_bundle(name, (1, 3, side, side))
+    new, result, _ = partition_bundle(big, PartitionParams("cpu", exclude_ops=(excluded,)))
+    assert result.metrics["subgraphs"] >= 2
+    feed = random_feed(big.inputs)
+    assert compare(run_bundle(big, feed), run_bundle(new, feed), atol=1e-4, rtol=1e-3).ok
