@@ -6,11 +6,10 @@ import numpy as np
 
 from pipeline.graph import compare, random_feed, run_bundle
 from pipeline.graph.zoo import zoo_bundle
-from pipeline.partition_runtime import ENGINES, MXNetSubgraphEngine, register_engine
+from pipeline.partition_runtime import ENGINES, MXNetSubgraphEngine
 from stages.partition.stage import PartitionParams, partition_bundle
 
 
-@register_engine
 class _CountingEngine(MXNetSubgraphEngine):
     """The local engine, counting calls: shows the engine is pluggable and loads once per bind."""
 
@@ -26,7 +25,8 @@ class _CountingEngine(MXNetSubgraphEngine):
         return super().forward(key, arrays)
 
 
-def test_engine_is_chosen_by_node_attr_and_loads_once():
+def test_engine_is_chosen_by_node_attr_and_loads_once(monkeypatch):
+    monkeypatch.setitem(ENGINES._items, _CountingEngine.name, _CountingEngine)  # this test only
     bundle = zoo_bundle("mobilenetv2_1.0", (1, 3, 32, 32))
     new, result, _ = partition_bundle(bundle, PartitionParams("cpu", exclude_ops=("Pooling",)))
     data = json.loads(new.symbol_json)

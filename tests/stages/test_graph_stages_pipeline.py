@@ -14,7 +14,7 @@ from pipeline.errors import ConfigError
 from pipeline.graph import compare, random_feed, run_bundle
 from pipeline.graph.zoo import zoo_bundle
 from pipeline.params import param
-from pipeline.stage import Stage, StageResult, register_stage
+from pipeline.stage import STAGES, Stage, StageResult
 from pipeline.worker import run_pipeline
 
 
@@ -24,7 +24,6 @@ class _ZooParams:
     side: int = param(64, help="input side")
 
 
-@register_stage
 class _ZooSource(Stage):
     """A private source for this test: a random-weight zoo model at a small size."""
 
@@ -34,6 +33,12 @@ class _ZooSource(Stage):
 
     def run(self, bundle, params, ctx):
         return zoo_bundle(params.model, (1, 3, params.side, params.side)), StageResult()
+
+
+@pytest.fixture(autouse=True)
+def zoo_source(monkeypatch):
+    """The private source is registered only while these tests run."""
+    monkeypatch.setitem(STAGES._items, _ZooSource.name, _ZooSource)
 
 
 YAML = """\

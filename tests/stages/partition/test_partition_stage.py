@@ -9,12 +9,11 @@ from pipeline.graph import compare, random_feed, run_bundle
 from pipeline.graph.zoo import zoo_bundle
 from pipeline.params import build_params
 from pipeline.stage import STAGES, RunContext
-from pipeline.targets.base import TARGETS, register_target
+from pipeline.targets.base import TARGETS
 from pipeline.targets.cpu import CpuTarget
 from stages.partition.stage import PartitionParams, partition_bundle
 
 
-@register_target
 class _TestAccelerator(CpuTarget):
     """An accelerator-like target with a small op set (no Pooling, no Flatten)."""
 
@@ -24,6 +23,13 @@ class _TestAccelerator(CpuTarget):
     @classmethod
     def supported_ops(cls):
         return frozenset({"Convolution", "BatchNorm", "Activation", "elemwise_add", "FullyConnected"})
+
+
+@pytest.fixture
+def test_accelerator(monkeypatch):
+    """Registered only for the test that asks for it, so no other test sees an extra target."""
+    monkeypatch.setitem(TARGETS._items, _TestAccelerator.name, _TestAccelerator)
+    return _TestAccelerator
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +76,7 @@ def test_resnet18_with_pooling_excluded(bundle, reference, tmp_path):
     _matches(new, reference, api="module")
 
 
-def test_restricted_target_and_saved_bundle_reloads(bundle, reference, tmp_path):
+def test_restricted_target_and_saved_bundle_reloads(bundle, reference, tmp_path, test_accelerator):
     new, result, artifacts = partition_bundle(bundle, PartitionParams("test-accel-graph"))
     assert result.metrics["subgraphs"] >= 2
     plan = json.loads(artifacts["plan.json"])
