@@ -17,6 +17,7 @@ COMMANDS = {
     "run": "pipeline.commands.run",
     "validate": "pipeline.commands.validate",
     "stages": "pipeline.commands.stages",
+    "check": "pipeline.commands.check",
 }
 EXIT_USAGE = 2
 

@@ -135,8 +135,8 @@ def test_validate_reports_every_mistake_with_location(project):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 3, proc.stderr
-    assert lines[0].startswith("pipelines.yaml:8:28: pipeline 'r50': stages[0].deploy.target: unknown target 'cpuu'")
-    assert lines[1].startswith("pipelines.yaml:9:26: pipeline 'r50': stages[1].verify.atol: expected a number, got 'tight'")
+    assert lines[0].startswith("pipelines.yaml:8:26: pipeline 'r50': stages[0].deploy.target: unknown target 'cpuu'")
+    assert lines[1].startswith("pipelines.yaml:9:24: pipeline 'r50': stages[1].verify.atol: expected a number, got 'tight'")
     assert lines[2].startswith("pipelines.yaml:10:9: pipeline 'r50': stages[2]: unknown stage 'chek' (did you mean 'check'?)")
     assert all(line.endswith("]") for line in lines)
     assert "Traceback" not in proc.stderr
