@@ -128,3 +128,13 @@ def test_large_models_partition_and_match(name, side, excluded):
     assert result.metrics["subgraphs"] >= 2
     feed = random_feed(big.inputs)
     assert compare(run_bundle(big, feed), run_bundle(new, feed), atol=1e-4, rtol=1e-3).ok
+
+
+def test_resnet18_for_eia1_large_with_pooling_excluded(bundle, reference):
+    """The issue's acceptance case: an accelerator target, Pooling on the CPU, runs and verifies."""
+    import pipeline.targets  # noqa: F401  (registers the eia sizes)
+
+    new, result, artifacts = partition_bundle(bundle, PartitionParams("eia1.large", exclude_ops=("Pooling",)))
+    assert result.metrics["subgraphs"] >= 2 and result.metrics["cpu_nodes"] == 2
+    assert json.loads(artifacts["plan.json"])["target"] == "eia1.large"
+    _matches(new, reference)
