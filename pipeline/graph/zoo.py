@@ -1,8 +1,8 @@
 """Random-weight model zoo bundles at a chosen input size, for the graph tests and bench/.
 
-`pipeline.resolve.zoo_block` looks names up in `vision._models`, which MXNet 1.9.1 does not
-have (its name table is local to `get_model`), so this goes through `get_model` directly and
-lets it raise for an unknown name. Nothing is downloaded: `pretrained=False`, Xavier init.
+Built by `pipeline.resolve.zoo_block` (random Xavier weights, nothing downloaded, fresh name
+counters so node names are the same in every call) and exported at the given input shape,
+which lets tests run zoo models at small spatial sizes.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline.bundle import ModelBundle, TensorSpec, graph_mxnet_version
-from pipeline.resolve import export_block
+from pipeline.resolve import export_block, zoo_block
 
 
 def zoo_bundle(name: str, shape: tuple[int, ...] = (1, 3, 224, 224), *, seed: int = 0,
@@ -21,17 +21,11 @@ def zoo_bundle(name: str, shape: tuple[int, ...] = (1, 3, 224, 224), *, seed: in
     which would make BatchNorm nearly an identity) with random ones, so a BatchNorm pass
     that mishandles any of them is caught by the output comparison.
     """
-    import mxnet as mx
     import numpy as np
-    from mxnet.gluon.model_zoo import vision
 
-    mx.random.seed(seed)
-    with mx.name.NameManager():  # fresh name counters: the same node names in every call
-        block = vision.get_model(name, pretrained=False)
-    block.initialize(mx.init.Xavier(magnitude=2.0))
     inputs = [TensorSpec("data", tuple(shape))]
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = export_block(block, inputs, Path(tmp))
+        bundle = export_block(zoo_block(name, seed=seed), inputs, Path(tmp))
     if randomize_stats:
         rng = np.random.default_rng(seed)
         for store in (bundle.arg_params, bundle.aux_params):
