@@ -93,9 +93,12 @@ def partition_bundle(bundle, params: PartitionParams):
                       "boundary_bytes": sum(t["bytes"] for s in the_plan["subgraphs"] for t in s["inputs"] + s["outputs"]
                                             if t["kind"] == "activation")}
     if not subgraphs:
+        fused = any(graph.nodes[n]["op"].startswith("_sg_mkldnn_") for n in ops)
+        hint = ("the graph is oneDNN-fused (_sg_mkldnn_* nodes), which only MXNet's CPU runs: drop onednn_fuse "
+                "from optimize.passes when partitioning for an accelerator" if fused
+                else "check the target's supported ops and the exclusions")
         result.diagnostics.append(Diagnostic("PRT103", "warning", f"no node runs on target '{params.target}': "
-                                             "the whole model stays on the CPU",
-                                             hint="check the target's supported ops and the exclusions"))
+                                             "the whole model stays on the CPU", hint=hint))
         new_bundle = bundle.evolve(stage="partition", details={"target": params.target, "subgraphs": 0})
     else:
         engine = getattr(target_cls, "subgraph_engine", "mxnet")

@@ -138,3 +138,12 @@ def test_resnet18_for_eia1_large_with_pooling_excluded(bundle, reference):
     assert result.metrics["subgraphs"] >= 2 and result.metrics["cpu_nodes"] == 2
     assert json.loads(artifacts["plan.json"])["target"] == "eia1.large"
     _matches(new, reference)
+
+
+def test_fused_graph_for_an_accelerator_says_why_nothing_runs_there(bundle):
+    import pipeline.targets  # noqa: F401  (registers the eia sizes)
+    from pipeline.targets.onednn import OneDnnTarget
+
+    new, result, _ = partition_bundle(OneDnnTarget.fused(bundle), PartitionParams("eia1.large"))
+    (diag,) = result.diagnostics
+    assert diag.code == "PRT103" and "drop onednn_fuse" in diag.hint and result.metrics["subgraphs"] == 0
