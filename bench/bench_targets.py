@@ -154,7 +154,8 @@ def section(rows, columns, runs: int, loads: tuple[str, str]) -> str:
         f"Batch 1, random weights, p50 of {runs} interleaved runs; in brackets the speed-up over the "
         "`mxnet bind` baseline (>1 is faster). "
         f"1-minute load average {loads[0]} at the start and {loads[1]} at the end, on {os.cpu_count()} cores "
-        "(other processes share this machine; differences of a few percent are noise). `nodes` counts op nodes (variables excluded); "
+        "(other processes share this machine; differences of a few percent are noise). "
+        "`nodes` counts op nodes (variables excluded); "
         "`nodes after optimize` is after the default passes (strip_training, eliminate, fold_constants, "
         "fold_batchnorm, cse), each verified against the original outputs; `nodes onednn-fused` is the graph "
         "the `onednn` target runs.",

@@ -81,7 +81,7 @@ def topo_order(graph: nx.MultiDiGraph) -> list[str]:
         return list(nx.lexicographical_topological_sort(graph, key=lambda n: (graph.nodes[n]["order"], n)))
     except nx.NetworkXUnfeasible:
         raise GraphError("the graph has a cycle", code="GRF003",
-                         hint="fix the symbol JSON; if it came from an mxdeploy pass, report that pass as a bug") from None
+                         hint="fix the symbol JSON; if an mxdeploy pass made it, report that pass") from None
 
 
 def node_inputs(graph: nx.MultiDiGraph, name: str) -> list[tuple[str, int, int]]:

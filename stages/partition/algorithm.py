@@ -72,8 +72,8 @@ def partition(dag: nx.DiGraph, supported) -> list[Part]:
                 for n in members[keep]:
                     part_of[n] = keep
                 changed = True
-    result = [Part(frozenset(members[p]), p in supported) for p in nx.lexicographical_topological_sort(parts, key=rank.get)]
-    return result
+    ordered = nx.lexicographical_topological_sort(parts, key=rank.get)
+    return [Part(frozenset(members[p]), p in supported) for p in ordered]
 
 
 def contracted(dag: nx.DiGraph, parts: list[Part]) -> nx.DiGraph:

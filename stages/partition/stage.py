@@ -89,9 +89,9 @@ def partition_bundle(bundle, params: PartitionParams):
     subgraphs = [extract(graph, p, next(names)) for p in parts if p.supported]
     info = tensor_info(graph, bundle.inputs)
     the_plan = plan(graph, parts, subgraphs, info, reasons, params.target)
+    crossing = [t for s in the_plan["subgraphs"] for t in s["inputs"] + s["outputs"] if t["kind"] == "activation"]
     result.metrics = {"subgraphs": len(subgraphs), "cpu_nodes": len(the_plan["cpu_nodes"]),
-                      "boundary_bytes": sum(t["bytes"] for s in the_plan["subgraphs"] for t in s["inputs"] + s["outputs"]
-                                            if t["kind"] == "activation")}
+                      "boundary_bytes": sum(t["bytes"] for t in crossing)}
     if not subgraphs:
         fused = any(graph.nodes[n]["op"].startswith("_sg_mkldnn_") for n in ops)
         hint = ("the graph is oneDNN-fused (_sg_mkldnn_* nodes), which only MXNet's CPU runs: drop onednn_fuse "

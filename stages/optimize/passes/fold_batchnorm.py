@@ -76,7 +76,8 @@ def fold_batchnorm(graph, params, inputs):
         w_name = prod_ins[1][0]
         weight = get(w_name)
         shaped = scale.reshape((-1,) + (1,) * (weight.ndim - 1))
-        bias_in = prod_ins[2][0] if len(prod_ins) > 2 and not flag(graph.nodes[prod]["attrs"], "no_bias", False) else None
+        has_bias = len(prod_ins) > 2 and not flag(graph.nodes[prod]["attrs"], "no_bias", False)
+        bias_in = prod_ins[2][0] if has_bias else None
         bias = get(bias_in).astype(np.float64) if bias_in else np.zeros_like(var)
         new_bias = (bias - get(m_name).astype(np.float64)) * scale + get(b_name).astype(np.float64)
 

@@ -98,7 +98,7 @@ def test_exclude_nodes_and_unknown_names_warn(bundle, reference):
 
 
 def test_nothing_supported_leaves_the_model_alone(bundle):
-    ops = sorted({json.loads(bundle.symbol_json)["nodes"][i]["op"] for i in range(len(json.loads(bundle.symbol_json)["nodes"]))} - {"null"})
+    ops = sorted({node["op"] for node in json.loads(bundle.symbol_json)["nodes"]} - {"null"})
     new, result, _ = partition_bundle(bundle, PartitionParams("cpu", exclude_ops=tuple(ops)))
     assert result.metrics["subgraphs"] == 0 and new.symbol_json == bundle.symbol_json
     assert [d.code for d in result.diagnostics] == ["PRT103"]
@@ -144,6 +144,7 @@ def test_fused_graph_for_an_accelerator_says_why_nothing_runs_there(bundle):
     import pipeline.targets  # noqa: F401  (registers the eia sizes)
     from pipeline.targets.onednn import OneDnnTarget
 
-    new, result, _ = partition_bundle(OneDnnTarget.fused(bundle), PartitionParams("eia1.large", exclude_ops=("Pooling",)))
+    params = PartitionParams("eia1.large", exclude_ops=("Pooling",))
+    new, result, _ = partition_bundle(OneDnnTarget.fused(bundle), params)
     (diag,) = result.diagnostics
     assert diag.code == "PRT103" and "drop onednn_fuse" in diag.hint and result.metrics["subgraphs"] == 0
