@@ -99,6 +99,20 @@ class MXNetSubgraphEngine(SubgraphEngine):
 
 
 _keys = itertools.count()
+_engine_errors: list[BaseException] = []  # MXNet runs custom ops on its own worker thread
+_engine_errors_lock = threading.Lock()
+
+
+def take_engine_error() -> BaseException | None:
+    """The error an engine raised inside the last failed subgraph forward, once.
+
+    MXNet turns an exception raised inside a custom op into a generic MXNetError carrying only
+    the traceback text; the executor that called forward re-raises the original with this.
+    """
+    with _engine_errors_lock:
+        error = _engine_errors[-1] if _engine_errors else None
+        _engine_errors.clear()
+    return error
 
 
 def _make_op_classes():
@@ -116,6 +130,14 @@ def _make_op_classes():
             weakref.finalize(self, self.engine.unload, self.key)
 
         def forward(self, is_train, req, in_data, out_data, aux):
+            try:
+                self._forward(req, in_data, out_data, aux)
+            except Exception as exc:
+                with _engine_errors_lock:
+                    _engine_errors.append(exc)
+                raise
+
+        def _forward(self, req, in_data, out_data, aux):
             values = dict(zip(self.prop.arg_names, in_data))
             values.update(zip(self.prop.aux_names, aux))
             data_names = [n for n in self.prop.arg_names if n not in self.prop.param_names]

@@ -80,6 +80,21 @@ class MXNetExecutorTarget(Target):
     def _infer_impl(self, feed):
         import mxnet as mx
 
+        from pipeline.errors import MxdeployError
+        from pipeline.partition_runtime import take_engine_error
+
+        take_engine_error()  # clear a stale one
+        try:
+            return self._forward(feed)
+        except mx.MXNetError:
+            original = take_engine_error()  # a subgraph engine's coded error, not MXNet's wrapper
+            if isinstance(original, MxdeployError):
+                raise original from None
+            raise
+
+    def _forward(self, feed):
+        import mxnet as mx
+
         if self._api == "symbol":
             self._exe.forward(is_train=False, **{n: mx.nd.array(feed[n], dtype=feed[n].dtype)
                                                  for n in self._input_names})

@@ -9,6 +9,7 @@ discovered in a latency graph.
 """
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass
 from typing import Annotated
@@ -102,12 +103,15 @@ def partition_bundle(bundle, params: PartitionParams):
         new_bundle = bundle.evolve(stage="partition", details={"target": params.target, "subgraphs": 0})
     else:
         engine = getattr(target_cls, "subgraph_engine", "mxnet")
+        for module in getattr(target_cls, "runtime_modules", ()):
+            importlib.import_module(module)  # registers the target's engine
         ENGINES.get(engine)  # an unknown engine fails here, not at the first forward after deploy
         new_graph = replace_parts(graph, subgraphs, engine)
         new_bundle = bundle_from_graph(bundle, new_graph, store, stage="partition",
                                        details={"target": params.target, "subgraphs": len(subgraphs)})
         new_bundle.metadata["runtime_modules"] = sorted(set(new_bundle.metadata.get("runtime_modules", []))
-                                                        | {RUNTIME_MODULE})
+                                                        | {RUNTIME_MODULE}
+                                                        | set(getattr(target_cls, "runtime_modules", ())))
     new_bundle.metadata["partition"] = {"target": params.target, "subgraphs": len(subgraphs),
                                         "cpu_nodes": len(the_plan["cpu_nodes"])}
     artifacts = {"plan.json": json.dumps(the_plan, indent=2) + "\n", "plan.dot": dot(graph, parts, subgraphs)}
