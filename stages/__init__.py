@@ -6,3 +6,5 @@ from stages import verify  # noqa: F401
 from stages.checks import stage as check_stage  # noqa: F401  (check)
 from stages.sources import onnx  # noqa: F401  (the onnx source stage)
 from stages.importers.onnx import reference  # noqa: F401  (the onnxruntime reference kind)
+from stages.optimize import stage as optimize_stage  # noqa: F401  (optimize and its passes)
+from stages.partition import stage as partition_stage  # noqa: F401  (partition)

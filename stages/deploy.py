@@ -135,6 +135,8 @@ class Deploy(Stage):
             ctx.session.close()
             ctx.session = None
         options = {"threads": params.threads} if params.threads is not None else {}
+        if target_cls.is_accelerator and ctx.settings.get("accelerator"):
+            options["accelerator"] = dict(ctx.settings["accelerator"])  # a running server to use
         deployment = {"target": params.target, "api": params.api, "options": options}
         out = bundle.evolve(stage="deploy", details={"target": params.target, "api": params.api},
                             metadata={**bundle.metadata, "deployment": deployment})

@@ -78,7 +78,7 @@ class _Reader:
     def need(self, n: int, what: str) -> None:
         if n < 0 or self.pos + n > self.size:
             raise self.fail(f"truncated: {what} needs {n} bytes at byte {self.pos}, but the file ends at "
-                            f"{self.size}", "PRM001", hint="the file was cut short (an interrupted copy or "
+                            f"{self.size}", "LDR201", hint="the file was cut short (an interrupted copy or "
                                                            "download): copy it again from its source")
 
     def read(self, fmt: str, what: str):
@@ -101,10 +101,10 @@ def _shape(r: _Reader, what: str, legacy_ndim: int | None = None) -> tuple[int, 
         (ndim,) = r.read("<i", f"{what} ndim")
         fmt = "<{}q"
     if ndim < 0 or ndim > MAX_NDIM:
-        raise r.fail(f"{what} has {ndim} dimensions", "PRM002", at=r.pos - 4)
+        raise r.fail(f"{what} has {ndim} dimensions", "LDR202", at=r.pos - 4)
     dims = r.read(fmt.format(ndim), f"{what} dims") if ndim else ()
     if any(d < 0 for d in dims):
-        raise r.fail(f"{what} has a negative dimension {tuple(dims)}", "PRM002")
+        raise r.fail(f"{what} has a negative dimension {tuple(dims)}", "LDR202")
     return tuple(int(d) for d in dims)
 
 
@@ -121,38 +121,38 @@ def _array(r: _Reader, index: int) -> ArrayRecord:
     (magic,) = r.read("<I", f"{what} header")
     stype, sshape, legacy = 0, None, None
     if magic == V3_MAGIC:
-        raise r.fail(f"{what} uses MXNet's numpy-shape format (V3), which a checkpoint does not", "PRM002",
+        raise r.fail(f"{what} uses MXNet's numpy-shape format (V3), which a checkpoint does not", "LDR202",
                      at=start, hint="save it with mx.nd.save outside npx.set_np()")
     if magic == V2_MAGIC:
         (stype,) = r.read("<i", f"{what} storage type")
         if stype not in SPARSE_AUX:
-            raise r.fail(f"{what} has unknown storage type {stype}", "PRM002", at=r.pos - 4)
+            raise r.fail(f"{what} has unknown storage type {stype}", "LDR202", at=r.pos - 4)
         if SPARSE_AUX[stype]:
             sshape = _shape(r, f"{what} storage shape")
     elif magic != V1_MAGIC:
         if magic == 0:
             raise r.fail(f"{what} has an all-zero header (an empty array): the file looks zeroed from here",
-                         "PRM004", at=start, hint="the file was overwritten with zeros: restore it from the "
+                         "LDR204", at=start, hint="the file was overwritten with zeros: restore it from the "
                                                   "original checkpoint")
         if magic > MAX_NDIM:
-            raise r.fail(f"{what} has no valid header (0x{magic:08x} is not an NDArray magic)", "PRM002",
+            raise r.fail(f"{what} has no valid header (0x{magic:08x} is not an NDArray magic)", "LDR202",
                          at=start)
         legacy = magic
     shape = _shape(r, f"{what} shape", legacy)
     if not shape:
-        raise r.fail(f"{what} is empty (no shape)", "PRM002", at=start,
+        raise r.fail(f"{what} is empty (no shape)", "LDR202", at=start,
                      hint="mx.nd.save never writes an empty array into a checkpoint: the file is damaged")
     dev_type, _dev_id, type_flag = r.read("<iii", f"{what} context and dtype")
     if dev_type not in DEV_TYPES:
-        raise r.fail(f"{what} names unknown device type {dev_type}", "PRM002", at=r.pos - 12)
+        raise r.fail(f"{what} names unknown device type {dev_type}", "LDR202", at=r.pos - 12)
     if type_flag not in DTYPES:
-        raise r.fail(f"{what} has unknown dtype flag {type_flag}", "PRM002", at=r.pos - 4)
+        raise r.fail(f"{what} has unknown dtype flag {type_flag}", "LDR202", at=r.pos - 4)
     dtype, itemsize = DTYPES[type_flag]
     aux = []
     for k in range(SPARSE_AUX[stype]):
         (aux_type,) = r.read("<i", f"{what} aux type")
         if aux_type not in DTYPES:
-            raise r.fail(f"{what} aux {k} has unknown dtype flag {aux_type}", "PRM002", at=r.pos - 4)
+            raise r.fail(f"{what} aux {k} has unknown dtype flag {aux_type}", "LDR202", at=r.pos - 4)
         aux.append((DTYPES[aux_type][1], _shape(r, f"{what} aux shape {k}")))
     if sshape is not None and _count(sshape) == 0 and aux:
         # MXNet derives an unset storage shape from the aux shapes (ndarray.h): row_sparse
@@ -167,13 +167,13 @@ def _array(r: _Reader, index: int) -> ArrayRecord:
 
 
 def read_structure(path: str | os.PathLike) -> NDArrayFile:
-    """Walk the file's layout; raise ModelError (MDL003, PRM001-PRM004) on anything MXNet would choke on."""
+    """Walk the file's layout; raise ModelError (MDL003, LDR201-LDR204) on anything MXNet would choke on."""
     path = Path(path)
     size = path.stat().st_size
     with open(path, "rb") as fh:
         r = _Reader(fh, str(path), size)
         if size < 24:
-            raise r.fail(f"too short for an NDArray file ({size} bytes)", "MDL003" if size == 0 else "PRM001",
+            raise r.fail(f"too short for an NDArray file ({size} bytes)", "MDL003" if size == 0 else "LDR201",
                          at=0, hint="give the .params file mx.model.save_checkpoint or mx.nd.save wrote")
         magic, _reserved, count = r.read("<QQQ", "file header")
         if magic != LIST_MAGIC:
@@ -182,17 +182,17 @@ def read_structure(path: str | os.PathLike) -> NDArrayFile:
                               "(not a Gluon .params of another framework, a pickle or an ONNX file)")
         # every array takes at least 20 bytes (a pre-V1 scalar): a count beyond that is damage
         if count > (size - 32) // 20:
-            raise r.fail(f"header declares {count} arrays, more than a {size}-byte file can hold", "PRM001", at=16)
+            raise r.fail(f"header declares {count} arrays, more than a {size}-byte file can hold", "LDR201", at=16)
         arrays = [_array(r, i) for i in range(count)]
         names_at = r.pos
         (name_count,) = r.read("<Q", "names count")
         if name_count not in (0, count):
-            raise r.fail(f"names table declares {name_count} names for {count} arrays", "PRM003", at=names_at)
+            raise r.fail(f"names table declares {name_count} names for {count} arrays", "LDR203", at=names_at)
         names = []
         for i in range(name_count):
             (length,) = r.read("<Q", f"name #{i} length")
             if length > MAX_NAME:
-                raise r.fail(f"name #{i} declares {length} bytes", "PRM003", at=r.pos - 8)
+                raise r.fail(f"name #{i} declares {length} bytes", "LDR203", at=r.pos - 8)
             r.need(length, f"name #{i}")
             fh.seek(r.pos)
             raw = fh.read(length)
@@ -200,13 +200,13 @@ def read_structure(path: str | os.PathLike) -> NDArrayFile:
             try:
                 names.append(raw.decode("utf-8"))
             except UnicodeDecodeError:
-                raise r.fail(f"name #{i} is not UTF-8 text", "PRM003", at=r.pos - length) from None
+                raise r.fail(f"name #{i} is not UTF-8 text", "LDR203", at=r.pos - length) from None
         if r.pos != size:
-            raise r.fail(f"{size - r.pos} unexpected bytes after the names table", "PRM003",
+            raise r.fail(f"{size - r.pos} unexpected bytes after the names table", "LDR203",
                          hint="the file was appended to or damaged: restore it from the original checkpoint")
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})[0]
-            raise r.fail(f"array name '{dup}' appears twice", "PRM003", at=names_at)
+            raise r.fail(f"array name '{dup}' appears twice", "LDR203", at=names_at)
     return NDArrayFile(str(path), size, arrays, names)
 
 

@@ -27,7 +27,7 @@ _RESTORE = "the file is damaged: restore it from the original checkpoint"
 
 
 def read_params_file(path: str | os.PathLike) -> NDArrayFile:
-    """The validated layout of a params file (MDL003, PRM001-PRM004)."""
+    """The validated layout of a params file (MDL003, LDR201-LDR204)."""
     path = Path(path)
     try:
         layout = read_structure(path)
@@ -37,7 +37,7 @@ def read_params_file(path: str | os.PathLike) -> NDArrayFile:
         if exc.code != "MDL003" and size - zeroed >= 16:
             raise ModelError(f"the file is all zero bytes from byte {zeroed} to its end ({size - zeroed} of "
                              f"{size} bytes): it was zeroed or padded after a cut", where=f"{path}: byte {zeroed}",
-                             code="PRM004", hint=_RESTORE) from None
+                             code="LDR204", hint=_RESTORE) from None
         raise
     except OSError as exc:
         raise ModelError(f"cannot read the params file: {exc.strerror}", where=str(path), code="MDL001") from None
@@ -54,7 +54,7 @@ def _check_zeroed_weights(layout: NDArrayFile) -> None:
         record, name = zeroed[0]
         raise ModelError(f"weight '{name}' {record.shape} is all zeros while the other weights are not: the file "
                          f"looks zeroed from byte {record.data_offset}", where=f"{layout.path}: array "
-                         f"#{record.index} '{name}'", code="PRM004",
+                         f"#{record.index} '{name}'", code="LDR204",
                          hint=_RESTORE + " (no initializer or training yields one all-zero weight among others)")
 
 
@@ -68,14 +68,14 @@ def checkpoint_params(path: str | os.PathLike, layout: NDArrayFile) -> tuple[dic
         kind, sep, short = name.partition(":")
         if not sep or kind not in ("arg", "aux") or not short:
             raise ModelError(f"array name '{name}' has no arg: or aux: prefix", where=f"{path}: array #{record.index} "
-                             f"'{name}'", code="PRM005", hint="save checkpoints with mx.model.save_checkpoint (or a "
+                             f"'{name}'", code="LDR205", hint="save checkpoints with mx.model.save_checkpoint (or a "
                                                               "dict keyed arg:NAME / aux:NAME)")
         (args if kind == "arg" else auxs)[short] = record.shape
     return args, auxs
 
 
 def check_against_graph(sym, path: str, arg_shapes: dict, aux_shapes: dict, inputs: dict, labels: set) -> None:
-    """Extra and wrong-shaped arrays are named (PRM006, PRM007); shapes come from infer_shape."""
+    """Extra and wrong-shaped arrays are named (LDR206, LDR207); shapes come from infer_shape."""
     import mxnet as mx
 
     arguments, auxiliary = sym.list_arguments(), sym.list_auxiliary_states()
@@ -84,13 +84,13 @@ def check_against_graph(sym, path: str, arg_shapes: dict, aux_shapes: dict, inpu
     if extra:
         raise ModelError(f"the params file has array(s) the graph does not use: {', '.join(extra[:5])}"
                          + (f" and {len(extra) - 5} more" if len(extra) > 5 else ""), where=f"{path}: '{extra[0]}'",
-                         code="PRM006", hint="give the params file saved with this symbol (same prefix and epoch)")
+                         code="LDR206", hint="give the params file saved with this symbol (same prefix and epoch)")
     given = {n: s for n, s in inputs.items() if n in arguments}
     try:
         inferred_args, _, inferred_aux = sym.infer_shape_partial(**given)
     except mx.MXNetError as exc:
         raise ModelError(f"the graph's shapes cannot be inferred from the declared inputs: {first_error_line(exc)}",
-                         where=f"{path}", code="PRM008",
+                         where=f"{path}", code="LDR208",
                          hint="check the --input / inputs: shapes against what the model expects") from None
     for names, inferred, table, kind in ((arguments, inferred_args, arg_shapes, "arg"),
                                          (auxiliary, inferred_aux, aux_shapes, "aux")):
@@ -100,7 +100,7 @@ def check_against_graph(sym, path: str, arg_shapes: dict, aux_shapes: dict, inpu
                 continue
             if tuple(have) != tuple(shape):
                 raise ModelError(f"{kind}:{name} has shape {tuple(have)}, but the graph needs {tuple(shape)} for the "
-                                 f"declared inputs", where=f"{path}: '{kind}:{name}'", code="PRM007",
+                                 f"declared inputs", where=f"{path}: '{kind}:{name}'", code="LDR207",
                                  hint="the params file belongs to another model or epoch, or the declared input "
                                       "shape is wrong")
 

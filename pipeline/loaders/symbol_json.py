@@ -40,7 +40,7 @@ def _node_where(path: str, index: int, node) -> str:
 
 
 def read_graph(path: str | os.PathLike) -> tuple[dict, str]:
-    """Parse and validate the file; returns (graph, text). Raises ModelError MDL002, SYM001-SYM006."""
+    """Parse and validate the file; returns (graph, text). Raises ModelError MDL002, LDR101-LDR106."""
     path = Path(path)
     shown = str(path)
     try:
@@ -74,16 +74,16 @@ def validate_graph(graph, shown: str) -> None:
     """Structure, indices, acyclicity, op names and attr types of a parsed symbol JSON."""
     if not isinstance(graph, dict):
         raise ModelError(f"expected a JSON object with nodes/arg_nodes/heads, got a {type(graph).__name__}",
-                         where=shown, code="SYM001", hint=_HINT)
+                         where=shown, code="LDR101", hint=_HINT)
     for key, kind in (("nodes", list), ("arg_nodes", list), ("heads", list)):
         if not isinstance(graph.get(key), kind):
             got = "missing" if key not in graph else f"a {type(graph[key]).__name__}"
-            raise ModelError(f"'{key}' must be a list, is {got}", where=shown, code="SYM001", hint=_HINT)
+            raise ModelError(f"'{key}' must be a list, is {got}", where=shown, code="LDR101", hint=_HINT)
     nodes = graph["nodes"]
     if not nodes:
-        raise ModelError("the graph has no nodes", where=shown, code="SYM001", hint=_HINT)
+        raise ModelError("the graph has no nodes", where=shown, code="LDR101", hint=_HINT)
     if "attrs" in graph and not isinstance(graph["attrs"], dict):
-        raise ModelError("top-level 'attrs' must be an object", where=shown, code="SYM001", hint=_HINT)
+        raise ModelError("top-level 'attrs' must be an object", where=shown, code="LDR101", hint=_HINT)
     ops = registered_ops()
     names = set()
     for i, node in enumerate(nodes):
@@ -93,12 +93,12 @@ def validate_graph(graph, shown: str) -> None:
     for k, nid in enumerate(graph["arg_nodes"]):
         if not _is_index(nid, len(nodes)) or nodes[nid]["op"] != "null":
             raise ModelError(f"arg_nodes[{k}] = {nid!r} is not the index of a variable ('null') node",
-                             where=shown, code="SYM002", hint=_HINT)
+                             where=shown, code="LDR102", hint=_HINT)
     if not graph["heads"]:
-        raise ModelError("the graph has no heads (outputs)", where=shown, code="SYM001", hint=_HINT)
+        raise ModelError("the graph has no heads (outputs)", where=shown, code="LDR101", hint=_HINT)
     for k, entry in enumerate(graph["heads"]):
         if not _is_entry(entry) or not _is_index(entry[0], len(nodes)):
-            raise ModelError(f"heads[{k}] = {entry!r} does not point at a node", where=shown, code="SYM002",
+            raise ModelError(f"heads[{k}] = {entry!r} does not point at a node", where=shown, code="LDR102",
                              hint=_HINT)
     _check_acyclic(nodes, shown)
     _check_output_indices(graph, shown)
@@ -115,36 +115,36 @@ def _is_entry(entry) -> bool:
 
 def _check_node(node, i: int, count: int, where: str, ops: frozenset) -> None:
     if not isinstance(node, dict):
-        raise ModelError(f"node {i} is a {type(node).__name__}, not an object", where=where, code="SYM003",
+        raise ModelError(f"node {i} is a {type(node).__name__}, not an object", where=where, code="LDR103",
                          hint=_HINT)
     for key in ("op", "name"):
         if not isinstance(node.get(key), str):
-            raise ModelError(f"node {i} has no string '{key}'", where=where, code="SYM003", hint=_HINT)
+            raise ModelError(f"node {i} has no string '{key}'", where=where, code="LDR103", hint=_HINT)
     inputs = node.get("inputs", [])
     if not isinstance(inputs, list):
         raise ModelError("'inputs' must be a list of [node, output, version] entries", where=where,
-                         code="SYM003", hint=_HINT)
+                         code="LDR103", hint=_HINT)
     for k, entry in enumerate(inputs):
         if not _is_entry(entry):
             raise ModelError(f"inputs[{k}] = {entry!r} is not a [node, output(, version)] entry", where=where,
-                             code="SYM003", hint=_HINT)
+                             code="LDR103", hint=_HINT)
         if entry[0] >= count:
             raise ModelError(f"inputs[{k}] points at node {entry[0]}, but the graph has {count} nodes",
-                             where=where, code="SYM004", hint=_HINT)
+                             where=where, code="LDR104", hint=_HINT)
     for key in ("attrs", "attr", "param"):  # "attr"/"param": the pre-1.0 spellings
         attrs = node.get(key, {})
         if not isinstance(attrs, dict):
-            raise ModelError(f"'{key}' must be an object of strings", where=where, code="SYM006", hint=_HINT)
+            raise ModelError(f"'{key}' must be an object of strings", where=where, code="LDR106", hint=_HINT)
         for name, value in attrs.items():
             if not isinstance(value, str):
                 raise ModelError(f"attribute {name} = {json.dumps(value)[:60]} is not a string (MXNet stores every "
-                                 f"attribute as a string)", where=where, code="SYM006", hint=_HINT)
+                                 f"attribute as a string)", where=where, code="LDR106", hint=_HINT)
     op = node["op"]
     if op == "null":
         if inputs:
-            raise ModelError("a variable ('null') node has inputs", where=where, code="SYM003", hint=_HINT)
+            raise ModelError("a variable ('null') node has inputs", where=where, code="LDR103", hint=_HINT)
     elif op not in ops:
-        raise ModelError(f"unknown operator '{op}'{did_you_mean(op, ops)}", where=where, code="SYM005",
+        raise ModelError(f"unknown operator '{op}'{did_you_mean(op, ops)}", where=where, code="LDR105",
                          hint="MXNet 1.9.1 has no such operator: the graph comes from another build or a "
                               "custom operator library, or the file was edited")
 
@@ -167,7 +167,7 @@ def _check_acyclic(nodes: list, shown: str) -> None:
             child = entry[0]
             if state[child] == 1:
                 raise ModelError(f"the graph has a cycle through node {child} '{nodes[child]['name']}'",
-                                 where=_node_where(shown, nid, nodes[nid]), code="SYM004",
+                                 where=_node_where(shown, nid, nodes[nid]), code="LDR104",
                                  hint="inputs must point at earlier nodes: the file was edited or damaged")
             if state[child] == 0:
                 state[child] = 1
@@ -190,7 +190,7 @@ def _check_output_indices(graph: dict, shown: str) -> None:
             users = [("heads" if u is None else f"node {u} '{nodes[u]['name']}'") for e, u in uses
                      if e[0] == nid and e[1] >= have]
             raise ModelError(f"{users[0]} uses output {highest} of node {nid} '{node['name']}', which has "
-                             f"{have} output(s)", where=_node_where(shown, nid, node), code="SYM004", hint=_HINT)
+                             f"{have} output(s)", where=_node_where(shown, nid, node), code="LDR104", hint=_HINT)
 
 
 def _num_outputs(node: dict, shown: str, nid: int) -> int:

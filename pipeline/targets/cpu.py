@@ -36,6 +36,9 @@ class MXNetExecutorTarget(Target):
     def _deploy_impl(self, bundle: ModelBundle) -> None:
         import mxnet as mx
 
+        from pipeline.graph.execute import ensure_runtime_modules
+
+        ensure_runtime_modules(bundle)  # a partitioned bundle's subgraph op, in a fresh process too
         api = self.options.get("api", "symbol")
         if api not in self.apis:
             raise TargetError(f"target '{self.name}' has no api '{api}'", code="TGT006",
@@ -75,6 +78,21 @@ class MXNetExecutorTarget(Target):
             self._label_zeros = [mx.nd.zeros(s) for s in label_shapes.values()]
 
     def _infer_impl(self, feed):
+        import mxnet as mx
+
+        from pipeline.errors import MxdeployError
+        from pipeline.partition_runtime import take_engine_error
+
+        take_engine_error()  # clear a stale one
+        try:
+            return self._forward(feed)
+        except mx.MXNetError:
+            original = take_engine_error()  # a subgraph engine's coded error, not MXNet's wrapper
+            if isinstance(original, MxdeployError):
+                raise original from None
+            raise
+
+    def _forward(self, feed):
         import mxnet as mx
 
         if self._api == "symbol":

@@ -2,17 +2,18 @@
 
 Each size is an accelerator with fixed memory (pipeline/targets/sizes.py), an MXNet 1.9.1
 runtime, float32/float16 arithmetic and the op set below; ops outside it run on the host CPU
-(the graph is partitioned). The network server that serves these sizes
-(`pipeline accelerator serve`) is a separate piece of work: until it exists,
-`is_available()` is False, so `deploy` raises the base class's TGT002 error instead of
-pretending. The checks only need the descriptors (memory, version, ops, dtypes), which are
-complete here.
+(the graph is partitioned). Deploying partitions the bundle for the size (unless the
+partition stage already did), sends the accelerator subgraphs to an accelerator server
+(`pipeline accelerator serve`, or the embedded one this process starts on loopback) and
+binds the rest with MXNet's executor on the host, as Elastic Inference did.
 """
 from __future__ import annotations
 
 from typing import ClassVar
 
-from pipeline.targets.base import MXNET_1_9_1, Target, register_target
+from pipeline.bundle import ModelBundle
+from pipeline.targets.base import MXNET_1_9_1, register_target
+from pipeline.targets.cpu import MXNetExecutorTarget
 from pipeline.targets.sizes import ACCELERATOR_SIZES
 
 # The inference ops an accelerator subgraph runs, by their MXNet registered names (aliases
@@ -57,21 +58,32 @@ EIA_OPS: frozenset[str] = frozenset({
 })
 
 
-class EiaTarget(Target):
+class EiaTarget(MXNetExecutorTarget):
     """An Elastic Inference accelerator size: fixed memory, MXNet 1.9.1 runtime, float only."""
 
     is_accelerator = True
     runtime_mxnet_version = MXNET_1_9_1
     dtypes: ClassVar[frozenset[str]] = frozenset({"float32", "float16"})
-
-    @classmethod
-    def is_available(cls) -> bool:
-        # The accelerator server is not built yet; deploy raises TGT002 rather than faking it.
-        return False
+    subgraph_engine: ClassVar[str] = "accelerator"
+    runtime_modules: ClassVar[tuple[str, ...]] = ("pipeline.accelerator.subgraph_engine",)
 
     @classmethod
     def supported_ops(cls) -> frozenset[str]:
         return EIA_OPS
+
+    def _deploy_impl(self, bundle: ModelBundle) -> None:
+        from pipeline.accelerator.subgraph_engine import accelerator_engine
+        from stages.partition.stage import PartitionParams, partition_bundle
+
+        if bundle.metadata.get("partition", {}).get("target") != self.name:
+            bundle = partition_bundle(bundle, PartitionParams(target=self.name))[0]
+        self._engine = accelerator_engine()
+        self._engine.attach(self.name, {"accelerator": self.options.get("accelerator") or {}})
+        super()._deploy_impl(bundle)
+
+    def _close_impl(self) -> None:
+        super()._close_impl()
+        self._engine.detach()
 
 
 @register_target

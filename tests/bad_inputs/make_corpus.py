@@ -200,24 +200,24 @@ def _symbol_cases(folder: Path) -> list[Case]:
     add("sym-cut-in-utf8", "MDL002", r"-symbol\.json:\d+:\d+:", raw=accented[:cut])
     add("sym-not-utf8", "MDL002", r"-symbol\.json:1:3:", raw=b'{"\xff\xfe": 1}')
     add("sym-empty", "MDL002", r"-symbol\.json:1:1:", raw=b"")
-    add("sym-list", "SYM001", r"-symbol\.json:", graph=[good])
-    add("sym-no-heads", "SYM001", r"'heads'", graph=edit(lambda g: g.pop("heads")))
-    add("sym-nodes-dict", "SYM001", r"'nodes'", graph=edit(lambda g: g.__setitem__("nodes", {})))
-    add("sym-input-oob", "SYM004", r"node 3 'fc1'", graph=edit(lambda g: g["nodes"][3]["inputs"].__setitem__(1, [99, 0, 0])))
-    add("sym-cycle", "SYM004", r"node \d+ '\w+'", graph=edit(lambda g: g["nodes"][3]["inputs"].__setitem__(0, [4, 0, 0])))
-    add("sym-head-output-oob", "SYM004", r"node \d+ 'softmax'", graph=edit(lambda g: g["heads"].__setitem__(0, [g["heads"][0][0], 3, 0])))
-    add("sym-unknown-op", "SYM005", r"node 3 'fc1'", graph=edit(lambda g: g["nodes"][3].__setitem__("op", "FullyConected")))
-    add("sym-attr-not-string", "SYM006", r"node 3 'fc1'",
+    add("sym-list", "LDR101", r"-symbol\.json:", graph=[good])
+    add("sym-no-heads", "LDR101", r"'heads'", graph=edit(lambda g: g.pop("heads")))
+    add("sym-nodes-dict", "LDR101", r"'nodes'", graph=edit(lambda g: g.__setitem__("nodes", {})))
+    add("sym-input-oob", "LDR104", r"node 3 'fc1'", graph=edit(lambda g: g["nodes"][3]["inputs"].__setitem__(1, [99, 0, 0])))
+    add("sym-cycle", "LDR104", r"node \d+ '\w+'", graph=edit(lambda g: g["nodes"][3]["inputs"].__setitem__(0, [4, 0, 0])))
+    add("sym-head-output-oob", "LDR104", r"node \d+ 'softmax'", graph=edit(lambda g: g["heads"].__setitem__(0, [g["heads"][0][0], 3, 0])))
+    add("sym-unknown-op", "LDR105", r"node 3 'fc1'", graph=edit(lambda g: g["nodes"][3].__setitem__("op", "FullyConected")))
+    add("sym-attr-not-string", "LDR106", r"node 3 'fc1'",
         graph=edit(lambda g: g["nodes"][3]["attrs"].__setitem__("num_hidden", 16)))
     add("sym-attr-unparsable", "MDL002", r"node 3 'fc1'",
         graph=edit(lambda g: g["nodes"][3]["attrs"].__setitem__("num_hidden", "sixteen")))
     add("sym-attr-python-code", "MDL002", r"node 4 'relu1'",
         graph=edit(lambda g: g["nodes"][4]["attrs"].__setitem__(
             "act_type", f"__import__('os').system('touch {folder / 'PWNED'}')")), forbid=[str(folder / "PWNED")])
-    add("sym-arg-node-op", "SYM002", r"arg_nodes\[", graph=edit(lambda g: g["arg_nodes"].append(3)))
-    add("sym-node-no-op", "SYM003", r"node 3 'fc1'", graph=edit(lambda g: g["nodes"][3].pop("op")))
-    add("sym-bad-entry", "SYM003", r"node 3 'fc1'", graph=edit(lambda g: g["nodes"][3]["inputs"].__setitem__(0, [0])))
-    add("sym-var-with-inputs", "SYM003", r"node 1 'fc1_weight'",
+    add("sym-arg-node-op", "LDR102", r"arg_nodes\[", graph=edit(lambda g: g["arg_nodes"].append(3)))
+    add("sym-node-no-op", "LDR103", r"node 3 'fc1'", graph=edit(lambda g: g["nodes"][3].pop("op")))
+    add("sym-bad-entry", "LDR103", r"node 3 'fc1'", graph=edit(lambda g: g["nodes"][3]["inputs"].__setitem__(0, [0])))
+    add("sym-var-with-inputs", "LDR103", r"node 1 'fc1_weight'",
         graph=edit(lambda g: g["nodes"][1]["inputs"].append([0, 0, 0])))
     prefix = folder / "sym-missing"
     Path(f"{prefix}-0000.params").write_bytes(params)
@@ -253,30 +253,30 @@ def _params_cases(folder: Path) -> list[Case]:
         return bytes(b)
 
     half = len(good) // 2
-    add("prm-truncated", "PRM001", r"byte \d+", raw=good[:half])
-    add("prm-truncated-header", "PRM001", r"byte \d+", raw=good[:20])
-    add("prm-zeroed-half", "PRM004", r"byte \d+", raw=good[:half] + b"\0" * (len(good) - half))
+    add("prm-truncated", "LDR201", r"byte \d+", raw=good[:half])
+    add("prm-truncated-header", "LDR201", r"byte \d+", raw=good[:20])
+    add("prm-zeroed-half", "LDR204", r"byte \d+", raw=good[:half] + b"\0" * (len(good) - half))
     add("prm-bad-magic", "MDL003", r"byte 0", raw=b"PK\x03\x04" + good[4:])
     add("prm-empty", "MDL003", r"byte 0", raw=b"")
-    add("prm-huge-count", "PRM001", r"byte 16", raw=patch(16, "<Q", 1 << 40))
-    add("prm-huge-ndim", "PRM002", r"byte \d+", raw=patch(32, "<i", 1000))
-    add("prm-negative-dim", "PRM002", r"byte \d+", raw=patch(36, "<q", -5))
-    add("prm-huge-dim", "PRM001", r"byte \d+", raw=patch(36, "<q", 1 << 40))
-    add("prm-bad-dtype", "PRM002", r"byte \d+", raw=patch(32 + 4 + 16 + 8, "<i", 99))
-    add("prm-bad-stype", "PRM002", r"byte \d+", raw=patch(28, "<i", 7))
-    add("prm-trailing", "PRM003", r"byte \d+", raw=good + b"garbage")
-    add("prm-v3-magic", "PRM002", r"byte 24", raw=patch(24, "<I", 0xF993FACA))
-    add("prm-unprefixed", "PRM005", r"array #\d+ 'fc\w+'", save={k[4:]: v for k, v in arrays.items()})
+    add("prm-huge-count", "LDR201", r"byte 16", raw=patch(16, "<Q", 1 << 40))
+    add("prm-huge-ndim", "LDR202", r"byte \d+", raw=patch(32, "<i", 1000))
+    add("prm-negative-dim", "LDR202", r"byte \d+", raw=patch(36, "<q", -5))
+    add("prm-huge-dim", "LDR201", r"byte \d+", raw=patch(36, "<q", 1 << 40))
+    add("prm-bad-dtype", "LDR202", r"byte \d+", raw=patch(32 + 4 + 16 + 8, "<i", 99))
+    add("prm-bad-stype", "LDR202", r"byte \d+", raw=patch(28, "<i", 7))
+    add("prm-trailing", "LDR203", r"byte \d+", raw=good + b"garbage")
+    add("prm-v3-magic", "LDR202", r"byte 24", raw=patch(24, "<I", 0xF993FACA))
+    add("prm-unprefixed", "LDR205", r"array #\d+ 'fc\w+'", save={k[4:]: v for k, v in arrays.items()})
     add("prm-unnamed-list", "MDL003", r"-0000\.params:", save=list(arrays.values()))
-    add("prm-extra", "PRM006", r"'arg:fc3_weight'", save={**arrays, "arg:fc3_weight": mx.nd.ones((2, 2))})
+    add("prm-extra", "LDR206", r"'arg:fc3_weight'", save={**arrays, "arg:fc3_weight": mx.nd.ones((2, 2))})
     add("prm-missing", "MDL005", r"fc2_bias", save={k: v for k, v in arrays.items() if k != "arg:fc2_bias"})
-    add("prm-wrong-shape", "PRM007", r"'arg:fc1_weight'", save={**arrays, "arg:fc1_weight": mx.nd.ones((16, 9))})
-    add("prm-one-weight-zeroed", "PRM004", r"array #\d+ 'arg:fc1_weight'",
+    add("prm-wrong-shape", "LDR207", r"'arg:fc1_weight'", save={**arrays, "arg:fc1_weight": mx.nd.ones((16, 9))})
+    add("prm-one-weight-zeroed", "LDR204", r"array #\d+ 'arg:fc1_weight'",
         save={**arrays, "arg:fc1_weight": mx.nd.zeros((16, 8))})
     names_dup = bytearray(good)
     at = names_dup.rindex(b"arg:fc2_bias")
     names_dup[at:at + 12] = b"arg:fc1_bias"
-    add("prm-duplicate-name", "PRM003", r"byte \d+", raw=bytes(names_dup))
+    add("prm-duplicate-name", "LDR203", r"byte \d+", raw=bytes(names_dup))
 
     class Evil:  # a pickle whose load would run a shell command
         def __reduce__(self):
@@ -370,7 +370,7 @@ def _cli_cases(folder: Path) -> list[Case]:
              r"mlp-symbol\.json:"),
         Case("cli-input-not-in-graph", "cli", ["check", p, "--target", "cpu", "--input", "pixels=1,8"], 2, "MDL004",
              "mlp-symbol.json", r"pixels"),
-        Case("cli-input-wrong-shape", "cli", ["check", p, "--target", "cpu", "--input", "data=1,9"], 2, "PRM007",
+        Case("cli-input-wrong-shape", "cli", ["check", p, "--target", "cpu", "--input", "data=1,9"], 2, "LDR207",
              "mlp-0000.params", r"'arg:fc1_weight'"),
         Case("cli-jobs-not-int", "cli", ["run", "x.yaml", "--jobs", "many"], 2, "CLI001", "pipeline run",
              r"pipeline run:"),

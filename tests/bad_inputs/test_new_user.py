@@ -42,7 +42,7 @@ def _one_line(proc, code: str) -> str:
 def test_truncated_checkpoint(digits):
     params = digits / "digits-mlp-0000.params"
     params.write_bytes(params.read_bytes()[:3000])
-    line = _one_line(_cli("check", "digits-mlp", "--target", "cpu", "--input", "data=1,64", cwd=digits), "PRM001")
+    line = _one_line(_cli("check", "digits-mlp", "--target", "cpu", "--input", "data=1,64", cwd=digits), "LDR201")
     assert "digits-mlp-0000.params: byte" in line and "truncated" in line
 
 
@@ -50,7 +50,7 @@ def test_model_zeroed_half_way(digits):
     params = digits / "digits-mlp-0000.params"
     data = params.read_bytes()
     params.write_bytes(data[:len(data) // 2] + bytes(len(data) - len(data) // 2))
-    line = _one_line(_cli("check", "digits-mlp", "--target", "cpu", "--input", "data=1,64", cwd=digits), "PRM004")
+    line = _one_line(_cli("check", "digits-mlp", "--target", "cpu", "--input", "data=1,64", cwd=digits), "LDR204")
     assert "zero" in line
 
 

@@ -52,7 +52,7 @@ def test_every_truncation_is_refused_before_mxnet(tmp_path):
         path.write_bytes(data[:cut])
         with pytest.raises(ModelError) as info:
             read_structure(path)
-        assert info.value.code in ("PRM001", "MDL003", "PRM003"), cut
+        assert info.value.code in ("LDR201", "MDL003", "LDR203"), cut
 
 
 def test_zero_tail_start(tmp_path):

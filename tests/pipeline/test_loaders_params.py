@@ -37,7 +37,7 @@ def test_mxnet_loads_a_half_zeroed_file_silently_but_we_refuse_it(digits):
     loaded = mx.nd.load(str(params))  # MXNet: no error, just fewer (or unnamed) arrays
     assert not isinstance(loaded, dict) or len(loaded) < 4
     err = _code(digits)
-    assert err.code == "PRM004" and "zero" in err.message
+    assert err.code == "LDR204" and "zero" in err.message
 
 
 def test_legacy_checkpoint_still_loads():
@@ -53,8 +53,8 @@ def test_all_zero_weights_are_accepted(digits):
 
 def test_wrong_shape_extra_and_missing_are_named(digits):
     good = mx.nd.load(f"{digits}-0000.params")
-    cases = {"PRM007": {**good, "arg:fc2_weight": mx.nd.ones((10, 31))},
-             "PRM006": {**good, "aux:bn_moving_mean": mx.nd.ones(3)},
+    cases = {"LDR207": {**good, "arg:fc2_weight": mx.nd.ones((10, 31))},
+             "LDR206": {**good, "aux:bn_moving_mean": mx.nd.ones(3)},
              "MDL005": {k: v for k, v in good.items() if k != "arg:fc1_weight"}}
     for code, arrays in cases.items():
         mx.nd.save(f"{digits}-0000.params", arrays)

@@ -1,0 +1,1 @@
+"""The optimize stage and its graph passes."""

@@ -1,0 +1,1 @@
+"""The partition stage: accelerator subgraphs and the CPU nodes between them."""
