@@ -17,6 +17,7 @@ shape-only check) is accepted; a zeroed region inside one array's data is not de
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from pipeline.errors import ModelError
@@ -24,6 +25,7 @@ from pipeline.loaders.ndarray_file import NDArrayFile, read_structure, region_is
 from pipeline.mxnet_errors import first_error_line
 
 _RESTORE = "the file is damaged: restore it from the original checkpoint"
+_LOG_PREFIX = re.compile(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ")  # MXNet's "[15:39:09] ../src/x.cc:47: " log prefix
 
 
 def read_params_file(path: str | os.PathLike) -> NDArrayFile:
@@ -89,7 +91,8 @@ def check_against_graph(sym, path: str, arg_shapes: dict, aux_shapes: dict, inpu
     try:
         inferred_args, _, inferred_aux = sym.infer_shape_partial(**given)
     except mx.MXNetError as exc:
-        raise ModelError(f"the graph's shapes cannot be inferred from the declared inputs: {first_error_line(exc)}",
+        reason = _LOG_PREFIX.sub("", first_error_line(exc))
+        raise ModelError(f"the graph's shapes cannot be inferred from the declared inputs: {reason}",
                          where=f"{path}", code="LDR208",
                          hint="check the --input / inputs: shapes against what the model expects") from None
     for names, inferred, table, kind in ((arguments, inferred_args, arg_shapes, "arg"),
