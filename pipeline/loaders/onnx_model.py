@@ -63,6 +63,7 @@ def read_onnx(path: str | os.PathLike):
                     shown, "give a .onnx file saved by onnx.save; the file may be truncated") from None
     if not model.HasField("graph") or not model.graph.node and not model.graph.output:
         raise _fail("the file holds no graph", errors.UNREADABLE, shown, "give a .onnx file saved by onnx.save")
+    _check_text(model, shown)
     _check_opsets(model, shown)
     external = _check_initializers(model, path)
     if external:
@@ -95,6 +96,23 @@ def _with_file(exc, path: Path):
     if shown not in (exc.where or ""):
         exc.where = f"{shown}: {exc.where}" if exc.where else shown
     return exc
+
+
+def _check_text(message, shown: str, path: str = "model") -> None:
+    """Every string field is text: protobuf hands invalid UTF-8 in a proto2 string back as bytes,
+    which the importer (and onnx's helpers) would trip over as a TypeError."""
+    from google.protobuf.descriptor import FieldDescriptor
+    from google.protobuf.message import Message
+
+    for field, value in message.ListFields():
+        single = isinstance(value, (Message, str, bytes, int, float, bool))
+        items = [value] if single else list(value)
+        if field.type == FieldDescriptor.TYPE_STRING and any(isinstance(v, bytes) for v in items):
+            raise _fail(f"{path}.{field.name} is not valid UTF-8 text", errors.UNREADABLE, shown,
+                        "the file is damaged: export the model again")
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            for index, item in enumerate(items):
+                _check_text(item, shown, f"{path}.{field.name}" + ("" if single else f"[{index}]"))
 
 
 def _check_opsets(model, shown: str) -> None:

@@ -340,6 +340,8 @@ def _onnx_cases(folder: Path) -> list[Case]:
     model.graph.node[1].output[0] = "XW"  # two nodes write XW: not SSA
     model.graph.node[2].input[0] = "XW"
     (folder / "onnx-not-ssa.onnx").write_bytes(model.SerializeToString())
+    (folder / "onnx-bad-utf8-name.onnx").write_bytes(good.replace(b"matmul0", b"matmul\xff"))
+    case("onnx-bad-utf8-name", "ONNX102", r"UTF-8", folder / "onnx-bad-utf8-name.onnx")
     case("onnx-not-ssa", "ONNX111", r"node 'add0'", folder / "onnx-not-ssa.onnx")
     return out
 
