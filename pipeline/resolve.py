@@ -30,9 +30,22 @@ def parse_input_arg(text: str) -> TensorSpec:
 
 
 def zoo_names() -> list[str]:
+    """The vision zoo's own name table, the one `get_model` reads.
+
+    MXNet 2.x keeps it at module level (`vision._models`); MXNet 1.9.1 builds it inside
+    `get_model` and only shows it in the ValueError for an unknown name, so it is read there.
+    """
     from mxnet.gluon.model_zoo import vision
 
-    return sorted(vision._models)  # the zoo's own name table; get_model reads the same dict
+    table = getattr(vision, "_models", None)
+    if table is not None:
+        return sorted(table)
+    try:
+        vision.get_model("")
+    except ValueError as exc:
+        listed = str(exc).split("Available options are", 1)[1]
+        return sorted(line.strip() for line in listed.splitlines() if line.strip())
+    raise ModelError("the model zoo accepted an empty name", hint="unsupported MXNet version")
 
 
 def default_zoo_inputs(name: str) -> list[TensorSpec]:
@@ -72,10 +85,11 @@ def zoo_block(name: str, kwargs: dict | None = None, seed: int = 0):
     import mxnet as mx
     from mxnet.gluon.model_zoo import vision
 
-    if name not in vision._models:
+    names = zoo_names()
+    if name not in names:
         from pipeline.registry import did_you_mean
 
-        raise ModelError(f"unknown model zoo name '{name}'{did_you_mean(name, vision._models)}",
+        raise ModelError(f"unknown model zoo name '{name}'{did_you_mean(name, names)}",
                          hint="see mxnet.gluon.model_zoo.vision for the names")
     mx.random.seed(seed)
     block = vision.get_model(name, pretrained=False, **(kwargs or {}))
@@ -92,9 +106,7 @@ def load_model(spec: str, inputs: list[TensorSpec] | None = None, *, seed: int =
         return import_onnx(path, {s.name: s.shape for s in inputs or []})
     if Path(f"{spec}-symbol.json").is_file():
         return load_checkpoint(spec, 0, inputs or [])
-    from mxnet.gluon.model_zoo import vision
-
-    if spec in vision._models:
+    if spec in zoo_names():
         inputs = inputs or default_zoo_inputs(spec)
         with tempfile.TemporaryDirectory() as tmp:
             bundle = export_block(zoo_block(spec, seed=seed), inputs, Path(tmp))
