@@ -67,10 +67,10 @@ class ConfigIssue(MxdeployError):
     code = "CFG001"
 
     def one_line(self) -> str:
-        text = f"{self.where}: {self.code} {self.message}"
+        text = f"{self.where}: {self.message}"
         if self.hint:
-            text += f" ({self.hint})"
-        return text
+            text += f"; {self.hint}"
+        return f"{text} [{self.code}]"
 
 
 class UsageError(MxdeployError):

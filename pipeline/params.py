@@ -34,10 +34,11 @@ class OneOf:
 
 @dataclass(frozen=True)
 class ParamIssue:
-    """A problem with one field, at a dotted path relative to the params mapping."""
+    """A problem with one field, at a path relative to the params mapping, with a config code."""
 
     path: tuple
     message: str
+    code: str = "CFG004"  # wrong type or value; CFG005 unknown key; CFG006 missing; CFG014 unknown name
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def _coerce(value, tp, path: tuple, issues: list[ParamIssue]):
                 names = mark.choices()
                 if out not in names:
                     issues.append(ParamIssue(path, f"unknown {mark.kind} '{out}'{did_you_mean(out, names)}; "
-                                                   f"expected one of: {', '.join(names)}"))
+                                                   f"expected one of: {', '.join(names)}", "CFG014"))
         return out
     if origin is Literal:
         allowed = get_args(tp)
@@ -144,13 +145,13 @@ def _build(cls, values: dict, path: tuple, issues: list[ParamIssue]):
     for key, value in values.items():
         if key not in fields:
             issues.append(ParamIssue(path + (key,), f"unknown parameter '{key}'{did_you_mean(key, fields)}; "
-                                                    f"expected one of: {', '.join(fields) or 'none'}"))
+                                                    f"expected one of: {', '.join(fields) or 'none'}", "CFG005"))
             continue
         kwargs[key] = _coerce(value, hints[key], path + (key,), issues)
     for name, f in fields.items():
         if name not in kwargs and f.default is MISSING and f.default_factory is MISSING:
             issues.append(ParamIssue(path + (name,), f"missing required parameter '{name}' "
-                                                     f"({describe_type(hints[name])})"))
+                                                     f"({describe_type(hints[name])})", "CFG006"))
     if any(i.path[: len(path)] == path for i in issues):
         return None
     return cls(**kwargs)

@@ -1,0 +1,1 @@
+"""Subcommands of `pipeline`; pipeline/cli.py lists them in COMMANDS."""

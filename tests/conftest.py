@@ -1,0 +1,22 @@
+"""Shared test setup: `--run-slow` enables the long model-zoo sweeps marked `slow`."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run tests marked slow (whole model-zoo sweeps)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow sweep: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
