@@ -1,41 +1,41 @@
-"""Bundle -> ONNX through MXNet 1.9.1's own exporter, with its three traps removed.
+"""Bundle -> ONNX through MXNet 1.9.1's own converter, with its traps removed.
 
-MXNet's exporter (`mx.onnx.export_model`) is the translator we trust for MXNet's op semantics,
-but as installed here it makes files that ONNX Runtime rejects or runs slowly:
+MXNet's exporter is the translator we trust for MXNet's op semantics, but as installed here
+it makes files that ONNX Runtime rejects or runs slowly:
 
-1. **The opset floats to the newest one onnx knows.** `export_model` in 1.9.1 takes no opset
-   argument: it asks `onnx.defs.onnx_opset_version()` (23 with onnx 1.18), picks the newest
-   translation it has (written for opset 13) and declares opset 23 on the model. Its reduce
-   translations (mean, max, min, prod, norm, and LayerNorm, which is built on ReduceMean) emit
-   `axes` as an attribute, which opset 18 moved to an input; Split without `num_outputs` is
-   invalid from opset 18. Measured with onnx 1.18 (tests/pipeline/test_onnx_export.py): each of
-   those fails `onnx.checker` at the floating opset and matches MXNet at opset 13 (and 17).
-   broadcast_axis, also reported broken, exported correctly at 13, 17, 18 and 23 here.
-   We therefore call the converter `export_model` wraps (`MXNetGraph.create_onnx_graph_proto`,
-   which does take `opset_version`) with the opset pinned, and declare that opset on the model.
-   Its last line runs `onnx.checker.check_graph(graph)` under onnx's module-level
-   DEFAULT_CONTEXT (newest opset), so for the duration of the call, under a lock, that
-   context's opset is pinned too, then restored.
-2. **Every initializer is also a graph input.** ONNX Runtime treats an initializer that is
-   listed among the inputs as overridable, so it neither constant-folds nor fuses it
-   (Conv+BatchNorm, Conv+Add+Relu...). We drop those inputs (bench/bench_onnx_export.py).
+1. **The opset floats to the newest one onnx knows.** `mx.onnx.export_model` in 1.9.1 takes
+   no opset argument: it asks `onnx.defs.onnx_opset_version()` (23 with onnx 1.18), picks the
+   newest translation it has (written for opset 13) and declares opset 23 on the model. Its
+   reduce translations (mean, max, min, prod, norm, and LayerNorm, built on ReduceMean) emit
+   `axes` as an attribute, which opset 18 moved to an input; its Split has no `num_outputs`,
+   required from opset 18. Measured with onnx 1.18 (tests/pipeline/test_onnx_export.py): each
+   fails `onnx.checker` unpinned and matches MXNet at opset 13 (and 17). broadcast_axis, also
+   reported broken, exported correctly at 13, 17, 18 and 23 here. So we call the converter
+   `export_model` wraps, `MXNetGraph.create_onnx_graph_proto`, which takes `opset_version`,
+   and declare that opset (and its IR version) on the model.
+2. **Every param is also a graph input.** ONNX Runtime treats an initializer listed among
+   the inputs as overridable, so it neither constant-folds nor fuses it (Conv+BatchNorm,
+   Conv+Add+Relu...). We drop those inputs (measured: bench/bench_onnx_export.py).
 3. **Training heads keep their label input.** SoftmaxOutput exports to Softmax and ignores
    the label, yet the label stays a required input. We drop label inputs no node consumes.
+4. Smaller converter bugs (the skipped `softmax_label` that breaks SoftmaxOutput, boolean
+   attributes whose MXNet default is true read as false, BatchNorm's fix_gamma ignored, the
+   converter's own checker call) are worked around in pipeline/mx2onnx_quirks.py.
 
 Graphs fused by oneDNN (`_sg_mkldnn_*` / `_sg_onednn_*` ops) and graphs with ops the exporter
-has no translation for are refused before the exporter sees them, with one coded error each.
+has no translation for are refused before the converter sees them, with one coded error each.
+Outputs keep MXNet's order; helper constants nothing reads are dropped.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from pipeline import atomic
+from pipeline import mx2onnx_quirks as quirks
 from pipeline.bundle import ModelBundle
 from pipeline.errors import MxdeployError
 from pipeline.labels import label_variables
@@ -46,7 +46,6 @@ DEFAULT_OPSET = 13
 SUPPORTED_OPSETS = range(12, 18)
 FUSED_OP_PREFIXES = ("_sg_mkldnn_", "_sg_onednn_")
 _PROTOBUF_LIMIT = 2**31  # a ModelProto cannot be serialized past 2 GiB
-_CHECKER_LOCK = threading.Lock()
 
 
 class ExportError(MxdeployError):
@@ -105,31 +104,6 @@ def check_exportable(bundle: ModelBundle, opset: int = DEFAULT_OPSET) -> None:
                                "itself (cpu, onednn)")
 
 
-def _alias_output_label(graph: dict, sym, params: set[str]):
-    """Rename the variable MXNet's exporter would skip, so it does not skip it.
-
-    The exporter drops the variable named `<last node>_label` (e.g. `softmax_label`) without
-    recording an output for it, which shifts its node-index lookup by one: the opset-13
-    SoftmaxOutput translation then reads the wrong inputs and fails with IndexError. Under
-    another name the label is an ordinary (unused) input, removed after export.
-    Returns (graph, symbol, {alias: original name}).
-    """
-    import mxnet as mx
-
-    internals = sym.get_internals()
-    skipped = internals[len(internals) - 1].name + "_label"
-    nodes = [n for n in graph["nodes"] if n["op"] == "null" and n["name"] == skipped and n["name"] not in params]
-    if not nodes:
-        return graph, sym, {}
-    taken = {n["name"] for n in graph["nodes"]}
-    alias = f"{skipped}__mxdeploy"
-    while alias in taken:
-        alias += "_"
-    for node in nodes:
-        node["name"] = alias
-    return graph, mx.sym.load_json(json.dumps(graph)), {alias: skipped}
-
-
 def _graph_inputs(graph: dict, sym, bundle: ModelBundle, params: set[str]) -> tuple[list[tuple], list[str]]:
     """Shapes and dtypes of the variables the exporter treats as inputs (its JSON order).
 
@@ -170,20 +144,6 @@ def _onnx_output_name(mx_name: str) -> str:
     return mx_name
 
 
-@contextlib.contextmanager
-def _checker_opset(opset: int):
-    """Pin onnx.checker's DEFAULT_CONTEXT opset while MXNet's converter checks its graph."""
-    from onnx import checker
-
-    with _CHECKER_LOCK:
-        saved = checker.DEFAULT_CONTEXT.opset_imports
-        checker.DEFAULT_CONTEXT.opset_imports = {"": opset}
-        try:
-            yield
-        finally:
-            checker.DEFAULT_CONTEXT.opset_imports = saved
-
-
 def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET):
     """The bundle as a checked onnx.ModelProto (in memory): see the module docstring."""
     import mxnet as mx
@@ -194,12 +154,16 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET):
     _check_opset(opset)
     check_exportable(bundle, opset)
     param_names = set(bundle.arg_params) | set(bundle.aux_params)
-    graph_json, sym, aliases = _alias_output_label(bundle.graph(), bundle.symbol(), param_names)
+    sym = bundle.symbol()
+    internals = sym.get_internals()
+    graph_json = quirks.spell_out_boolean_defaults(bundle.graph())
+    aliases = quirks.alias_skipped_label(graph_json, internals[len(internals) - 1].name, param_names)
+    sym = quirks.load_symbol(graph_json)
     specs, labels = _graph_inputs(graph_json, sym, bundle, param_names)
-    params = {k: mx.nd.array(v, dtype=v.dtype) for k, v in bundle.arg_params.items()}
-    params.update({k: mx.nd.array(v, dtype=v.dtype) for k, v in bundle.aux_params.items()})
+    arrays = quirks.fixed_gamma_params(graph_json, {**bundle.arg_params, **bundle.aux_params})
+    params = {k: mx.nd.array(v, dtype=v.dtype) for k, v in arrays.items()}
     try:
-        with _checker_opset(opset):
+        with quirks.checker_opset(opset):
             graph = MXNetGraph().create_onnx_graph_proto(
                 sym, params, [s for s, _ in specs], [helper.np_dtype_to_tensor_dtype(d) for _, d in specs],
                 opset_version=opset, dynamic=False)
@@ -270,8 +234,9 @@ def export_bundle(bundle: ModelBundle, dest: Path, *, opset: int = DEFAULT_OPSET
     return dest
 
 
-def initializers_as_inputs(model):
-    """A copy of `model` listing every initializer among its inputs, as the raw exporter does.
+def initializers_as_inputs(model, names):
+    """A copy of `model` that also lists the initializers `names` (the bundle's params) among
+    its inputs, as MXNet's exporter does; its own helper constants stay initializer-only.
 
     Only for measuring what that costs (bench/bench_onnx_export.py); never deploy this form.
     """
@@ -279,8 +244,7 @@ def initializers_as_inputs(model):
 
     out = type(model)()
     out.CopyFrom(model)
-    listed = {vi.name for vi in out.graph.input}
+    names = set(names) - {vi.name for vi in out.graph.input}
     out.graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
-                           for t in out.graph.initializer if t.name not in listed)
+                           for t in out.graph.initializer if t.name in names)
     return out
-
