@@ -34,7 +34,8 @@ def calibrated_zoo_bundle(name: str, side: int, folder: Path, seed: int = 0) -> 
     out.backward()
     for b, momentum in zip(norms, saved):
         b._kwargs["momentum"] = momentum
-    return export_block(block, [TensorSpec("data", (1, 3, side, side))], folder)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return export_block(block, [TensorSpec("data", (1, 3, side, side))], Path(folder))
 
 
 def softmax_mlp_bundle(seed: int = 0) -> ModelBundle:
