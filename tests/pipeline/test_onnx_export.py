@@ -2,11 +2,10 @@
 
 Parity is checked against MXNet's own executor (pipeline/targets/cpu.py) through ONNX Runtime.
 The zoo sweep covers every Gluon vision zoo model; the default run exports a sample of four,
-`MXDEPLOY_RUN_SLOW=1` (or the project's --run-slow) runs all of them.
+`--run-slow` (tests/conftest.py) runs all of them.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import mxnet as mx
@@ -26,7 +25,6 @@ from pipeline.targets.cpu import CpuTarget
 FULL_SIZE = {"inceptionv3": 299, "densenet121": 224, "densenet161": 224, "densenet169": 224,
              "densenet201": 224, "squeezenet1.0": 224, "squeezenet1.1": 224, "alexnet": 64}
 SAMPLE = ["resnet18_v1", "mobilenetv2_1.0", "squeezenet1.1", "densenet121"]
-RUN_SLOW = os.environ.get("MXDEPLOY_RUN_SLOW") == "1"
 
 
 def _side(name: str) -> int:
@@ -68,7 +66,6 @@ def test_zoo_sample_exports_clean(name, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not RUN_SLOW, reason="zoo sweep: set MXDEPLOY_RUN_SLOW=1")
 @pytest.mark.parametrize("name", [n for n in zoo_names() if n not in SAMPLE])
 def test_zoo_sweep_exports_clean(name, tmp_path):
     _zoo_export(name, tmp_path)
