@@ -66,6 +66,7 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args(argv)
 
+    load_before = " ".join(f"{v:.1f}" for v in os.getloadavg())
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         bundle = export_block(zoo_block(MODEL), [TensorSpec("data", SHAPE)], tmp)
@@ -98,7 +99,8 @@ def main(argv=None) -> int:
         f"{MODEL}, batch 1, {SHAPE[2]}x{SHAPE[3]}, random weights; onnxruntime {ort.__version__}, "
         f"CPUExecutionProvider, ORT_ENABLE_ALL, {args.threads} intra-op threads; "
         f"{args.rounds} alternating rounds x {args.runs} runs per form.",
-        f"CPU: {cpu_model()}",
+        f"CPU: {cpu_model()}; load average before/after: {load_before} / "
+        f"{' '.join(f'{v:.1f}' for v in os.getloadavg())} (the machine is shared: compare rows, not runs).",
         "",
         "| export form | ONNX nodes | nodes after ORT optimization | p50 ms | p90 ms |",
         "|---|---|---|---|---|",

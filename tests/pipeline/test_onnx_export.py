@@ -296,3 +296,16 @@ def test_symbol_api_defaults_are_spelled_out_for_the_converter():
     (got,) = _ort(to_onnx(bundle)).run(None, {"data": x_in})
     np.testing.assert_allclose(got, _mxnet(bundle, {"data": x_in})[0], atol=1e-4, rtol=1e-4)
     assert bundle.arg_params["bn_gamma"].min() > 2.0  # the bundle itself is not changed
+
+
+def test_newer_onednn_op_prefix_is_refused_too():
+    """MXNet 2.x renamed the fused ops `_sg_onednn_*`; such a graph is refused before parsing."""
+    import json
+
+    graph = {"nodes": [{"op": "null", "name": "data", "inputs": []},
+                       {"op": "_sg_onednn_conv", "name": "conv0", "inputs": [[0, 0, 0]]}],
+             "arg_nodes": [0], "node_row_ptr": [0, 1, 2], "heads": [[1, 0, 0]]}
+    bundle = ModelBundle(json.dumps(graph), {}, {}, [TensorSpec("data", (1, 3, 8, 8))])
+    with pytest.raises(ExportError) as err:
+        to_onnx(bundle)
+    assert err.value.code == "EXP101" and err.value.where == "conv0"
