@@ -59,12 +59,22 @@ def _owner(names: list[str], mx_nodes: dict[str, str]) -> str | None:
     return best
 
 
+def read_onnx(core, path: Path):
+    """core.read_model, with OpenVINO's reader failures (an ONNX op it lacks) as OVN103."""
+    try:
+        return core.read_model(str(path))
+    except RuntimeError as exc:
+        raise TargetError(f"OpenVINO cannot read the exported model: {str(exc).splitlines()[0]}",
+                          code="OVN103", where=str(path),
+                          hint="deploy to onnxruntime, or replace the ops OpenVINO's ONNX reader lacks") from None
+
+
 def query_onnx(bundle: ModelBundle, onnx_path: Path, core=None) -> OpenVinoQuery:
     """Which of the bundle's MXNet nodes OpenVINO's CPU plugin cannot run, after export."""
     import openvino as ov
 
     core = core or ov.Core()
-    model = core.read_model(str(onnx_path))
+    model = read_onnx(core, onnx_path)
     supported = core.query_model(model, "CPU")
     mx_nodes = {n["name"]: n["op"] for n in bundle.graph()["nodes"] if n["op"] != "null"}
     result = OpenVinoQuery()
@@ -128,13 +138,7 @@ class OpenVinoTarget(ExportedOnnxTarget):
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if self.option("threads"):
             config["INFERENCE_NUM_THREADS"] = self.option("threads")
-        try:
-            model = core.read_model(str(path))
-        except RuntimeError as exc:
-            raise TargetError(f"OpenVINO cannot read the exported model: {str(exc).splitlines()[0]}",
-                              code="OVN103", where=str(path),
-                              hint="deploy to onnxruntime, or replace the ops OpenVINO's ONNX reader lacks") from None
-        compiled = core.compile_model(model, "CPU", config)
+        compiled = core.compile_model(read_onnx(core, path), "CPU", config)
         took = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
         if took != precision:
             raise TargetError(f"OpenVINO compiled for {took} although {precision} was requested",

@@ -157,3 +157,19 @@ def test_registration_and_class_queries():
     assert OpenVinoTarget.is_available()
     assert OpenVinoTarget.version() == ov.__version__
     assert OpenVinoTarget.supported_ops() == exportable_ops()
+
+
+def test_a_model_openvino_cannot_read_is_a_coded_error(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("NoSuchOp", ["x"], ["y"], domain="mxdeploy.test")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid("mxdeploy.test", 1)])
+    path = tmp_path / "bad.onnx"
+    onnx.save(model, str(path))
+    with pytest.raises(TargetError) as err:
+        ov_target.read_onnx(ov.Core(), path)
+    assert err.value.code == "OVN103"
