@@ -173,3 +173,13 @@ def test_a_model_openvino_cannot_read_is_a_coded_error(tmp_path):
     with pytest.raises(TargetError) as err:
         ov_target.read_onnx(ov.Core(), path)
     assert err.value.code == "OVN103"
+
+
+def test_unavailable_without_openvino(monkeypatch, bundles):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openvino", None)  # makes `import openvino` raise ImportError
+    assert not OpenVinoTarget.is_available()
+    with pytest.raises(TargetError) as err:
+        OpenVinoTarget().deploy(bundles["softmax_mlp"])
+    assert err.value.code == "TGT002"
