@@ -17,6 +17,9 @@ COMMANDS = {
     "run": "pipeline.commands.run",
     "validate": "pipeline.commands.validate",
     "stages": "pipeline.commands.stages",
+    "check": "pipeline.commands.check",
+    "report": "pipeline.commands.report",
+    "accelerator": "pipeline.commands.accelerator",
 }
 EXIT_USAGE = 2
 

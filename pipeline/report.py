@@ -9,11 +9,14 @@ STATUS_MARK = {"passed": "✅ passed", "cached": "✅ cached", "failed": "❌ fa
                "crashed": "💥 crashed", "skipped": "– skipped"}
 
 
-def write_reports(run_dir: Path, result: dict) -> tuple[Path, Path]:
+def write_reports(run_dir: Path, result: dict) -> tuple[Path, Path, Path]:
+    from pipeline.report_html import render_html
+
     run_dir = Path(run_dir)
     atomic.write_json(run_dir / "report.json", result)
     atomic.write_text(run_dir / "report.md", render_markdown(result))
-    return run_dir / "report.json", run_dir / "report.md"
+    atomic.write_text(run_dir / "report.html", render_html(result))
+    return run_dir / "report.json", run_dir / "report.md", run_dir / "report.html"
 
 
 def first_problem(pipeline: dict) -> tuple[str, str]:
@@ -26,15 +29,78 @@ def first_problem(pipeline: dict) -> tuple[str, str]:
     return "", ""
 
 
-def _verify_metrics(pipeline: dict) -> dict:
+OK_STATUSES = ("passed", "cached")
+
+
+def _latency_metrics(pipeline: dict) -> dict:
+    """Metrics of the last stage that measured latency (the verify stage)."""
+    found = {}
     for stage in pipeline["stages"]:
-        if stage["name"] == "verify":
-            return stage.get("metrics", {})
-    return {}
+        if isinstance(stage.get("metrics", {}).get("latency_ms"), dict):
+            found = stage["metrics"]
+    return found
+
+
+def _metrics_of(pipeline: dict, name: str) -> dict:
+    found = {}
+    for stage in pipeline["stages"]:
+        if stage["name"] == name:
+            found = stage.get("metrics", {})
+    return found
+
+
+def _target(pipeline: dict, measured: dict) -> str:
+    """Where the latency was measured: verify's own record, the deploy params, the matrix value."""
+    if measured.get("target"):
+        return str(measured["target"])
+    for stage in reversed(pipeline["stages"]):
+        if stage["name"] == "deploy" and stage.get("params", {}).get("target"):
+            return str(stage["params"]["target"])
+    for stage in reversed(pipeline["stages"]):
+        if "deploy" in stage["name"] and stage.get("params", {}).get("target"):
+            return str(stage["params"]["target"])
+    return str(pipeline.get("matrix", {}).get("target", ""))
+
+
+def cell_row(pipeline: dict) -> dict:
+    """The one-row summary of a cell that report.md, report.html and `pipeline report` show."""
+    stages = pipeline["stages"]
+    source = stages[0].get("metrics", {}) if stages else {}
+    optimize = _metrics_of(pipeline, "optimize")
+    measured = _latency_metrics(pipeline)
+    failed_stage, code, problem = "", "", ""
+    for stage in stages:
+        if stage["status"] in ("failed", "error"):
+            diags = [d for d in stage["diagnostics"] if d["severity"] == "error"] or stage["diagnostics"]
+            failed_stage = stage["name"]
+            code = diags[0]["code"] if diags else ""
+            problem = diags[0]["message"] if diags else ""
+            break
+    if pipeline["status"] == "crashed" and not problem:
+        problem = pipeline.get("reason", "")
+    params_bytes = optimize.get("params_bytes_after", source.get("params_bytes"))
+    return {
+        "name": pipeline["name"],
+        "status": pipeline["status"],
+        "target": _target(pipeline, measured),
+        "failed_stage": failed_stage,
+        "code": code,
+        "problem": problem,
+        "nodes_before": optimize.get("nodes_before", source.get("nodes")),
+        "nodes_after": optimize.get("nodes_after"),
+        "params_mb": params_bytes / 1e6 if isinstance(params_bytes, (int, float)) else None,
+        "max_abs_err": measured.get("max_abs_err"),
+        "p50_ms": measured.get("latency_ms", {}).get("p50"),
+        "log": pipeline.get("log", ""),
+    }
 
 
 def _fmt(value, spec: str) -> str:
-    return format(value, spec) if isinstance(value, (int, float)) else "–"
+    return format(value, spec) if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(result: dict) -> str:
@@ -48,21 +114,18 @@ def render_markdown(result: dict) -> str:
         f"Started {result['started']}, took {result['seconds']:.1f} s. "
         + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ".",
         "",
-        "| pipeline | status | stages | max abs err | cosine | p50 ms | first problem |",
-        "|---|---|---|---|---|---|---|",
+        "| cell | status | target | first failure | nodes before → after | params MB | max abs err | p50 ms |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for p in pipelines:
-        metrics = _verify_metrics(p)
-        stage_marks = " → ".join(f"{s['name']}" + ("" if s["status"] in ("passed", "cached") else f" ({s['status']})")
-                                 for s in p["stages"])
-        stage, problem = first_problem(p)
-        if p["status"] == "crashed" and not problem:
-            problem = p.get("reason", "")
-        problem_text = f"{stage}: {problem}" if stage else problem
-        lines.append("| {} | {} | {} | {} | {} | {} | {} |".format(
-            p["name"], STATUS_MARK.get(p["status"], p["status"]), stage_marks,
-            _fmt(metrics.get("max_abs_err"), ".2e"), _fmt(metrics.get("cosine"), ".6f"),
-            _fmt(metrics.get("latency_ms", {}).get("p50"), ".2f"), problem_text.replace("|", "\\|")))
+        row = cell_row(p)
+        failure = f"{row['failed_stage']}: {row['code']} {row['problem']}" if row["failed_stage"] else row["problem"]
+        if failure and row["log"]:
+            failure += f" ([log]({row['log']}))"
+        lines.append("| {} | {} | {} | {} | {} → {} | {} | {} | {} |".format(
+            _md(row["name"]), STATUS_MARK.get(row["status"], row["status"]), _md(row["target"]) or "–",
+            _md(failure) or "–", _fmt(row["nodes_before"], "d"), _fmt(row["nodes_after"], "d"),
+            _fmt(row["params_mb"], ".2f"), _fmt(row["max_abs_err"], ".2e"), _fmt(row["p50_ms"], ".2f")))
     lines += ["", "## Stages", ""]
     for p in pipelines:
         lines += [f"### {p['name']}", "", "| # | stage | status | seconds | key metrics |", "|---|---|---|---|---|"]
@@ -70,7 +133,7 @@ def render_markdown(result: dict) -> str:
             shown = {k: v for k, v in s.get("metrics", {}).items() if isinstance(v, (int, float, str))}
             metric_text = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                     for k, v in list(shown.items())[:6])
-            lines.append(f"| {i:02d} | {s['name']} | {s['status']} | {s['seconds']:.2f} | {metric_text} |")
+            lines.append(f"| {i:02d} | {s['name']} | {s['status']} | {s['seconds']:.2f} | {_md(metric_text)} |")
         diags = [(s["name"], d) for s in p["stages"] for d in s["diagnostics"]]
         if diags:
             lines += ["", "Diagnostics:", ""]

@@ -5,13 +5,15 @@ the source stages, which share these loaders.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tempfile
 from pathlib import Path
 
 from pipeline.bundle import ModelBundle, TensorSpec, graph_mxnet_version
-from pipeline.errors import ModelError, UsageError
+from pipeline.errors import ModelError, MxdeployError, SourceError, UsageError
+from pipeline.mxnet_errors import first_error_line
 
 _INPUT_ARG = re.compile(r"^([A-Za-z_][\w.\-]*)=(\d+(?:,\d+)*)$")
 
@@ -29,23 +31,21 @@ def parse_input_arg(text: str) -> TensorSpec:
     return TensorSpec(match.group(1), dims)
 
 
+# The names `mxnet.gluon.model_zoo.vision.get_model` accepts. MXNet 1.9.1 (the last release)
+# keeps this table as a local dict inside get_model, so it is copied here.
+ZOO_NAMES = (
+    "resnet18_v1", "resnet34_v1", "resnet50_v1", "resnet101_v1", "resnet152_v1",
+    "resnet18_v2", "resnet34_v2", "resnet50_v2", "resnet101_v2", "resnet152_v2",
+    "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
+    "alexnet", "densenet121", "densenet161", "densenet169", "densenet201",
+    "squeezenet1.0", "squeezenet1.1", "inceptionv3",
+    "mobilenet1.0", "mobilenet0.75", "mobilenet0.5", "mobilenet0.25",
+    "mobilenetv2_1.0", "mobilenetv2_0.75", "mobilenetv2_0.5", "mobilenetv2_0.25",
+)
+
+
 def zoo_names() -> list[str]:
-    """The vision zoo's own name table, the one `get_model` reads.
-
-    MXNet 2.x keeps it at module level (`vision._models`); MXNet 1.9.1 builds it inside
-    `get_model` and only shows it in the ValueError for an unknown name, so it is read there.
-    """
-    from mxnet.gluon.model_zoo import vision
-
-    table = getattr(vision, "_models", None)
-    if table is not None:
-        return sorted(table)
-    try:
-        vision.get_model("")
-    except ValueError as exc:
-        listed = str(exc).split("Available options are", 1)[1]
-        return sorted(line.strip() for line in listed.splitlines() if line.strip())
-    raise ModelError("the model zoo accepted an empty name", hint="unsupported MXNet version")
+    return sorted(ZOO_NAMES)
 
 
 def default_zoo_inputs(name: str) -> list[TensorSpec]:
@@ -55,15 +55,33 @@ def default_zoo_inputs(name: str) -> list[TensorSpec]:
 
 
 def export_block(block, inputs: list[TensorSpec], folder: Path) -> ModelBundle:
-    """Hybridize, run once on the declared inputs and export `block` to a bundle (no metadata)."""
+    """Hybridize, run once on the declared inputs and export `block` to a bundle (no metadata).
+
+    Only a HybridBlock has a symbolic form; a plain Block (imperative `forward`) is refused
+    up front, as the Elastic Inference guide required Gluon models to be hybridized and
+    exported. A HybridBlock whose hybrid_forward does something only NDArrays can (asnumpy,
+    Python control flow on values) fails while tracing; that failure names the block.
+    """
     import mxnet as mx
     import numpy as np
+    from mxnet import gluon
 
-    block.hybridize(static_alloc=False)
-    args = [mx.nd.zeros(s.shape, dtype=np.dtype(s.dtype)) for s in inputs]
-    block(*args)
+    name = type(block).__name__
+    if not isinstance(block, gluon.HybridBlock):
+        raise SourceError(f"{name} is a plain Gluon Block: it has no symbolic graph to export", where=name,
+                          code="SRC101", hint=f"derive {name} from HybridBlock and implement "
+                                              f"hybrid_forward(self, F, x, ...) instead of forward")
     prefix = Path(folder) / "export"
-    block.export(str(prefix), epoch=0)
+    try:
+        block.hybridize(static_alloc=False)
+        args = [mx.nd.zeros(s.shape, dtype=np.dtype(s.dtype)) for s in inputs]
+        block(*args)
+        block.export(str(prefix), epoch=0)
+    except Exception as exc:  # user code traced symbolically: any exception is the block's, reported with its line
+        raise SourceError(f"{name} cannot be hybridized and exported: {type(exc).__name__}: "
+                          f"{first_error_line(exc)}", where=name, code="SRC102",
+                          hint="use only F.* operators in hybrid_forward (no asnumpy, no Python branches on "
+                               "values), and check the declared input shapes") from None
     sym, arg_params, aux_params = mx.model.load_checkpoint(str(prefix), 0)
     # Gluon names the exported inputs data / data0, data1, ... ; rename to the declared names.
     exported = [n for n in sym.list_arguments() if n not in arg_params]
@@ -85,14 +103,14 @@ def zoo_block(name: str, kwargs: dict | None = None, seed: int = 0):
     import mxnet as mx
     from mxnet.gluon.model_zoo import vision
 
-    names = zoo_names()
-    if name not in names:
+    if name not in ZOO_NAMES:
         from pipeline.registry import did_you_mean
 
-        raise ModelError(f"unknown model zoo name '{name}'{did_you_mean(name, names)}",
+        raise ModelError(f"unknown model zoo name '{name}'{did_you_mean(name, ZOO_NAMES)}",
                          hint="see mxnet.gluon.model_zoo.vision for the names")
     mx.random.seed(seed)
-    block = vision.get_model(name, pretrained=False, **(kwargs or {}))
+    with mx.name.NameManager():  # a fresh counter: param names do not depend on earlier blocks
+        block = vision.get_model(name, pretrained=False, **(kwargs or {}))
     block.initialize(mx.init.Xavier(magnitude=2.0))
     return block
 
@@ -106,7 +124,7 @@ def load_model(spec: str, inputs: list[TensorSpec] | None = None, *, seed: int =
         return import_onnx(path, {s.name: s.shape for s in inputs or []})
     if Path(f"{spec}-symbol.json").is_file():
         return load_checkpoint(spec, 0, inputs or [])
-    if spec in zoo_names():
+    if spec in ZOO_NAMES:
         inputs = inputs or default_zoo_inputs(spec)
         with tempfile.TemporaryDirectory() as tmp:
             bundle = export_block(zoo_block(spec, seed=seed), inputs, Path(tmp))
@@ -118,28 +136,178 @@ def load_model(spec: str, inputs: list[TensorSpec] | None = None, *, seed: int =
 
 
 def load_checkpoint(prefix: str, epoch: int, inputs: list[TensorSpec]) -> ModelBundle:
-    """Load PREFIX-symbol.json + PREFIX-EPOCH.params; legacy graphs go through MXNet's upgrader."""
+    """Load PREFIX-symbol.json + PREFIX-EPOCH.params; legacy graphs go through MXNet's upgrader.
+
+    A graph saved before MXNet 1.0 (no `mxnet_version` attr, or one below 1.0) is upgraded by
+    MXNet's own legacy_json_util when loaded ("Loading symbol saved by previous version ...");
+    the upgrade is recorded in the bundle's history and `metadata["mxnet_version"]` keeps the
+    saved version (None when the file did not say), which is what the version rule checks.
+    """
     import mxnet as mx
 
     sym_path = Path(f"{prefix}-symbol.json")
     params_path = Path(f"{prefix}-{epoch:04d}.params")
     for p in (sym_path, params_path):
         if not p.is_file():
-            raise ModelError(f"checkpoint file not found", where=str(p),
+            raise ModelError("checkpoint file not found", where=str(p),
                              hint="give the prefix without -symbol.json and the right epoch")
-    raw = sym_path.read_text("utf-8")
+    raw = sym_path.read_text("utf-8", errors="replace")
+    try:
+        graph = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"the symbol file is not JSON ({exc})", where=str(sym_path), code="MDL002",
+                         hint="give the -symbol.json that mx.model.save_checkpoint wrote") from None
+    if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):
+        raise ModelError("the symbol file has no 'nodes' list", where=str(sym_path), code="MDL002",
+                         hint="give the -symbol.json that mx.model.save_checkpoint wrote")
     saved_version = graph_mxnet_version(raw)
-    sym = mx.sym.load(str(sym_path))
-    loaded = mx.nd.load(str(params_path))
+    try:
+        sym = mx.sym.load(str(sym_path))
+    except mx.MXNetError as exc:
+        raise ModelError(f"MXNet cannot load the symbol: {first_error_line(exc)}", where=str(sym_path),
+                         code="MDL002", hint="the graph names an operator or attribute this MXNet lacks") from None
+    try:
+        loaded = mx.nd.load(str(params_path))
+    except mx.MXNetError as exc:
+        raise ModelError(f"MXNet cannot load the params: {first_error_line(exc)}", where=str(params_path),
+                         code="MDL003", hint="give the .params file mx.model.save_checkpoint wrote") from None
+    if not isinstance(loaded, dict):
+        raise ModelError("the params file holds an unnamed list of arrays", where=str(params_path), code="MDL003",
+                         hint="a checkpoint's params are saved as a dict with arg:NAME / aux:NAME keys")
     arg_params = {k[4:]: v for k, v in loaded.items() if k.startswith("arg:")}
     aux_params = {k[4:]: v for k, v in loaded.items() if k.startswith("aux:")}
     if not inputs:
         free = [n for n in sym.list_arguments() if n not in arg_params]
         raise UsageError(f"checkpoint '{prefix}' needs input shapes for {', '.join(free)}",
                          where=str(sym_path), hint="pass --input NAME=D1,D2,... for each")
+    _check_checkpoint_names(sym, arg_params, aux_params, inputs, sym_path)
     bundle = ModelBundle.from_symbol(sym, arg_params, aux_params, inputs)
     bundle.metadata.update({"source": {"kind": "checkpoint", "prefix": str(Path(prefix).resolve()), "epoch": epoch},
                             "mxnet_version": saved_version})
-    if saved_version is None:
-        bundle.history.append({"stage": "upgrade", "note": "legacy (pre-1.0) symbol JSON upgraded by MXNet"})
+    if saved_version is None or saved_version < 10000:
+        bundle.history.append({
+            "stage": "upgrade",
+            "from": format_mxnet_version(saved_version),
+            "to": format_mxnet_version(graph_mxnet_version(bundle.symbol_json)),
+            "note": "legacy (pre-1.0) symbol JSON upgraded by MXNet's legacy_json_util",
+        })
     return bundle
+
+
+def format_mxnet_version(version: int | None) -> str:
+    """10901 -> '1.9.1'; None (no mxnet_version attr) -> MXNet's own assumption for such files."""
+    if version is None:
+        return "unrecorded (MXNet assumes v0.8.0)"
+    return f"{version // 10000}.{version // 100 % 100}.{version % 100}"
+
+
+def _check_checkpoint_names(sym, arg_params, aux_params, inputs, sym_path: Path) -> None:
+    """Declared inputs must be graph arguments, and every other argument needs a param."""
+    from pipeline.labels import label_variables
+
+    arguments = sym.list_arguments()
+    declared = [s.name for s in inputs]
+    unknown = [n for n in declared if n not in arguments]
+    free = [n for n in arguments if n not in arg_params]
+    if unknown:
+        raise ModelError(f"declared input(s) {', '.join(unknown)} are not arguments of the graph",
+                         where=str(sym_path), code="MDL004",
+                         hint=f"the graph's arguments without params are: {', '.join(free) or 'none'}")
+    labels = set(label_variables(sym.tojson()))
+    missing = [n for n in free if n not in declared and n not in labels]
+    missing += [n for n in sym.list_auxiliary_states() if n not in aux_params]
+    if missing:
+        raise ModelError(f"the params file has no value for {', '.join(missing)}", where=str(sym_path),
+                         code="MDL005", hint="declare them as inputs, or give the params file of this epoch")
+
+
+_FACTORY = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):([A-Za-z_]\w*)$")
+
+
+def is_factory_spec(text: str) -> bool:
+    """`pkg.module:callable`, the only form a config may name code in."""
+    return bool(_FACTORY.match(text))
+
+
+def import_factory(spec: str, config_dir: Path):
+    """Import `pkg.module:callable` with the pipelines file's folder first on sys.path.
+
+    This is the only import mxdeploy ever does on a config's behalf; sys.path is restored
+    afterwards so one pipeline's folder does not leak into the next.
+    """
+    import importlib
+    import sys
+
+    match = _FACTORY.match(spec)
+    if not match:
+        raise SourceError(f"factory '{spec}' is not of the form pkg.module:callable", where=spec, code="SRC103",
+                          hint="write the module path, a colon, and the function that returns the Block")
+    module_name, attr = match.groups()
+    folder = str(Path(config_dir).resolve())
+    sys.path.insert(0, folder)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SourceError(f"cannot import factory module '{module_name}': {exc}", where=spec, code="SRC103",
+                          hint=f"put {module_name.replace('.', '/')}.py beside the pipelines file ({folder})") from None
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(folder)
+    func = getattr(module, attr, None)
+    if not callable(func):
+        raise SourceError(f"module '{module_name}' has no callable '{attr}'", where=spec, code="SRC103",
+                          hint=f"define {attr}(**kwargs) returning a HybridBlock in {module.__file__}")
+    return func
+
+
+def build_block(*, model: str | None = None, factory: str | None = None, kwargs: dict | None = None,
+                config_dir: Path | None = None, params: Path | None = None, seed: int = 0):
+    """The Gluon block a `gluon` source names, with weights: loaded from `params`, else seeded random.
+
+    Shared by the source stage and the gluon reference, so both build the very same network.
+    """
+    import mxnet as mx
+    from mxnet import gluon
+
+    kwargs = dict(kwargs or {})
+    if model is not None:
+        block = zoo_block(model, kwargs, seed=seed)
+        where = model
+    else:
+        mx.random.seed(seed)
+        try:
+            make = import_factory(factory, config_dir or Path.cwd())
+            with mx.name.NameManager():  # a fresh counter: param names do not depend on earlier blocks
+                block = make(**kwargs)
+        except MxdeployError:
+            raise
+        except Exception as exc:  # the user's factory raised: report it as a source error, with its line
+            raise SourceError(f"factory '{factory}' raised {type(exc).__name__}: {first_error_line(exc)}",
+                              where=factory, code="SRC103", hint="fix the factory or its kwargs") from None
+        where = factory
+    if not isinstance(block, gluon.Block):
+        raise SourceError(f"'{where}' returned a {type(block).__name__}, not a Gluon Block", where=where,
+                          code="SRC103", hint="return a mxnet.gluon.HybridBlock instance")
+    if params is not None:
+        try:
+            block.load_parameters(str(params), ctx=mx.cpu())
+        except (mx.MXNetError, AssertionError, ValueError, KeyError) as exc:
+            raise SourceError(f"cannot load {Path(params).name} into {type(block).__name__}: "
+                              f"{first_error_line(exc)}", where=str(params), code="SRC105",
+                              hint="the params file must come from save_parameters of the same network") from None
+    else:
+        _initialize_missing(block)
+    return block
+
+
+def _initialize_missing(block) -> None:
+    """Xavier-initialize parameters the factory left uninitialized (zoo blocks are already).
+
+    Reads Parameter._data / _deferred_init: MXNet 1.9.1 is the last release, so these are
+    frozen, and calling initialize() on an initialized block only warns and skips it.
+    """
+    import mxnet as mx
+
+    for p in block.collect_params().values():
+        if p._data is None and not p._deferred_init:
+            p.initialize(default_init=mx.init.Xavier(magnitude=2.0), ctx=mx.cpu())

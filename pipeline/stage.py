@@ -60,6 +60,11 @@ class Stage:
     summary: ClassVar[str] = ""
     Params: ClassVar[type] = NoParams
     kind: ClassVar[Literal["source", "transform"]] = "transform"
+    # False: never served from the stage cache (pipeline/cache.py), e.g. a stage whose output
+    # depends on something outside its key (the clock, a remote service, ctx.planned_stages).
+    cacheable: ClassVar[bool] = True
+    # True for stages that read ctx.planned_stages (check): the plan then joins their cache key.
+    reads_plan: ClassVar[bool] = False
 
     @classmethod
     def check_params(cls, params) -> list[ParamIssue]:

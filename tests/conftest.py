@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
+# Test runs keep their stage cache out of ~/.cache.
+os.environ.setdefault("MXDEPLOY_CACHE_DIR", tempfile.mkdtemp(prefix="mxdeploy-test-cache-"))
 
 
 def pytest_addoption(parser):

@@ -13,6 +13,9 @@ __all__ = ["Config", "PipelineSpec", "StageSpec", "load_config"]
 def load_config(path: str | Path) -> Config:
     """Parse and validate `path`; raises ConfigError listing every problem found."""
     import stages  # noqa: F401  (registers every stage before validation reads their params)
+    from pipeline.plugins import load_plugins
+
+    load_plugins()  # MXDEPLOY_PLUGINS: stages registered outside the stages package
 
     path = Path(path)
     located = load_located(path, display=str(path))

@@ -138,7 +138,7 @@ def _cell(col, name, template, body, values, defaults, config_dir) -> list[Pipel
     before = len(col.issues)
     source = _source(col, name, base, body.get("source"))
     inputs = _inputs(col, name, base, body.get("inputs", defaults.get("inputs")),
-                     required=source is None or source.name not in SHAPELESS_SOURCES,
+                     required=source is None or not _declares_own_shapes(source),
                      from_defaults="inputs" not in body)
     stages = _stages(col, name, base, body.get("stages", []), defaults)
     accelerator = body.get("accelerator", defaults.get("accelerator", {})) or {}
@@ -175,6 +175,11 @@ def _source(col, name, base, source) -> StageSpec | None:
                 pipeline=name, hint=f"expected one of: {', '.join(kinds)}")
         return None
     return _build_stage(col, name, path + (kind,), f"source.{kind}", kind, raw or {}, {})
+
+
+def _declares_own_shapes(source: StageSpec) -> bool:
+    """ONNX files carry static input shapes; a zoo model has the zoo's default input."""
+    return source.name in SHAPELESS_SOURCES or (source.name == "gluon" and bool(getattr(source.params, "model", None)))
 
 
 def _inputs(col, name, base, inputs, *, required: bool, from_defaults: bool) -> list[TensorSpec]:

@@ -1,0 +1,152 @@
+"""`deploy`: open a session for the bundle on a target, inference only, and warm it up.
+
+A migrated Elastic Inference script may still carry what its `bind`/`Module` call had
+(`for_training`, `grad_req`, a list of contexts, `group2ctxs`, an optimizer). On the
+accelerator each of those was a run-time traceback; here each is refused before anything is
+bound, with the guide's message where it had one. The check stage reports the same findings
+earlier, as diagnostics; this stage is the guard that holds even without it.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Annotated, Callable, Literal, Optional
+
+import numpy as np
+
+from pipeline.bundle import ModelBundle
+from pipeline.errors import StageError
+from pipeline.params import OneOf, ParamIssue, param
+from pipeline.stage import RunContext, Stage, StageResult, register_stage
+from pipeline.targets import TARGETS, target_names
+
+_CONTEXT = re.compile(r"^(cpu|gpu|eia)(?:\((\d+)\))?$")
+
+
+@dataclass(frozen=True)
+class DeployParams:
+    target: Annotated[str, OneOf(target_names, "target")] = param("cpu", "where to serve the model")
+    api: Literal["symbol", "module"] = param("symbol", "bind with the Symbol API or the Module API")
+    for_training: bool = param(False, "as in Module.bind; must stay false: inference only")
+    grad_req: str = param("null", "as in bind; must stay 'null': no gradients for inference")
+    contexts: list[str] = param(help="bind contexts as a migrated script had them (cpu(0), eia(0)); at most "
+                                     "one, never gpu",
+                                factory=list)
+    group2ctxs: dict[str, str] = param(help="Module's model-parallel groups; not supported for inference",
+                                       factory=dict)
+    optimizer: Optional[str] = param(None, "an optimizer has no use for inference; must be unset")
+    threads: Optional[int] = param(None, "worker threads for the target's engine, where it takes them")
+
+
+@dataclass(frozen=True)
+class Violation:
+    code: str
+    message: str
+    hint: str
+
+
+def _contexts(params: DeployParams, accelerator: bool) -> Violation | None:
+    bad = [c for c in params.contexts if not _CONTEXT.match(c.strip())]
+    if bad:
+        return Violation("DEP106", f"cannot read context {bad[0]!r}",
+                         "write a context as cpu(0), eia(0) or gpu(0)")
+    return None
+
+
+def _gpu(params: DeployParams, accelerator: bool) -> Violation | None:
+    gpus = [c for c in list(params.contexts) + list(params.group2ctxs.values()) if c.strip().startswith("gpu")]
+    if gpus:
+        return Violation("DEP103", f"GPU context {gpus[0]} is not supported: the deployment is not compiled with "
+                                   f"CUDA, and its inputs live on the CPU",
+                         "use cpu(0) as the context (eia(0) for an accelerator)")
+    return None
+
+
+def _one_device(params: DeployParams, accelerator: bool) -> Violation | None:
+    if len(params.contexts) <= 1 and not params.group2ctxs:
+        return None
+    what = (f"group2ctxs {dict(params.group2ctxs)}" if params.group2ctxs
+            else f"{len(params.contexts)} contexts {list(params.contexts)}")
+    if accelerator:
+        return Violation("DEP102", f"Maximum one EIA device can be attached to an instance (got {what})",
+                         "bind to a single context, eia(0), with no group2ctxs: no data or model parallelism")
+    return Violation("DEP102", f"inference is served on one device: {what} asks for data or model "
+                               f"parallelism, which is for training",
+                     "bind to a single context, e.g. cpu(0), with no group2ctxs")
+
+
+def _for_training(params: DeployParams, accelerator: bool) -> Violation | None:
+    if not params.for_training:
+        return None
+    where = "with EIA context" if accelerator else "for an inference deployment"
+    return Violation("DEP101", f"for training cannot be set to true {where}",
+                     "set for_training: false (Module.bind defaults to for_training=True, so pass it explicitly)")
+
+
+def _grad_req(params: DeployParams, accelerator: bool) -> Violation | None:
+    if params.grad_req == "null":
+        return None
+    return Violation("DEP104", f"grad_req '{params.grad_req}' allocates gradients, which inference never computes",
+                     "set grad_req: 'null' (bind(..., grad_req='null'))")
+
+
+def _optimizer(params: DeployParams, accelerator: bool) -> Violation | None:
+    if params.optimizer is None:
+        return None
+    return Violation("DEP105", f"optimizer '{params.optimizer}' has no use for inference: no backward pass runs",
+                     "remove the optimizer (and any init_optimizer call) from the deployment")
+
+
+# The inference-only contract, in the order a user should fix it.
+CONTRACT_RULES: tuple[Callable[[DeployParams, bool], Violation | None], ...] = (
+    _contexts, _gpu, _one_device, _for_training, _grad_req, _optimizer)
+
+
+def contract_violations(params: DeployParams, accelerator: bool) -> list[Violation]:
+    return [v for rule in CONTRACT_RULES if (v := rule(params, accelerator)) is not None]
+
+
+def zeros_feed(bundle: ModelBundle) -> dict[str, np.ndarray]:
+    return {s.name: np.zeros(s.shape, dtype=np.dtype(s.dtype)) for s in bundle.inputs}
+
+
+@register_stage
+class Deploy(Stage):
+    name = "deploy"
+    summary = "deploy to a target (inference only) and run one warm-up forward"
+    Params = DeployParams
+
+    @classmethod
+    def check_params(cls, params: DeployParams) -> list[ParamIssue]:
+        if params.threads is not None and params.threads < 1:
+            return [ParamIssue(("threads",), f"expected at least 1 thread, got {params.threads}")]
+        return []
+
+    def run(self, bundle: ModelBundle | None, params: DeployParams, ctx: RunContext):
+        if bundle is None:
+            raise StageError("deploy needs a model", code="DEP107", hint="put a source before deploy")
+        target_cls = TARGETS.get(params.target)
+        violations = contract_violations(params, target_cls.is_accelerator)
+        if violations:
+            first = violations[0]
+            raise StageError(first.message, where=f"deploy ({params.target})", code=first.code, hint=first.hint)
+        if ctx.session is not None:  # an earlier deploy in this pipeline: only the latest session lives
+            ctx.session.close()
+            ctx.session = None
+        options = {"threads": params.threads} if params.threads is not None else {}
+        deployment = {"target": params.target, "api": params.api, "options": options}
+        out = bundle.evolve(stage="deploy", details={"target": params.target, "api": params.api},
+                            metadata={**bundle.metadata, "deployment": deployment})
+        started = time.perf_counter()
+        session = target_cls(api=params.api, **options).deploy(out)
+        loaded = time.perf_counter()
+        try:
+            session.infer(zeros_feed(out))
+        except BaseException:
+            session.close()
+            raise
+        first_forward = time.perf_counter() - loaded
+        ctx.session = session
+        metrics = {"load_seconds": round(loaded - started, 4), "first_forward_ms": round(first_forward * 1e3, 3)}
+        return out, StageResult(metrics=metrics)

@@ -1,0 +1,33 @@
+"""Every converter module, listed once: importing this module fills the registry.
+
+Explicit imports, not `import *` or a directory scan, so the set of converters is visible here
+and a module that fails to import fails loudly.
+"""
+from stages.importers.onnx import (  # noqa: F401
+    activation,
+    attention,
+    cast,
+    constant,
+    conv,
+    dft,
+    einsum,
+    elementwise,
+    gather,
+    grid,
+    logical,
+    matmul,
+    norm,
+    pool,
+    quantize,
+    reduce,
+    resize,
+    rnn,
+    rotary,
+    select,
+    sequence,
+    shape,
+    window,
+)
+
+MODULES = (activation, attention, cast, constant, conv, dft, einsum, elementwise, gather, grid, logical, matmul, norm,
+           pool, quantize, reduce, resize, rnn, rotary, select, sequence, shape, window)

@@ -1,0 +1,148 @@
+"""`verify`: feed the same inputs to the reference and the deployed model; compare and time.
+
+The reference is rebuilt from `metadata["reference"]` (the source's own runtime: imperative
+Gluon, or the original checkpoint on MXNet's executor), so every transform between source and
+deploy is covered by one comparison. The pass rule is numpy's allclose rule per element
+(see pipeline.compare); cosine and top-k agreement are reported to explain a failure.
+Latency is measured on the deployed session only, after warm-up forwards.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Optional
+
+import numpy as np
+
+from pipeline import atomic
+from pipeline.bundle import ModelBundle
+from pipeline.compare import CompareResult, compare
+from pipeline.diagnostics import Diagnostic
+from pipeline.errors import StageError
+from pipeline.inputs import make_feed
+from pipeline.params import ParamIssue, param
+from pipeline.reference import REFERENCES
+from pipeline.stage import RunContext, Stage, StageResult, register_stage
+from pipeline.targets import TARGETS
+
+VERIFY_FILE = "verify.json"
+
+
+@dataclass(frozen=True)
+class VerifyParams:
+    input: Literal["random", "image"] = param("random", "random: seeded normal inputs; image: the image file, "
+                                                        "preprocessed as the Elastic Inference guide did")
+    seed: int = param(0, "seed of the random inputs")
+    image: Optional[str] = param(None, "image file for input: image (JPEG or PNG)")
+    labels: Optional[str] = param(None, "class names, one per line (synset.txt): adds top_k_classes")
+    atol: float = param(1e-4, "absolute tolerance: |got - ref| <= atol + rtol * |ref|")
+    rtol: float = param(1e-3, "relative tolerance")
+    top_k: int = param(5, "k of the top-k agreement and of top_k_classes")
+    runs: int = param(20, "timed forwards for the latency percentiles")
+    warmup: int = param(3, "untimed forwards before timing")
+
+
+@register_stage
+class Verify(Stage):
+    name = "verify"
+    summary = "compare the deployed outputs with the source's reference; measure latency"
+    Params = VerifyParams
+
+    @classmethod
+    def check_params(cls, params: VerifyParams) -> list[ParamIssue]:
+        issues = []
+        if params.input == "image" and not params.image:
+            issues.append(ParamIssue(("image",), "input: image needs an image file"))
+        for name, low in (("atol", 0), ("rtol", 0), ("warmup", 0), ("top_k", 1), ("runs", 1)):
+            if getattr(params, name) < low:
+                issues.append(ParamIssue((name,), f"expected {name} >= {low}, got {getattr(params, name)}"))
+        return issues
+
+    def run(self, bundle: ModelBundle | None, params: VerifyParams, ctx: RunContext):
+        if bundle is None:
+            raise StageError("verify needs a model", code="VER102", hint="put a source and a deploy before verify")
+        reference_spec = bundle.metadata.get("reference")
+        if not reference_spec:
+            raise StageError("the bundle names no reference to compare against", code="VER103",
+                             hint="start the pipeline with a gluon, checkpoint or onnx source")
+        session, owned = ctx.session, False
+        if session is None:  # deploy came from the cache: open the same deployment again
+            deployment = bundle.metadata.get("deployment")
+            if not deployment:
+                raise StageError("nothing is deployed to verify", code="VER102",
+                                 hint="put a deploy stage before verify")
+            target = TARGETS.get(deployment["target"])(api=deployment["api"], **deployment.get("options", {}))
+            session, owned = target.deploy(bundle), True
+        try:
+            feed = make_feed(bundle.inputs, params.input, seed=params.seed,
+                             image=ctx.resolve(params.image) if params.image else None)
+            reference = REFERENCES.get(reference_spec["kind"])(reference_spec, ctx.run_dir)
+            expected = reference.run(feed)
+            got = session.infer(feed)
+            latency = _latency_ms(session, feed, runs=params.runs, warmup=params.warmup)
+        finally:
+            if owned:
+                session.close()
+        result = compare(expected, got, atol=params.atol, rtol=params.rtol, top_k=params.top_k)
+        batch = bundle.inputs[0].shape[0] if bundle.inputs and bundle.inputs[0].shape else 1
+        metrics = {**result.metrics(), "latency_ms": latency,
+                   "throughput_per_s": round(batch / (latency["p50"] / 1e3), 2) if latency["p50"] > 0 else None}
+        diagnostics = []
+        if params.labels:
+            classes, diagnostics = top_k_classes(got[0], ctx.resolve(params.labels), params.top_k)
+            metrics["top_k_classes"] = classes
+        if not result.passed:
+            diagnostics.append(_mismatch(result, params, bundle))
+        status = "passed" if result.passed else "failed"
+        atomic.write_json(ctx.stage_dir / VERIFY_FILE, {
+            "status": status, "reason": result.reason, "reference": reference_spec.get("kind"),
+            "deployment": bundle.metadata.get("deployment"), "input": params.input,
+            "tolerance": {"atol": params.atol, "rtol": params.rtol}, "mismatches": result.mismatches,
+            "metrics": metrics})
+        return None, StageResult(status=status, metrics=metrics, diagnostics=diagnostics,
+                                 artifacts={"verify": VERIFY_FILE})
+
+
+def _latency_ms(session, feed: dict[str, np.ndarray], *, runs: int, warmup: int) -> dict:
+    for _ in range(warmup):
+        session.infer(feed)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        session.infer(feed)
+        times.append((time.perf_counter() - started) * 1e3)
+    p50, p90, p99 = np.percentile(times, [50, 90, 99])
+    return {"p50": round(float(p50), 4), "p90": round(float(p90), 4), "p99": round(float(p99), 4)}
+
+
+def _mismatch(result: CompareResult, params: VerifyParams, bundle: ModelBundle) -> Diagnostic:
+    """VER101: the deployed outputs are not the reference's, with the measured error."""
+    outputs = bundle.outputs
+    node = outputs[result.worst_output] if 0 <= result.worst_output < len(outputs) else ""
+    message = (f"deployed outputs differ from the reference: max abs error {result.max_abs_err:.4g}, "
+               f"max rel error {result.max_rel_err:.4g} (atol {params.atol:g}, rtol {params.rtol:g}); "
+               f"{result.reason}")
+    return Diagnostic("VER101", "error", message, node=node,
+                      hint="find the stage that introduced the error by verifying after each transform; "
+                           "loosen atol/rtol only for a deliberate precision change (int8, bf16)")
+
+
+def top_k_classes(output: np.ndarray, labels_path: Path, k: int) -> tuple[list[dict], list[Diagnostic]]:
+    """The first sample's k best classes with their labels, as the guide's scripts printed them."""
+    try:
+        labels = [line.rstrip("\r\n") for line in labels_path.read_text("utf-8").splitlines()]
+    except FileNotFoundError:
+        raise StageError("labels file not found", where=str(labels_path), code="VER104",
+                         hint="give synset.txt-style labels, one per line, relative to the pipelines file") from None
+    scores = np.asarray(output)
+    scores = scores.reshape(scores.shape[0], -1)[0] if scores.ndim > 1 else scores.reshape(-1)
+    diagnostics = []
+    if len(labels) != scores.size:
+        diagnostics.append(Diagnostic("VER105", "warning",
+                                      f"{labels_path.name} has {len(labels)} labels, the output {scores.size} classes",
+                                      hint="give the labels file that belongs to this model"))
+    order = np.argsort(-scores, kind="stable")[:k]
+    classes = [{"index": int(i), "label": labels[i] if i < len(labels) else "", "score": float(scores[i])}
+               for i in order]
+    return classes, diagnostics

@@ -1,0 +1,58 @@
+"""EI3xx: GPU / several contexts / group2ctxs / arrays on the accelerator, for accelerator targets."""
+from dataclasses import dataclass
+
+from checks_helpers import SMALL, DeployParams, conv_net, make_bundle, run, subject
+from stages.checks import RULES
+
+BUNDLE = make_bundle(conv_net(), SMALL)
+
+
+def _run(params, target="eia1.medium"):
+    return run("contexts", subject(BUNDLE, target, planned=[("deploy", params)]))
+
+
+def test_single_accelerator_context_is_fine():
+    assert _run(DeployParams(contexts=["eia(0)"])) == []
+    assert _run(DeployParams()) == []
+
+
+def test_gpu_context_with_accelerator_is_an_error():
+    assert _run(DeployParams(contexts=["gpu(0)"])) == [("EI301", "error", "")]
+
+
+def test_several_contexts_quote_the_guide():
+    found = RULES.get("contexts")(subject(BUNDLE, planned=[("deploy", DeployParams(contexts=["eia(0)", "eia(1)"]))]))
+    assert [(d.code, d.severity) for d in found] == [("EI302", "error")]
+    assert "Maximum one EIA device can be attached to an instance" in found[0].message
+
+
+def test_gpu_among_several_contexts_reports_both():
+    assert _run(DeployParams(contexts=["cpu(0)", "gpu(0)"])) == [("EI301", "error", ""), ("EI302", "error", "")]
+
+
+def test_group2ctxs_is_an_error():
+    assert _run(DeployParams(contexts=["eia(0)"], group2ctxs={"dev1": "eia(2)"})) == [("EI303", "error", "")]
+
+
+def test_accelerator_named_only_by_the_deploy_stage_counts():
+    params = DeployParams(target="eia2.large", contexts=["gpu(0)"])
+    assert _run(params, target="cpu") == [("EI301", "error", "")]
+
+
+def test_cpu_deployments_may_use_several_contexts():
+    params = DeployParams(target="cpu", contexts=["cpu(0)", "cpu(1)"], group2ctxs={"a": "cpu(1)"})
+    assert _run(params, target="cpu") == []
+
+
+@dataclass(frozen=True)
+class VerifyParams:
+    input_context: str = "cpu(0)"
+
+
+def test_input_arrays_on_the_accelerator_are_an_error():
+    planned = [("deploy", DeployParams()), ("verify", VerifyParams("eia(0)"))]
+    found = RULES.get("contexts")(subject(BUNDLE, planned=planned))
+    assert [(d.code, d.severity) for d in found] == [("EI304", "error")]
+    assert "Unimplemented device 6" in found[0].message
+    planned = [("deploy", DeployParams()), ("verify", VerifyParams("cpu(0)"))]
+    assert run("contexts", subject(BUNDLE, planned=planned)) == []
