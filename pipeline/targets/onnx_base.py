@@ -33,6 +33,11 @@ class ExportedOnnxTarget(Target):
         "threads": (int, 0, lambda v: v >= 0, "a thread count >= 0 (0: the runtime's default)"),
         "export_dir": ((str, Path), None, lambda v: True, "a folder path"),
         "opset": (int, DEFAULT_OPSET, lambda v: True, "an ONNX opset number"),
+        # The deploy and verify stages pass every target the MXNet binding API; the exported
+        # graph has one way in, which the Symbol API's name stands for. 'module' is refused
+        # rather than ignored.
+        "api": (str, "symbol", lambda v: v == "symbol",
+                "'symbol' (the ONNX targets serve the exported graph; the Module API does not apply)"),
     }
 
     @classmethod
@@ -48,12 +53,12 @@ class ExportedOnnxTarget(Target):
             if key not in self.option_types:
                 known = sorted(self.option_types)
                 raise TargetError(f"target '{self.name}' has no option '{key}'{did_you_mean(key, known)}",
-                                  code="ONX101", where=key, hint=f"options: {', '.join(known)}")
+                                  code="TGT101", where=key, hint=f"options: {', '.join(known)}")
             types, _, ok, expected = self.option_types[key]
             if value is None and self.option_types[key][1] is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, types) or not ok(value):
-                raise TargetError(f"target '{self.name}': option {key}={value!r} is invalid", code="ONX102",
+                raise TargetError(f"target '{self.name}': option {key}={value!r} is invalid", code="TGT102",
                                   where=key, hint=f"expected {expected}")
 
     def onnx_path(self) -> Path | None:

@@ -98,14 +98,20 @@ def test_failed_deploy_leaves_no_temp_folder(monkeypatch, tmp_path):
 def test_options_are_checked(bundles):
     with pytest.raises(TargetError) as err:
         OnnxRuntimeTarget(thread=2).deploy(bundles["softmax_mlp"])
-    assert err.value.code == "ONX101" and "did you mean 'threads'" in err.value.message
-    for bad in ({"threads": -1}, {"threads": "2"}, {"threads": True}):
+    assert err.value.code == "TGT101" and "did you mean 'threads'" in err.value.message
+    for bad in ({"threads": -1}, {"threads": "2"}, {"threads": True}, {"api": "module"}):
         with pytest.raises(TargetError) as err:
             OnnxRuntimeTarget(**bad).deploy(bundles["softmax_mlp"])
-        assert err.value.code == "ONX102"
+        assert err.value.code == "TGT102"
     with pytest.raises(ExportError) as err:
         OnnxRuntimeTarget(opset=18).deploy(bundles["softmax_mlp"])
     assert err.value.code == "EXP106"
+
+
+def test_deploy_stage_options_are_accepted(bundles):
+    """stages/deploy.py passes api= and threads= to every target."""
+    with OnnxRuntimeTarget(api="symbol", threads=1) as target:
+        assert target.deploy(bundles["softmax_mlp"]).infer(_feed(bundles["softmax_mlp"]))
 
 
 def test_feed_is_cast_to_the_declared_dtype(bundles):

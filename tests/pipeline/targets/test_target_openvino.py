@@ -116,7 +116,7 @@ def test_bf16_is_refused_not_downgraded_on_a_cpu_without_it(bundles, monkeypatch
 def test_precision_option_is_checked(bundles):
     with pytest.raises(TargetError) as err:
         OpenVinoTarget(precision="fp16").deploy(bundles["softmax_mlp"])
-    assert err.value.code == "ONX102" and "f32, bf16" in err.value.hint
+    assert err.value.code == "TGT102" and "f32, bf16" in err.value.hint
 
 
 def test_query_model_finds_every_op_supported_here(bundles):
