@@ -125,15 +125,9 @@ class ModelBundle:
     # -- persistence ---------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
         """Write the checkpoint files then bundle.json (last, so its presence means complete)."""
-        import mxnet as mx
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        atomic.write_text(folder / SYMBOL_FILE, self.symbol_json)
-        arrays = {f"arg:{k}": mx.nd.array(v, dtype=v.dtype) for k, v in self.arg_params.items()}
-        arrays.update({f"aux:{k}": mx.nd.array(v, dtype=v.dtype) for k, v in self.aux_params.items()})
-        with atomic.atomic_path(folder / PARAMS_FILE) as tmp:
-            mx.nd.save(str(tmp), arrays)
+        self.write_checkpoint(folder / PREFIX)
         manifest = {
             "format": FORMAT_VERSION,
             "files": {name: _sha256(folder / name) for name in (SYMBOL_FILE, PARAMS_FILE)},
@@ -144,6 +138,18 @@ class ModelBundle:
         }
         atomic.write_json(folder / BUNDLE_FILE, manifest)
         return folder / BUNDLE_FILE
+
+    def write_checkpoint(self, prefix: str | Path, epoch: int = 0) -> tuple[Path, Path]:
+        """Write PREFIX-symbol.json and PREFIX-EPOCH.params (each atomically), as MXNet names them."""
+        import mxnet as mx
+
+        sym_path, params_path = Path(f"{prefix}-symbol.json"), Path(f"{prefix}-{epoch:04d}.params")
+        atomic.write_text(sym_path, self.symbol_json)
+        arrays = {f"arg:{k}": mx.nd.array(v, dtype=v.dtype) for k, v in self.arg_params.items()}
+        arrays.update({f"aux:{k}": mx.nd.array(v, dtype=v.dtype) for k, v in self.aux_params.items()})
+        with atomic.atomic_path(params_path) as tmp:
+            mx.nd.save(str(tmp), arrays)
+        return sym_path, params_path
 
     @classmethod
     def load(cls, folder: str | Path) -> "ModelBundle":
