@@ -14,6 +14,9 @@ from pathlib import Path
 
 # the names atomic_path gives its temp files: ".<dest name>.<mkstemp random>[suffix].tmp"
 _TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}.*\.tmp$")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK  # what open() would give; mkstemp alone makes owner-only files
 
 
 @contextlib.contextmanager
@@ -27,6 +30,7 @@ def atomic_path(dest: str | os.PathLike, suffix: str = ""):
         yield Path(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

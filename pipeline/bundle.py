@@ -130,16 +130,10 @@ class ModelBundle:
         new files and the new manifest, the folder holds no bundle rather than an old
         manifest over new files.
         """
-        import mxnet as mx
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / BUNDLE_FILE).unlink(missing_ok=True)
-        atomic.write_text(folder / SYMBOL_FILE, self.symbol_json)
-        arrays = {f"arg:{k}": mx.nd.array(v, dtype=v.dtype) for k, v in self.arg_params.items()}
-        arrays.update({f"aux:{k}": mx.nd.array(v, dtype=v.dtype) for k, v in self.aux_params.items()})
-        with atomic.atomic_path(folder / PARAMS_FILE) as tmp:
-            mx.nd.save(str(tmp), arrays)
+        self.write_checkpoint(folder / PREFIX)
         manifest = {
             "format": FORMAT_VERSION,
             "files": {name: _sha256(folder / name) for name in (SYMBOL_FILE, PARAMS_FILE)},
@@ -150,6 +144,26 @@ class ModelBundle:
         }
         atomic.write_json(folder / BUNDLE_FILE, manifest)
         return folder / BUNDLE_FILE
+
+    def write_checkpoint(self, prefix: str | Path, epoch: int = 0) -> tuple[Path, Path]:
+        """Write PREFIX-symbol.json and PREFIX-EPOCH.params, as MXNet names them: the old pair or none.
+
+        Two files cannot be renamed at once, so both are written to temp files first, then the
+        old symbol file is removed, the params renamed in and the symbol renamed in last: a
+        kill -9 at any point leaves the old checkpoint, no loadable checkpoint (params without
+        a symbol), or the new one; never a new graph over old weights.
+        """
+        import mxnet as mx
+
+        sym_path, params_path = Path(f"{prefix}-symbol.json"), Path(f"{prefix}-{epoch:04d}.params")
+        arrays = {f"arg:{k}": mx.nd.array(v, dtype=v.dtype) for k, v in self.arg_params.items()}
+        arrays.update({f"aux:{k}": mx.nd.array(v, dtype=v.dtype) for k, v in self.aux_params.items()})
+        with atomic.atomic_path(sym_path) as sym_tmp:
+            sym_tmp.write_text(self.symbol_json, "utf-8")
+            with atomic.atomic_path(params_path) as params_tmp:
+                mx.nd.save(str(params_tmp), arrays)
+                sym_path.unlink(missing_ok=True)
+        return sym_path, params_path
 
     @classmethod
     def load(cls, folder: str | Path) -> "ModelBundle":

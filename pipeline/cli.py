@@ -20,6 +20,7 @@ COMMANDS = {
     "validate": "pipeline.commands.validate",
     "stages": "pipeline.commands.stages",
     "check": "pipeline.commands.check",
+    "convert": "pipeline.commands.convert",
     "report": "pipeline.commands.report",
     "accelerator": "pipeline.commands.accelerator",
 }

@@ -117,8 +117,11 @@ def zoo_block(name: str, kwargs: dict | None = None, seed: int = 0):
 
 
 def load_model(spec: str, inputs: list[TensorSpec] | None = None, *, seed: int = 0) -> ModelBundle:
-    """A bundle from a zoo name, a checkpoint prefix (PREFIX-symbol.json) or an .onnx file."""
+    """A bundle from a zoo name, a checkpoint prefix (PREFIX-symbol.json), an .onnx file or a
+    stage folder of a run (its bundle.json: every file's sha256 is checked)."""
     path = Path(spec)
+    if (path / "bundle.json").is_file():
+        return ModelBundle.load(path)
     if spec.endswith(".onnx"):
         from pipeline.loaders.onnx_model import load_onnx
 

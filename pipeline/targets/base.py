@@ -39,6 +39,12 @@ class Target:
         """MXNet op names this target runs; None means every registered MXNet op."""
         return None
 
+    @classmethod
+    def supported_ops_for(cls, bundle: ModelBundle) -> frozenset[str] | None:
+        """Like supported_ops, but may ask the runtime about this bundle (e.g. OpenVINO's
+        Core.query_model on the export); the default is the bundle-independent set."""
+        return cls.supported_ops()
+
     def __init__(self, **options):
         self.options = options
         self.bundle: ModelBundle | None = None

@@ -157,3 +157,27 @@ def test_stages_lists_params():
     for name in ("gluon", "checkpoint", "deploy", "verify"):
         assert name in proc.stdout
     assert "atol" in proc.stdout
+
+
+def test_tampered_bundle_is_refused(project):
+    _write(project, """
+        version: 1
+        pipelines:
+          tiny:
+            source: {gluon: {factory: "factories:tiny"}}
+            inputs: {data: {shape: [1, 3, 8, 8]}}
+            stages: [deploy]
+    """)
+    assert _cli("run", "pipelines.yaml", "--out", "out", cwd=project).returncode == 0
+    stage = project / "out" / "tiny" / "01-deploy"
+    ok = _cli("check", str(stage), "--target", "cpu", cwd=project)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    params = stage / "model-0000.params"
+    raw = bytearray(params.read_bytes())
+    raw[len(raw) // 2:] = bytes(len(raw) - len(raw) // 2)  # MXNet itself would load this silently
+    params.write_bytes(bytes(raw))
+    proc = _cli("check", str(stage), "--target", "cpu", cwd=project)
+    assert proc.returncode == 2
+    line = proc.stderr.strip()
+    assert "BND002" in line and "model-0000.params" in line and "Traceback" not in line
+    assert len(line.splitlines()) == 1

@@ -1,0 +1,108 @@
+"""Shared by the targets that serve the exported ONNX (onnxruntime, openvino).
+
+Deploy exports the bundle with pipeline.onnx_export (opset pinned, initializers kept out of
+the graph inputs, labels stripped) into a temp folder the target owns and removes on close, or
+into `export_dir` when the caller wants to keep the file. Subclasses open their runtime on
+that file in `_open(path)` and run it in `_run(feed)`; options are checked here, against
+each target's `option_types`, so a typo is an error and not a silently ignored key.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from pipeline.bundle import ModelBundle
+from pipeline.errors import TargetError
+from pipeline.onnx_export import DEFAULT_OPSET, exportable_ops, export_bundle
+from pipeline.registry import did_you_mean
+from pipeline.targets.base import Target
+
+ONNX_FILE = "model.onnx"
+
+
+class ExportedOnnxTarget(Target):
+    """A target that runs the bundle's ONNX export; subclasses implement `_open` and `_run`."""
+
+    # option -> (accepted types, default, check, what a valid value is)
+    option_types: ClassVar[dict[str, tuple]] = {
+        "threads": (int, 0, lambda v: v >= 0, "a thread count >= 0 (0: the runtime's default)"),
+        "export_dir": ((str, Path), None, lambda v: True, "a folder path"),
+        "opset": (int, DEFAULT_OPSET, lambda v: True, "an ONNX opset number"),
+        # The deploy and verify stages pass every target the MXNet binding API; the exported
+        # graph has one way in, which the Symbol API's name stands for. 'module' is refused
+        # rather than ignored.
+        "api": (str, "symbol", lambda v: v == "symbol",
+                "'symbol' (the ONNX targets serve the exported graph; the Module API does not apply)"),
+    }
+
+    @classmethod
+    def supported_ops(cls) -> frozenset[str]:
+        """What the exporter translates: ops outside it never reach the runtime."""
+        return exportable_ops()
+
+    def option(self, name: str):
+        return self.options.get(name, self.option_types[name][1])
+
+    def _check_options(self) -> None:
+        for key, value in self.options.items():
+            if key not in self.option_types:
+                known = sorted(self.option_types)
+                raise TargetError(f"target '{self.name}' has no option '{key}'{did_you_mean(key, known)}",
+                                  code="TGT101", where=key, hint=f"options: {', '.join(known)}")
+            types, _, ok, expected = self.option_types[key]
+            if value is None and self.option_types[key][1] is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, types) or not ok(value):
+                raise TargetError(f"target '{self.name}': option {key}={value!r} is invalid", code="TGT102",
+                                  where=key, hint=f"expected {expected}")
+
+    def onnx_path(self) -> Path | None:
+        """Where the deployed model's ONNX file is (None before deploy)."""
+        return getattr(self, "_onnx_path", None)
+
+    def _deploy_impl(self, bundle: ModelBundle) -> None:
+        self._check_options()
+        export_dir = self.option("export_dir")
+        if export_dir is None:
+            tmp = tempfile.mkdtemp(prefix=f"mxdeploy-{self.name}-")
+            # Removed on close, or when the target is garbage-collected without a close.
+            self._cleanup = weakref.finalize(self, shutil.rmtree, tmp, True)
+            folder = Path(tmp)
+        else:
+            self._cleanup = None
+            folder = Path(export_dir)
+        try:
+            self._onnx_path = export_bundle(bundle, folder / ONNX_FILE, opset=self.option("opset"))
+            self._dtypes = {s.name: np.dtype(s.dtype) for s in bundle.inputs}
+            self._open(self._onnx_path)
+        except BaseException:
+            self._release()
+            raise
+
+    def _infer_impl(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        # Runtimes take exactly the declared dtype; MXNet casts on copy, so cast the same way.
+        return self._run({n: np.ascontiguousarray(feed[n], dtype=dt) for n, dt in self._dtypes.items()})
+
+    def _close_impl(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        self._close_runtime()
+        if getattr(self, "_cleanup", None) is not None:
+            self._cleanup()
+            self._cleanup = None
+
+    # -- hooks for subclasses ----------------------------------------------------------------
+    def _open(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def _close_runtime(self) -> None:
+        raise NotImplementedError

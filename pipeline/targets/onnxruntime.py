@@ -1,0 +1,47 @@
+"""`onnxruntime`: the bundle exported to ONNX and served by ONNX Runtime on the CPU.
+
+ONNX Runtime is the independent reference implementation of ONNX. The session runs with every
+graph optimization (ORT_ENABLE_ALL: constant folding, Conv+BatchNorm/Add/Relu fusion, layout
+transforms), which only applies because the export keeps initializers out of the graph inputs.
+Options: `threads` (intra-op threads; 0 = ONNX Runtime's default, one per core), `export_dir`
+(keep the ONNX file there instead of a temp folder), `opset` (default 13).
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.targets.base import register_target
+from pipeline.targets.onnx_base import ExportedOnnxTarget
+
+
+@register_target
+class OnnxRuntimeTarget(ExportedOnnxTarget):
+    name = "onnxruntime"
+    summary = "ONNX export (opset 13, weights as constants) run by ONNX Runtime, CPUExecutionProvider"
+
+    @classmethod
+    def is_available(cls) -> bool:
+        return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnx") is not None
+
+    @classmethod
+    def version(cls) -> str:
+        import onnxruntime
+
+        return onnxruntime.__version__
+
+    def _open(self, path: Path) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = self.option("threads")
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self._session.run(None, feed)
+
+    def _close_runtime(self) -> None:
+        self._session = None

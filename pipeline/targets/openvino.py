@@ -1,0 +1,156 @@
+"""`openvino`: the exported ONNX compiled by OpenVINO for the host CPU.
+
+OpenVINO reads the same ONNX file the onnxruntime target serves and was the fastest CPU runtime
+measured for this project (issue 10). Compiled with the LATENCY performance hint (one stream,
+all cores on one request, the batch-1 serving case). Options, beside those of every ONNX
+target (`threads`, `export_dir`, `opset`):
+
+- `precision: f32 | bf16`, sent as INFERENCE_PRECISION_HINT and always set explicitly: on
+  CPUs with AMX OpenVINO's CPU default is bf16, so leaving it out would change numerics
+  silently. bf16 is refused (OVN101) when the CPU does not list BF16 in its
+  OPTIMIZATION_CAPABILITIES, rather than falling back to f32, and the compiled model is asked
+  which precision it actually took (OVN102 if not the requested one).
+
+`supported_ops()` is the exporter's set (a classmethod has no model to ask); with a bundle,
+`supported_ops_for(bundle)` asks OpenVINO itself through `Core.query_model` on the export.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.bundle import ModelBundle
+from pipeline.errors import TargetError
+from pipeline.onnx_export import exportable_ops, export_bundle
+from pipeline.targets.base import register_target
+from pipeline.targets.onnx_base import ONNX_FILE, ExportedOnnxTarget
+
+PRECISIONS = ("f32", "bf16")
+_STRUCTURAL = frozenset({"Parameter", "Result", "Constant"})
+
+
+def cpu_capabilities(core) -> frozenset[str]:
+    """What the CPU plugin reports it can do (FP32, BF16, INT8, ...): the bf16 probe."""
+    return frozenset(str(c) for c in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+
+
+@dataclass
+class OpenVinoQuery:
+    """Core.query_model's verdict mapped back to the MXNet graph."""
+
+    unsupported: dict[str, list[str]] = field(default_factory=dict)  # MXNet op -> its node names
+    unattributed: list[str] = field(default_factory=list)  # OpenVINO ops no MXNet node owns
+
+    def supported_ops(self) -> frozenset[str]:
+        return exportable_ops() - frozenset(self.unsupported)
+
+
+def _owner(names: list[str], mx_nodes: dict[str, str]) -> str | None:
+    """The MXNet node whose name prefixes one of `names` (the exporter names ONNX tensors so)."""
+    best = None
+    for name in names:
+        for candidate in mx_nodes:
+            if name.startswith(candidate) and (best is None or len(candidate) > len(best)):
+                best = candidate
+    return best
+
+
+def read_onnx(core, path: Path):
+    """core.read_model, with OpenVINO's reader failures (an ONNX op it lacks) as OVN103."""
+    try:
+        return core.read_model(str(path))
+    except RuntimeError as exc:
+        raise TargetError(f"OpenVINO cannot read the exported model: {str(exc).splitlines()[0]}",
+                          code="OVN103", where=str(path),
+                          hint="deploy to onnxruntime, or replace the ops OpenVINO's ONNX reader lacks") from None
+
+
+def query_onnx(bundle: ModelBundle, onnx_path: Path, core=None) -> OpenVinoQuery:
+    """Which of the bundle's MXNet nodes OpenVINO's CPU plugin cannot run, after export."""
+    import openvino as ov
+
+    core = core or ov.Core()
+    model = read_onnx(core, onnx_path)
+    supported = core.query_model(model, "CPU")
+    mx_nodes = {n["name"]: n["op"] for n in bundle.graph()["nodes"] if n["op"] != "null"}
+    result = OpenVinoQuery()
+    for op in model.get_ops():
+        if op.get_type_name() in _STRUCTURAL or op.get_friendly_name() in supported:
+            continue
+        names = [op.get_friendly_name()] + [n for out in op.outputs() for n in out.get_names()]
+        owner = _owner(names, mx_nodes)
+        if owner is None:
+            result.unattributed.append(f"{op.get_type_name()} ({op.get_friendly_name()})")
+        else:
+            nodes = result.unsupported.setdefault(mx_nodes[owner], [])
+            if owner not in nodes:
+                nodes.append(owner)
+    return result
+
+
+@register_target
+class OpenVinoTarget(ExportedOnnxTarget):
+    name = "openvino"
+    summary = "ONNX export compiled by OpenVINO for the CPU (latency hint; f32 or bf16)"
+    option_types = {
+        **ExportedOnnxTarget.option_types,
+        "precision": (str, "f32", lambda v: v in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
+    }
+
+    @classmethod
+    def is_available(cls) -> bool:
+        try:
+            import openvino  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    @classmethod
+    def version(cls) -> str:
+        import openvino
+
+        return openvino.__version__
+
+    @classmethod
+    def supported_ops_for(cls, bundle: ModelBundle) -> frozenset[str]:
+        """The exportable MXNet ops minus those OpenVINO refuses in this bundle's export."""
+        folder = tempfile.mkdtemp(prefix="mxdeploy-openvino-query-")
+        try:
+            path = export_bundle(bundle, Path(folder) / ONNX_FILE)
+            return query_onnx(bundle, path).supported_ops()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _open(self, path: Path) -> None:
+        import openvino as ov
+
+        core = ov.Core()
+        precision = self.option("precision")
+        if precision == "bf16" and "BF16" not in cpu_capabilities(core):
+            raise TargetError("precision bf16 was requested but this CPU has no bf16 support "
+                              f"(OpenVINO reports: {', '.join(sorted(cpu_capabilities(core)))})",
+                              code="OVN101", where="precision",
+                              hint="use precision: f32 here, or deploy on a CPU with AVX512_BF16 or AMX")
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
+        if self.option("threads"):
+            config["INFERENCE_NUM_THREADS"] = self.option("threads")
+        compiled = core.compile_model(read_onnx(core, path), "CPU", config)
+        took = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+        if took != precision:
+            raise TargetError(f"OpenVINO compiled for {took} although {precision} was requested",
+                              code="OVN102", where="precision", hint="use precision: f32")
+        self._compiled = compiled
+        self._request = compiled.create_infer_request()
+
+    def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        results = self._request.infer(feed)
+        # The request reuses its output buffers: copy before the next call overwrites them.
+        return [np.array(results[out], copy=True) for out in self._compiled.outputs]
+
+    def _close_runtime(self) -> None:
+        self._request = None
+        self._compiled = None

@@ -1,0 +1,54 @@
+"""Models for the ONNX-based target tests, built here so nothing is downloaded.
+
+Zoo models with random weights collapse: their BatchNorm layers keep running_mean 0 and
+running_var 1, so activations shrink layer by layer (mobilenetv2_1.0 at 64x64 outputs ~1e-14)
+and any absolute tolerance passes. `calibrated_zoo_bundle` sets every BatchNorm's running
+statistics to those of a random batch (momentum 0 for one training step; MXNet 1.9.1's
+oneDNN BatchNorm updates them in backward, not forward), so outputs are O(1) and a 1e-4
+tolerance means something.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.bundle import ModelBundle, TensorSpec
+from pipeline.resolve import export_block, zoo_block
+
+
+def calibrated_zoo_bundle(name: str, side: int, folder: Path, seed: int = 0) -> ModelBundle:
+    import mxnet as mx
+    from mxnet import autograd
+    from mxnet.gluon import nn
+
+    block = zoo_block(name, seed=seed)
+    norms = []
+    block.apply(lambda b: norms.append(b) if isinstance(b, nn.BatchNorm) else None)
+    saved = [b._kwargs["momentum"] for b in norms]
+    for b in norms:
+        b._kwargs["momentum"] = 0.0
+    batch = mx.nd.array(np.random.RandomState(seed + 1).rand(4, 3, side, side))
+    with autograd.record():
+        out = block(batch)
+    out.backward()
+    for b, momentum in zip(norms, saved):
+        b._kwargs["momentum"] = momentum
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return export_block(block, [TensorSpec("data", (1, 3, side, side))], Path(folder))
+
+
+def softmax_mlp_bundle(seed: int = 0) -> ModelBundle:
+    """A checkpoint-style MLP ending in SoftmaxOutput with its `softmax_label` variable."""
+    import mxnet as mx
+
+    data = mx.sym.var("data")
+    net = mx.sym.FullyConnected(data, num_hidden=32, name="fc1")
+    net = mx.sym.Activation(net, act_type="relu", name="relu1")
+    net = mx.sym.FullyConnected(net, num_hidden=10, name="fc2")
+    net = mx.sym.SoftmaxOutput(net, name="softmax")  # adds the variable softmax_label
+    rng = np.random.RandomState(seed)
+    params = {"fc1_weight": rng.randn(32, 20) * 0.3, "fc1_bias": rng.randn(32) * 0.1,
+              "fc2_weight": rng.randn(10, 32) * 0.3, "fc2_bias": rng.randn(10) * 0.1}
+    params = {k: mx.nd.array(v.astype(np.float32)) for k, v in params.items()}
+    return ModelBundle.from_symbol(net, params, {}, [TensorSpec("data", (4, 20))])
