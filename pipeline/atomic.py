@@ -51,19 +51,28 @@ def write_json(dest, obj) -> None:
     write_text(dest, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
-def sweep_stale_temps(folder: str | os.PathLike) -> list[Path]:
+def sweep_stale_temps(folder: str | os.PathLike, *, only: tuple[str, ...] = ()) -> list[Path]:
     """Remove temp files an atomic write left behind when its process was killed (kill -9).
 
-    Only call this on a folder no other process is writing to (a run directory at the start
-    of a run): a live writer's temp file looks the same.
+    With `only`, just the temps of those destination names directly in `folder` (a convert's
+    DST files); else every temp under `folder`. Call this only where no other process is
+    writing the same destinations (a run directory at the start of a run): a live writer's
+    temp file looks the same.
     """
     removed = []
     folder = Path(folder)
     if not folder.is_dir():
         return removed
-    for path in folder.rglob("*.tmp"):
+    paths = [p for name in only for p in folder.glob(f".{glob_escape(name)}.*.tmp")] if only else folder.rglob("*.tmp")
+    for path in paths:
         if path.is_file() and _TEMP.match(path.name):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 removed.append(path)
     return removed
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)

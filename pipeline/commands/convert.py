@@ -32,6 +32,10 @@ def main(args) -> int:
         raise UsageError(f"the destination folder {dst.parent} does not exist", where=args.dst,
                          hint="create it first")
     bundle = load_model(args.src, inputs)
+    from pipeline.atomic import sweep_stale_temps
+
+    names = (dst.name,) if dst.suffix == ".onnx" else (f"{dst.name}-symbol.json", f"{dst.name}-0000.params")
+    sweep_stale_temps(dst.parent, only=names)  # left by an earlier convert to DST killed mid-write
     if dst.suffix == ".onnx":
         from pipeline.onnx_export import DEFAULT_OPSET, export_bundle
 

@@ -354,6 +354,9 @@ def _cli_cases(folder: Path) -> list[Case]:
     (folder / "a-file").write_text("not a folder\n")
     (folder / "pipelines.yaml").write_text(GOOD_YAML)
     (folder / "model.onnx").mkdir()
+    trunc = write_mlp(folder, "trunc")
+    data = Path(f"{trunc}-0000.params").read_bytes()
+    Path(f"{trunc}-0000.params").write_bytes(data[:len(data) // 2])
     return [
         Case("cli-unknown-command", "cli", ["chek"], 2, "CLI001", "pipeline", r"pipeline:"),
         Case("cli-no-command", "cli", [], 2, "CLI001", "pipeline", r"pipeline:"),
@@ -390,6 +393,13 @@ def _cli_cases(folder: Path) -> list[Case]:
         Case("cli-timeout-negative", "cli", ["run", str(folder / "pipelines.yaml"), "--timeout", "-1", "--out",
                                              str(folder / "neg")], 2, "CLI001", "--timeout", r"--timeout:",
              forbid=[str(folder / "neg")]),
+        Case("cli-convert-truncated-src", "cli", ["convert", str(folder / "trunc"), str(folder / "out"), "--input",
+                                                  "data=1,8"], 2, "LDR201", "trunc-0000.params", r"byte \d+",
+             forbid=[str(folder / "out-symbol.json"), str(folder / "out-0000.params")]),
+        Case("cli-convert-no-folder", "cli", ["convert", p, str(folder / "nope" / "out.onnx"), "--input", "data=1,8"],
+             2, "CLI001", "out.onnx", r"nope"),
+        Case("cli-convert-opset-checkpoint", "cli", ["convert", p, str(folder / "ck"), "--opset", "13", "--input",
+                                                     "data=1,8"], 2, "CLI001", "--opset", r"--opset:"),
         Case("cli-zoo-typo", "cli", ["check", "resnet18_v9", "--target", "cpu"], 2, "CLI001", "resnet18_v9",
              r"resnet18_v9:"),
     ]
