@@ -314,6 +314,9 @@ def build_block(*, model: str | None = None, factory: str | None = None, kwargs:
         raise SourceError(f"'{where}' returned a {type(block).__name__}, not a Gluon Block", where=where,
                           code="SRC103", hint="return a mxnet.gluon.HybridBlock instance")
     if params is not None:
+        from pipeline.loaders.params import read_params_file
+
+        read_params_file(params)  # the byte layout first: MXNet trusts every length in the file
         try:
             block.load_parameters(str(params), ctx=mx.cpu())
         except (mx.MXNetError, AssertionError, ValueError, KeyError) as exc:

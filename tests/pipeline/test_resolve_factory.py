@@ -30,3 +30,18 @@ def test_a_builtin_reexported_from_the_folder_is_refused(tmp_path):
 def test_a_factory_beside_the_pipelines_file_is_imported(tmp_path):
     (tmp_path / "myfactory.py").write_text("def make():\n    return 42\n")
     assert import_factory("myfactory:make", tmp_path)() == 42
+
+
+def test_a_truncated_gluon_params_file_is_refused_before_mxnet_reads_it(tmp_path):
+    from pipeline.errors import ModelError
+    from pipeline.resolve import build_block
+
+    (tmp_path / "netfactory.py").write_text(
+        "from mxnet import gluon\n\ndef make():\n    return gluon.nn.Dense(4, in_units=8)\n")
+    block = build_block(factory="netfactory:make", config_dir=tmp_path)
+    block.save_parameters(str(tmp_path / "net.params"))
+    data = (tmp_path / "net.params").read_bytes()
+    (tmp_path / "net.params").write_bytes(data[:len(data) - 20])
+    with pytest.raises(ModelError) as info:
+        build_block(factory="netfactory:make", config_dir=tmp_path, params=tmp_path / "net.params")
+    assert info.value.code == "LDR201" and "net.params" in info.value.where
