@@ -238,7 +238,15 @@ def load_onnx(path: str | os.PathLike, input_shapes: dict | None = None, *, cons
 
     path = Path(path)
     model = read_onnx(path)
+    import mxnet as mx
+
+    from pipeline.mxnet_errors import first_error_line
+
     try:
         return convert_model(model, path, input_shapes, constants)
     except MxdeployError as exc:
         raise _with_file(exc, path) from None
+    except mx.MXNetError as exc:  # e.g. a type clash the file declares (float input, int32 weight)
+        raise _fail(f"MXNet rejects the converted graph: {first_error_line(exc)[:300]}", errors.MXNET_REJECTED,
+                    str(path), "the model's types or shapes do not fit together: check the file and the "
+                               "declared input shapes") from None

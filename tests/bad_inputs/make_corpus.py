@@ -342,6 +342,10 @@ def _onnx_cases(folder: Path) -> list[Case]:
     (folder / "onnx-not-ssa.onnx").write_bytes(model.SerializeToString())
     (folder / "onnx-bad-utf8-name.onnx").write_bytes(good.replace(b"matmul0", b"matmul\xff"))
     case("onnx-bad-utf8-name", "ONNX102", r"UTF-8", folder / "onnx-bad-utf8-name.onnx")
+    typed = onnx.load_from_string(good)
+    typed.graph.initializer[0].data_type = onnx.TensorProto.INT32  # float X @ int32 W: a type clash
+    (folder / "onnx-type-clash.onnx").write_bytes(typed.SerializeToString())
+    case("onnx-type-clash", "ONNX109", r"\.onnx:", folder / "onnx-type-clash.onnx")
     case("onnx-not-ssa", "ONNX111", r"node 'add0'", folder / "onnx-not-ssa.onnx")
     return out
 
