@@ -13,7 +13,6 @@ MXNet allocates outside the planner on the first forward.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from pipeline.accelerator.errors import BadRequest, EngineError, EngineUnavailable
+from pipeline.accelerator.errors import BadRequest, EngineError
 from pipeline.registry import Registry
 
 MiB = 1 << 20
