@@ -29,17 +29,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.benchlib import cpu_description, write_section  # noqa: E402
 SECTION = "## Accelerator overhead (bench/bench_accelerator.py)"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def resnet50(mx):
@@ -114,7 +105,7 @@ def render(rows, args) -> str:
     import mxnet as mx
 
     lines = [SECTION, "",
-             f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu_model()} "
+             f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu_description()} "
              f"({os.cpu_count()} cores), MXNet {mx.__version__}, Python {platform.python_version()}. "
              f"Command: `PYTHONPATH=. python bench/bench_accelerator.py --runs {args.runs} "
              f"--tiny-runs {args.tiny_runs}`.",
@@ -141,21 +132,6 @@ def render(rows, args) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> Path:
-    from pipeline import atomic
-
-    path = ROOT / "BENCHMARKS.md"
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    if SECTION in old:
-        head, _, rest = old.partition(SECTION)
-        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        new = head + text + tail.lstrip("\n")
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    atomic.write_text(path, new if new.endswith("\n") else new + "\n")
-    return path
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=60, help="ResNet-50 forwards per column")
@@ -177,7 +153,7 @@ def main(argv=None) -> int:
     text = render(rows, args)
     print(text)
     if not args.no_write:
-        print(f"wrote {write_section(text)}")
+        print(f"wrote {write_section(SECTION, text.replace(SECTION, '', 1))}")
     return 0
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import sys
 import tempfile
 import time
@@ -26,22 +24,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline import atomic  # noqa: E402
+from bench.benchlib import cpu_description, write_section  # noqa: E402
 from pipeline.bundle import TensorSpec  # noqa: E402
 from pipeline.onnx_export import initializers_as_inputs, to_onnx  # noqa: E402
 from pipeline.resolve import export_block, zoo_block  # noqa: E402
 
 HEADING = "## ONNX export (bench/bench_onnx_export.py)"
 MODEL, SHAPE = "resnet50_v1", (1, 3, 224, 224)
-
-
-def cpu_model() -> str:
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    match = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
-    flags = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
-    wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
-    shown = [f for f in wanted if flags and f in flags.group(1).split()]
-    return f"{match.group(1).strip() if match else platform.processor()} ({os.cpu_count()} cores; {' '.join(shown)})"
 
 
 def session(model, threads: int, optimized_path: Path):
@@ -99,7 +88,7 @@ def main(argv=None) -> int:
         f"{MODEL}, batch 1, {SHAPE[2]}x{SHAPE[3]}, random weights; onnxruntime {ort.__version__}, "
         f"CPUExecutionProvider, ORT_ENABLE_ALL, {args.threads} intra-op threads; "
         f"{args.rounds} alternating rounds x {args.runs} runs per form.",
-        f"CPU: {cpu_model()}; load average before/after: {load_before} / "
+        f"CPU: {cpu_description()}; load average before/after: {load_before} / "
         f"{' '.join(f'{v:.1f}' for v in os.getloadavg())} (the machine is shared: compare rows, not runs).",
         "",
         "| export form | ONNX nodes | nodes after ORT optimization | p50 ms | p90 ms |",
@@ -116,20 +105,8 @@ def main(argv=None) -> int:
     table = "\n".join(lines)
     print(table)
     if args.write:
-        write_section(ROOT / "BENCHMARKS.md", table)
+        write_section(HEADING, table)
     return 0
-
-
-def write_section(path: Path, body: str) -> None:
-    """Replace (or append) this bench's section, leaving other sections as they are."""
-    text = path.read_text("utf-8") if path.exists() else "# Benchmarks\n"
-    section = f"{HEADING}\n\n{body}\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    atomic.write_text(path, text)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import importlib
 import importlib.util
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.benchlib import cpu_description, load_average, write_section  # noqa: E402
 from pipeline.graph import random_feed  # noqa: E402
 from pipeline.graph.zoo import zoo_bundle  # noqa: E402
 from pipeline.targets.base import TARGETS  # noqa: E402
@@ -115,22 +115,6 @@ def measure(columns, feed, runs: int, warmup: int) -> dict[str, float]:
     return {name: float(np.percentile(t, 50)) for name, t in times.items()}
 
 
-def cpu_description() -> str:
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
-    flags = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
-    wanted = sorted({f for f in (flags.group(1).split() if flags else [])
-                     if f.startswith(("avx512", "amx")) or f in ("avx2", "fma")})
-    return (f"{model.group(1).strip() if model else platform.processor() or 'unknown CPU'}, "
-            f"{os.cpu_count()} logical cores; flags: {' '.join(wanted) or 'none of avx2/avx512/amx'}")
-
-
-def load_average() -> str:
-    """The 1-minute load average: on a shared machine it says how much the numbers can be trusted."""
-    path = Path("/proc/loadavg")
-    return path.read_text().split()[0] if path.exists() else "unknown"
-
-
 def table(rows, columns) -> str:
     head = ["model", "nodes", "nodes after optimize", "nodes onednn-fused"] + [f"{c} p50 ms" for c in columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -164,19 +148,6 @@ def section(rows, columns, runs: int, loads: tuple[str, str]) -> str:
         "", table(rows, columns), ""])
 
 
-def write_section(path: Path, text: str) -> None:
-    from pipeline import atomic
-
-    old = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    if HEADING in old:
-        start = old.index(HEADING)
-        nxt = old.find("\n## ", start + len(HEADING))
-        new = old[:start] + text + (old[nxt + 1:] if nxt != -1 else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    atomic.write_text(path, new)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated zoo names")
@@ -206,7 +177,7 @@ def main(argv=None) -> int:
     text = section(rows, columns, args.runs, (load_start, load_average()))
     print("\n" + text)
     if not args.no_write:
-        write_section(Path(args.out), text)
+        write_section(HEADING, text.replace(HEADING, "", 1), Path(args.out))
         print(f"wrote {args.out}")
     return 0
 

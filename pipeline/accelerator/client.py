@@ -165,7 +165,7 @@ class AcceleratorClient:
         with self._lock:
             pool, self._pool = self._pool, []
         for sock in pool:
-            sock.close()
+            _close_gracefully(sock)
         self._records.clear()
         _forget_shared(self)
 
@@ -271,6 +271,20 @@ def release_shared(client: AcceleratorClient) -> None:
         last = _shared["users"] <= 0
     if last:
         client.close()
+
+
+def _close_gracefully(sock: socket.socket, timeout: float = 2.0) -> None:
+    """Half-close, then wait for the server's EOF: it detaches the session before closing its
+    end, so a new attach from this process right after `close()` is not refused as a second one."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(timeout)
+        while sock.recv(65536):
+            pass
+    except OSError:
+        pass
+    finally:
+        sock.close()
 
 
 def _forget_shared(client: AcceleratorClient) -> None:

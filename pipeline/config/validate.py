@@ -45,7 +45,14 @@ class _Collector:
 
 
 def _describe(value) -> str:
-    return repr(value) if isinstance(value, str) else ("null" if value is None else type(value).__name__)
+    """A short rendering of a YAML value for a message: scalars as written, collections by kind."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return repr(value)
+    return "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else type(value).__name__
 
 
 def _field_path(parts: tuple) -> str:
@@ -138,7 +145,7 @@ def _cell(col, name, template, body, values, defaults, config_dir) -> list[Pipel
     before = len(col.issues)
     source = _source(col, name, base, body.get("source"))
     inputs = _inputs(col, name, base, body.get("inputs", defaults.get("inputs")),
-                     required=source is None or not _declares_own_shapes(source),
+                     required=source is not None and not _declares_own_shapes(source),  # no cascade from a bad source
                      from_defaults="inputs" not in body)
     stages = _stages(col, name, base, body.get("stages", []), defaults)
     accelerator = body.get("accelerator", defaults.get("accelerator", {})) or {}

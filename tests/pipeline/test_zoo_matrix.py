@@ -76,3 +76,21 @@ def test_zoo_yaml_every_model_on_cpu_and_onnxruntime(tmp_path):
     bad = {p["name"]: p["status"] for p in report["pipelines"] if p["status"] not in ("passed", "cached")}
     assert bad == {}, proc.stdout[-3000:]
     assert proc.returncode == 0
+
+
+ZOO_SAMPLE = ["zoo[model=resnet18_v1,target=cpu]", "zoo[model=resnet18_v1,target=onnxruntime]",
+              "zoo[model=mobilenetv2_0.25,target=onnxruntime]", "zoo[model=squeezenet1.1,target=cpu]",
+              "zoo[model=densenet121,target=onnxruntime]"]
+
+
+def test_zoo_yaml_sample_of_five_cells(tmp_path):
+    """The default run's sample of the zoo sweep (`--run-slow` runs all of it)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MXDEPLOY_CACHE_DIR": str(tmp_path / "cache")}
+    only = [arg for cell in ZOO_SAMPLE for arg in ("--only", cell)]
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(REPO / "zoo.yaml"), "--jobs", "2",
+                           "--out", str(tmp_path / "out"), *only], env=env, text=True, capture_output=True,
+                          timeout=1800)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    statuses = {p["name"]: p["status"] for p in report["pipelines"]}
+    assert statuses == {cell: "passed" for cell in ZOO_SAMPLE}, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.returncode == 0

@@ -245,12 +245,14 @@ def test_non_loopback_hosts_need_allow_remote():
         AcceleratorServer("eia3.huge")
 
 
-def test_onnxruntime_engine_is_refused_with_a_code_until_the_exporter_is_merged():
-    from pipeline.accelerator.errors import EngineUnavailable
-
-    with pytest.raises(EngineUnavailable) as info:
-        AcceleratorServer("eia1.medium", engine="onnxruntime")
-    assert info.value.code == "ACC114"
+def test_onnxruntime_engine_serves_the_same_outputs(tiny):
+    with AcceleratorServer("eia1.medium", token="t", engine="onnxruntime") as srv:
+        with AcceleratorClient(srv.address, "t") as client:
+            client.load("m", tiny.symbol_json, tiny.params, {"data": (1, 8)})
+            for batch in (1, 3):  # a second shape gets its own exported session
+                got = client.forward("m", {"data": x_of(batch, seed=batch)})
+                np.testing.assert_allclose(got[0], tiny.reference(x_of(batch, seed=batch)), rtol=1e-5, atol=1e-6)
+            assert client.info()["engine"] == "onnxruntime"
 
 
 def test_engines_share_the_process_attach_and_the_last_close_detaches(server, tiny):

@@ -1,0 +1,50 @@
+"""What every bench script shares: the machine's description and BENCHMARKS.md sections.
+
+Each script owns one `## ...` section of BENCHMARKS.md and replaces only that one, so
+benches run at different times sit side by side in one file.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+BENCHMARKS = ROOT / "BENCHMARKS.md"
+_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8", "amx_tile")
+
+
+def cpu_description() -> str:
+    """'MODEL (N cores; flags: ...)', the flags that decide which kernels run (bf16, VNNI, AMX)."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+    flags = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
+    present = set(flags.group(1).split()) if flags else set()
+    shown = " ".join(f for f in _FLAGS if f in present) or "none of avx2/avx512/amx"
+    name = model.group(1).strip() if model else (platform.processor() or "unknown CPU")
+    return f"{name} ({os.cpu_count()} cores; flags: {shown})"
+
+
+def load_average() -> str:
+    """The 1-minute load average: on a shared machine it says how far to trust the numbers."""
+    path = Path("/proc/loadavg")
+    return path.read_text().split()[0] if path.exists() else "unknown"
+
+
+def write_section(heading: str, body: str, path: Path = BENCHMARKS) -> Path:
+    """Replace (or append) the section under `heading`, leaving the other sections as they are."""
+    from pipeline import atomic
+
+    text = path.read_text("utf-8") if path.exists() else "# Benchmarks\n"
+    section = f"{heading}\n\n{body.strip()}\n"
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.M | re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text).rstrip("\n") + "\n"
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    atomic.write_text(path, text)
+    return path
