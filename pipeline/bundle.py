@@ -43,7 +43,8 @@ class TensorSpec:
         return cls(data["name"], tuple(int(d) for d in data["shape"]), data.get("dtype", "float32"))
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The file's sha256, read in 1 MiB blocks (params files are hundreds of MB)."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -136,7 +137,7 @@ class ModelBundle:
         self.write_checkpoint(folder / PREFIX)
         manifest = {
             "format": FORMAT_VERSION,
-            "files": {name: _sha256(folder / name) for name in (SYMBOL_FILE, PARAMS_FILE)},
+            "files": {name: sha256_file(folder / name) for name in (SYMBOL_FILE, PARAMS_FILE)},
             "inputs": [s.to_dict() for s in self.inputs],
             "outputs": self.outputs,
             "metadata": self.metadata,
@@ -186,7 +187,7 @@ class ModelBundle:
             if not path.is_file():
                 raise BundleError(f"{name} is missing", where=str(path), code="BND004",
                                   hint="re-run the stage that wrote the bundle")
-            if _sha256(path) != expected:
+            if sha256_file(path) != expected:
                 raise BundleError(f"{name} was changed after the bundle was written (sha256 mismatch)",
                                   where=str(path), code="BND002",
                                   hint="restore the file or re-run the stage that wrote it")

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import pipeline
 from pipeline import atomic
-from pipeline.bundle import BUNDLE_FILE
+from pipeline.bundle import BUNDLE_FILE, sha256_file
 from pipeline.params import to_plain
 
 LAYOUT = "v1"
@@ -64,14 +64,6 @@ def default_cache_dir() -> Path:
         return Path(os.environ[CACHE_ENV]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base).expanduser() / "mxdeploy"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def bundle_digest(bundle_dir: Path) -> str:

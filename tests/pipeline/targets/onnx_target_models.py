@@ -52,3 +52,25 @@ def softmax_mlp_bundle(seed: int = 0) -> ModelBundle:
               "fc2_weight": rng.randn(10, 32) * 0.3, "fc2_bias": rng.randn(10) * 0.1}
     params = {k: mx.nd.array(v.astype(np.float32)) for k, v in params.items()}
     return ModelBundle.from_symbol(net, params, {}, [TensorSpec("data", (4, 20))])
+
+
+ZOO_SAMPLE_SIDE = 64
+
+
+def target_test_bundles(folder: Path) -> dict[str, ModelBundle]:
+    """The models both ONNX-based target tests compare against MXNet's cpu target."""
+    return {"resnet18_v1": calibrated_zoo_bundle("resnet18_v1", ZOO_SAMPLE_SIDE, folder / "r"),
+            "mobilenetv2_1.0": calibrated_zoo_bundle("mobilenetv2_1.0", ZOO_SAMPLE_SIDE, folder / "m"),
+            "softmax_mlp": softmax_mlp_bundle()}
+
+
+def uniform_feed(bundle: ModelBundle, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.RandomState(seed)
+    return {s.name: rng.rand(*s.shape).astype(s.dtype) for s in bundle.inputs}
+
+
+def cpu_reference(bundle: ModelBundle, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+    from pipeline.targets.cpu import CpuTarget
+
+    with CpuTarget() as cpu:
+        return cpu.deploy(bundle).infer(feed)

@@ -13,11 +13,10 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from onnx_target_models import calibrated_zoo_bundle, softmax_mlp_bundle
+from onnx_target_models import cpu_reference, target_test_bundles, uniform_feed
 from pipeline.errors import TargetError
 from pipeline.onnx_export import ExportError, exportable_ops
 from pipeline.targets.base import TARGETS
-from pipeline.targets.cpu import CpuTarget
 from pipeline.targets.onnxruntime import OnnxRuntimeTarget
 
 ATOL, RTOL = 1e-4, 1e-3
@@ -25,20 +24,10 @@ ATOL, RTOL = 1e-4, 1e-3
 
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("zoo")
-    return {"resnet18_v1": calibrated_zoo_bundle("resnet18_v1", 64, folder / "r"),
-            "mobilenetv2_1.0": calibrated_zoo_bundle("mobilenetv2_1.0", 64, folder / "m"),
-            "softmax_mlp": softmax_mlp_bundle()}
+    return target_test_bundles(tmp_path_factory.mktemp("zoo"))
 
 
-def _feed(bundle, seed=0):
-    rng = np.random.RandomState(seed)
-    return {s.name: rng.rand(*s.shape).astype(s.dtype) for s in bundle.inputs}
-
-
-def _reference(bundle, feed):
-    with CpuTarget() as cpu:
-        return cpu.deploy(bundle).infer(feed)
+_feed, _reference = uniform_feed, cpu_reference
 
 
 @pytest.mark.parametrize("name", ["resnet18_v1", "mobilenetv2_1.0", "softmax_mlp"])

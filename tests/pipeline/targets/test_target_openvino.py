@@ -19,12 +19,11 @@ import pytest
 
 ov = pytest.importorskip("openvino")  # the target is optional: without it is_available() is False
 
-from onnx_target_models import calibrated_zoo_bundle, softmax_mlp_bundle  # noqa: E402
+from onnx_target_models import cpu_reference, target_test_bundles, uniform_feed  # noqa: E402
 from pipeline.errors import TargetError  # noqa: E402
 from pipeline.onnx_export import exportable_ops, export_bundle  # noqa: E402
 from pipeline.targets import openvino as ov_target  # noqa: E402
 from pipeline.targets.base import TARGETS  # noqa: E402
-from pipeline.targets.cpu import CpuTarget  # noqa: E402
 from pipeline.targets.openvino import OpenVinoTarget, query_onnx  # noqa: E402
 
 ATOL, RTOL = 1e-4, 1e-3
@@ -33,20 +32,10 @@ BF16_MIN_COSINE, BF16_MAX_ABS_OF_SCALE = 0.99, 0.10
 
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("zoo")
-    return {"resnet18_v1": calibrated_zoo_bundle("resnet18_v1", 64, folder / "r"),
-            "mobilenetv2_1.0": calibrated_zoo_bundle("mobilenetv2_1.0", 64, folder / "m"),
-            "softmax_mlp": softmax_mlp_bundle()}
+    return target_test_bundles(tmp_path_factory.mktemp("zoo"))
 
 
-def _feed(bundle, seed=0):
-    rng = np.random.RandomState(seed)
-    return {s.name: rng.rand(*s.shape).astype(s.dtype) for s in bundle.inputs}
-
-
-def _reference(bundle, feed):
-    with CpuTarget() as cpu:
-        return cpu.deploy(bundle).infer(feed)
+_feed, _reference = uniform_feed, cpu_reference
 
 
 def _cpu_has_bf16() -> bool:
