@@ -15,6 +15,7 @@ from typing import Annotated, Callable, Literal, Optional
 
 import numpy as np
 
+from pipeline import quantized
 from pipeline.bundle import ModelBundle
 from pipeline.errors import StageError
 from pipeline.params import OneOf, ParamIssue, param
@@ -140,8 +141,10 @@ class Deploy(Stage):
         deployment = {"target": params.target, "api": params.api, "options": options}
         out = bundle.evolve(stage="deploy", details={"target": params.target, "api": params.api},
                             metadata={**bundle.metadata, "deployment": deployment})
+        quantized.check_servable(out.metadata, params.target)
+        runtime = quantized.runtime_options(out.metadata, ctx.run_dir)  # not recorded: run-dir specific
         started = time.perf_counter()
-        session = target_cls(api=params.api, **options).deploy(out)
+        session = target_cls(api=params.api, **options, **runtime).deploy(out)
         loaded = time.perf_counter()
         try:
             session.infer(zeros_feed(out))

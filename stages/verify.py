@@ -15,7 +15,7 @@ from typing import Literal, Optional
 
 import numpy as np
 
-from pipeline import atomic
+from pipeline import atomic, quantized
 from pipeline.bundle import ModelBundle
 from pipeline.compare import CompareResult, compare
 from pipeline.diagnostics import Diagnostic
@@ -72,7 +72,8 @@ class Verify(Stage):
             if not deployment:
                 raise StageError("nothing is deployed to verify", code="VER102",
                                  hint="put a deploy stage before verify")
-            target = TARGETS.get(deployment["target"])(api=deployment["api"], **deployment.get("options", {}))
+            target = TARGETS.get(deployment["target"])(api=deployment["api"], **deployment.get("options", {}),
+                                                       **quantized.runtime_options(bundle.metadata, ctx.run_dir))
             session, owned = target.deploy(bundle), True
         try:
             feed = make_feed(bundle.inputs, params.input, seed=params.seed,
