@@ -105,7 +105,7 @@ def run_guard(reference, candidate, feeds: list[dict[str, np.ndarray]], batch: i
 
 def refusal(result: GuardResult, precision: str, target: str) -> Diagnostic:
     """QNT101: the quantized model is not the fp32 model, with every measured number."""
-    judged = "judged" if result.top1_applies else "not judged: the fp32 top-1 is the same for every sample"
+    judged = "judged: the fp32 top-1 varies" if result.top1_applies else "not judged: the fp32 top-1 is the same for every sample"
     return Diagnostic(
         "QNT101", "error",
         f"{precision} model for {target} refused by the accuracy guard on {result.samples} held-out samples: "
