@@ -60,8 +60,9 @@ def _fmt(value) -> str:
 def _print_table(model: str, result) -> None:
     console = stdout_console()
     table = Table(title=f"{model}: deployments (guard against fp32 on MXNet's executor)")
-    for col in ("target", "precision", "status", "p50 ms", "p90 ms", "cosine", "max rel err", "top-1 agr.", "detail"):
-        table.add_column(col, overflow="fold")
+    for col in ("target", "precision", "status", "p50 ms", "p90 ms", "cosine", "max rel err", "top-1 agr."):
+        table.add_column(col, no_wrap=True)
+    table.add_column("detail", overflow="fold")
     for r in result.rows:
         mark = " *" if r is result.choice else ""
         table.add_row(r.target, r.precision, r.status + mark, _fmt(r.p50_ms), _fmt(r.p90_ms), _fmt(r.cosine),
