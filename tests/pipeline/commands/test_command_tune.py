@@ -2,7 +2,12 @@
 import argparse
 import json
 
+from pathlib import Path
+
 from pipeline.commands import tune as tune_command
+
+# A checkpoint saved from training (SoftmaxOutput and its label): every quantizer has to cope.
+MLP = str(Path(__file__).resolve().parents[3] / "examples" / "digits-mlp")
 
 
 def _run(argv, capsys):
@@ -13,20 +18,21 @@ def _run(argv, capsys):
 
 
 def test_json_output_is_the_design_object(capsys):
-    code, out = _run(["resnet18_v1", "--input", "data=1,3,64,64", "--holdout", "4", "--samples", "4",
+    code, out = _run([MLP, "--input", "data=1,64", "--holdout", "4", "--samples", "4",
                       "--runs", "2", "--json"], capsys)
     doc = json.loads(out.out)
     assert code == 0
-    assert doc["model"] == "resnet18_v1" and set(doc) == {"model", "choice", "table"}
+    assert doc["model"] == MLP and set(doc) == {"model", "choice", "table"}
     passed = [r for r in doc["table"] if r["status"] == "passed"]
     best = min(passed, key=lambda r: r["p50_ms"])
     assert doc["choice"] == {"target": best["target"], "precision": best["precision"], "p50_ms": best["p50_ms"],
                              "cosine": best["cosine"]}
     assert {r["precision"] for r in doc["table"]} >= {"fp32", "int8"}
+    assert all(r["status"] == "passed" for r in doc["table"]), doc["table"]
 
 
 def test_table_output_and_exit_1_when_nothing_passes(capsys):
-    code, out = _run(["resnet18_v1", "--input", "data=1,3,64,64", "--holdout", "2", "--samples", "2",
+    code, out = _run([MLP, "--input", "data=1,64", "--holdout", "2", "--samples", "2",
                       "--runs", "1", "--min-cosine", "1.5"], capsys)
     assert code == 1
     assert "choice: no deployment passed the guard (cosine >= 1.5" in out.out
