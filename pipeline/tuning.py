@@ -96,7 +96,7 @@ def measure_ms(session, feed: dict[str, np.ndarray], *, runs: int, warmup: int) 
     return round(float(p50), 4), round(float(p90), 4)
 
 
-def _candidate_bundle(bundle: ModelBundle, target: str, precision: str, calibration, work: Path,
+def candidate_bundle(bundle: ModelBundle, target: str, precision: str, calibration, work: Path,
                       run_dir: Path, settings: TuneSettings) -> ModelBundle:
     if precision == "fp32":
         return bundle
@@ -141,7 +141,7 @@ def tune(bundle: ModelBundle, *, settings: TuneSettings = TuneSettings(), work_d
             progress(target, precision)
         row = Row(target, precision, "error")
         try:
-            candidate = _candidate_bundle(bundle, target, precision, feeds.calibration, work_dir, run_dir, settings)
+            candidate = candidate_bundle(bundle, target, precision, feeds.calibration, work_dir, run_dir, settings)
             options = {**TARGET_OPTIONS.get((target, precision), {}),
                        **quantized.runtime_options(candidate.metadata, run_dir)}
             with TARGETS.get(target)(**options) as session:

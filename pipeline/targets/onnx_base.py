@@ -2,7 +2,9 @@
 
 Deploy exports the bundle with pipeline.onnx_export (opset pinned, initializers kept out of
 the graph inputs, labels stripped) into a temp folder the target owns and removes on close, or
-into `export_dir` when the caller wants to keep the file. Subclasses open their runtime on
+into `export_dir` when the caller wants to keep the file. A bundle quantized to int8 QDQ by the
+quantize stage is not exported: its file is served, found under the `base_dir` option (the run
+directory) and checked against its recorded sha256 (pipeline/quantized.py). Subclasses open their runtime on
 that file in `_open(path)` and run it in `_run(feed)`; options are checked here, against
 each target's `option_types`, so a typo is an error and not a silently ignored key.
 """

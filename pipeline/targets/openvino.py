@@ -11,6 +11,10 @@ target (`threads`, `export_dir`, `opset`):
   OPTIMIZATION_CAPABILITIES, rather than falling back to f32, and the compiled model is asked
   which precision it actually took (OVN102 if not the requested one).
 
+A bundle the quantize stage made for openvino is served as it asks (pipeline/quantized.py):
+an `onnx-qdq` bundle's int8 QDQ file instead of a fresh export, and an `openvino-bf16` bundle
+with precision bf16 (an explicit `precision: f32` then conflicts: OVN104).
+
 `supported_ops()` is the exporter's set (a classmethod has no model to ask); with a bundle,
 `supported_ops_for(bundle)` asks OpenVINO itself through `Core.query_model` on the export.
 """
