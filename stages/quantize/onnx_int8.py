@@ -11,6 +11,8 @@ Activations are signed int8 (QInt8), as ONNX Runtime recommends for x86 CPUs wit
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import tempfile
@@ -89,10 +91,13 @@ def quantize_onnx_int8(job: QuantizeJob) -> ModelBundle:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(named), str(prepared), skip_symbolic_shape=True)
         staged = Path(tmp) / QUANTIZED_FILE
-        quantize_static(str(prepared), str(staged), _Reader(job.calibration), quant_format=QuantFormat.QDQ,
-                        per_channel=p.per_channel, activation_type=QuantType.QInt8,
-                        weight_type=QuantType.QInt8, nodes_to_exclude=excluded,
-                        calibrate_method=getattr(CalibrationMethod, METHODS[p.method]))
+        # ONNX Runtime's histogram calibrators print progress to stdout, which would corrupt
+        # `pipeline tune --json`; what they say is not needed.
+        with contextlib.redirect_stdout(io.StringIO()):
+            quantize_static(str(prepared), str(staged), _Reader(job.calibration), quant_format=QuantFormat.QDQ,
+                            per_channel=p.per_channel, activation_type=QuantType.QInt8,
+                            weight_type=QuantType.QInt8, nodes_to_exclude=excluded,
+                            calibrate_method=getattr(CalibrationMethod, METHODS[p.method]))
         with atomic.atomic_path(out_path) as tmp_out:
             shutil.copyfile(staged, tmp_out)  # /tmp may be another filesystem: no rename
     rel = os.path.relpath(out_path, job.run_dir)
