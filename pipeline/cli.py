@@ -21,6 +21,7 @@ COMMANDS = {
     "stages": "pipeline.commands.stages",
     "check": "pipeline.commands.check",
     "convert": "pipeline.commands.convert",
+    "tune": "pipeline.commands.tune",
     "report": "pipeline.commands.report",
     "accelerator": "pipeline.commands.accelerator",
 }

@@ -15,18 +15,27 @@ from typing import Annotated, Callable, Literal, Optional
 
 import numpy as np
 
+from pipeline import quantized
 from pipeline.bundle import ModelBundle
 from pipeline.errors import StageError
 from pipeline.params import OneOf, ParamIssue, param
 from pipeline.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets import TARGETS, target_names
+from stages import deploy_auto
+from stages.deploy_auto import AUTO
+
+def deploy_target_names() -> list[str]:
+    """Every registered target, and `auto` (stages/deploy_auto.py)."""
+    return [*target_names(), AUTO]
+
 
 _CONTEXT = re.compile(r"^(cpu|gpu|eia)(?:\((\d+)\))?$")
 
 
 @dataclass(frozen=True)
 class DeployParams:
-    target: Annotated[str, OneOf(target_names, "target")] = param("cpu", "where to serve the model")
+    target: Annotated[str, OneOf(deploy_target_names, "target")] = param(
+        "cpu", "where to serve the model; auto: the fastest target x precision that passes the accuracy guard")
     api: Literal["symbol", "module"] = param("symbol", "bind with the Symbol API or the Module API")
     for_training: bool = param(False, "as in Module.bind; must stay false: inference only")
     grad_req: str = param("null", "as in bind; must stay 'null': no gradients for inference")
@@ -121,27 +130,37 @@ class Deploy(Stage):
     def check_params(cls, params: DeployParams) -> list[ParamIssue]:
         if params.threads is not None and params.threads < 1:
             return [ParamIssue(("threads",), f"expected at least 1 thread, got {params.threads}")]
+        if params.target == AUTO and params.api != "symbol":
+            return [ParamIssue(("api",), "target auto deploys through the Symbol API (the ONNX targets have no other)")]
         return []
 
     def run(self, bundle: ModelBundle | None, params: DeployParams, ctx: RunContext):
         if bundle is None:
             raise StageError("deploy needs a model", code="DEP107", hint="put a source before deploy")
-        target_cls = TARGETS.get(params.target)
+        target, options, auto = params.target, {}, None
+        if target == AUTO:
+            tuned, auto, failed = deploy_auto.choose(bundle, ctx)
+            if failed is not None:
+                return bundle, failed
+            bundle, target, options = deploy_auto.chosen(tuned)
+        target_cls = TARGETS.get(target)
         violations = contract_violations(params, target_cls.is_accelerator)
         if violations:
             first = violations[0]
-            raise StageError(first.message, where=f"deploy ({params.target})", code=first.code, hint=first.hint)
+            raise StageError(first.message, where=f"deploy ({target})", code=first.code, hint=first.hint)
         if ctx.session is not None:  # an earlier deploy in this pipeline: only the latest session lives
             ctx.session.close()
             ctx.session = None
-        options = {"threads": params.threads} if params.threads is not None else {}
+        options.update({"threads": params.threads} if params.threads is not None else {})
         if target_cls.is_accelerator and ctx.settings.get("accelerator"):
             options["accelerator"] = dict(ctx.settings["accelerator"])  # a running server to use
-        deployment = {"target": params.target, "api": params.api, "options": options}
-        out = bundle.evolve(stage="deploy", details={"target": params.target, "api": params.api},
+        deployment = {"target": target, "api": params.api, "options": options}
+        out = bundle.evolve(stage="deploy", details={"target": target, "api": params.api},
                             metadata={**bundle.metadata, "deployment": deployment})
+        quantized.check_servable(out.metadata, target)
+        runtime = quantized.runtime_options(out.metadata, ctx.run_dir)  # not recorded: run-dir specific
         started = time.perf_counter()
-        session = target_cls(api=params.api, **options).deploy(out)
+        session = target_cls(api=params.api, **options, **runtime).deploy(out)
         loaded = time.perf_counter()
         try:
             session.infer(zeros_feed(out))
@@ -151,4 +170,7 @@ class Deploy(Stage):
         first_forward = time.perf_counter() - loaded
         ctx.session = session
         metrics = {"load_seconds": round(loaded - started, 4), "first_forward_ms": round(first_forward * 1e3, 3)}
+        if auto is not None:
+            metrics["auto"] = auto
+            return out, StageResult(metrics=metrics, artifacts={"tune": deploy_auto.TUNE_FILE})
         return out, StageResult(metrics=metrics)

@@ -15,24 +15,27 @@ from typing import Literal, Optional
 
 import numpy as np
 
-from pipeline import atomic
+from pipeline import atomic, quantized
 from pipeline.bundle import ModelBundle
 from pipeline.compare import CompareResult, compare
-from pipeline.diagnostics import Diagnostic
+from pipeline.diagnostics import Diagnostic, has_errors
 from pipeline.errors import StageError
 from pipeline.inputs import make_feed
 from pipeline.params import ParamIssue, param
 from pipeline.reference import REFERENCES
 from pipeline.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets import TARGETS
+from stages.verify_accuracy import (accuracy_drop_diagnostic, accuracy_metrics, first_batch, load_dataset,
+                                    predictions)
 
 VERIFY_FILE = "verify.json"
 
 
 @dataclass(frozen=True)
 class VerifyParams:
-    input: Literal["random", "image"] = param("random", "random: seeded normal inputs; image: the image file, "
-                                                        "preprocessed as the Elastic Inference guide did")
+    input: Literal["random", "image", "dataset"] = param(
+        "random", "random: seeded normal inputs; image: the image file, preprocessed as the Elastic Inference guide "
+                  "did; dataset: the first rows of `dataset` (in-distribution inputs, e.g. for int8)")
     seed: int = param(0, "seed of the random inputs")
     image: Optional[str] = param(None, "image file for input: image (JPEG or PNG)")
     labels: Optional[str] = param(None, "class names, one per line (synset.txt): adds top_k_classes")
@@ -41,6 +44,10 @@ class VerifyParams:
     top_k: int = param(5, "k of the top-k agreement and of top_k_classes")
     runs: int = param(20, "timed forwards for the latency percentiles")
     warmup: int = param(3, "untimed forwards before timing")
+    dataset: Optional[str] = param(None, "labelled .npz (one array per input, and 'label'): adds accuracy and "
+                                         "reference_accuracy on it")
+    max_accuracy_drop: Optional[float] = param(None, "fail (VER107) when the deployed accuracy is lower than the "
+                                                     "reference's by more than this (0.01: one point)")
 
 
 @register_stage
@@ -54,6 +61,10 @@ class Verify(Stage):
         issues = []
         if params.input == "image" and not params.image:
             issues.append(ParamIssue(("image",), "input: image needs an image file"))
+        if params.input == "dataset" and not params.dataset:
+            issues.append(ParamIssue(("dataset",), "input: dataset needs a dataset file"))
+        if params.max_accuracy_drop is not None and not params.dataset:
+            issues.append(ParamIssue(("max_accuracy_drop",), "max_accuracy_drop needs a dataset"))
         for name, low in (("atol", 0), ("rtol", 0), ("warmup", 0), ("top_k", 1), ("runs", 1)):
             if getattr(params, name) < low:
                 issues.append(ParamIssue((name,), f"expected {name} >= {low}, got {getattr(params, name)}"))
@@ -72,15 +83,19 @@ class Verify(Stage):
             if not deployment:
                 raise StageError("nothing is deployed to verify", code="VER102",
                                  hint="put a deploy stage before verify")
-            target = TARGETS.get(deployment["target"])(api=deployment["api"], **deployment.get("options", {}))
+            target = TARGETS.get(deployment["target"])(api=deployment["api"], **deployment.get("options", {}),
+                                                       **quantized.runtime_options(bundle.metadata, ctx.run_dir))
             session, owned = target.deploy(bundle), True
         try:
-            feed = make_feed(bundle.inputs, params.input, seed=params.seed,
-                             image=ctx.resolve(params.image) if params.image else None)
+            dataset = load_dataset(ctx.resolve(params.dataset), bundle.inputs) if params.dataset else None
+            feed = first_batch(dataset, bundle.inputs) if params.input == "dataset" else \
+                make_feed(bundle.inputs, params.input, seed=params.seed,
+                          image=ctx.resolve(params.image) if params.image else None)
             reference = REFERENCES.get(reference_spec["kind"])(reference_spec, ctx.run_dir)
             expected = reference.run(feed)
             got = session.infer(feed)
             latency = _latency_ms(session, feed, runs=params.runs, warmup=params.warmup)
+            accuracy = _dataset_accuracy(reference, session, bundle, dataset) if dataset else None
         finally:
             if owned:
                 session.close()
@@ -94,7 +109,12 @@ class Verify(Stage):
             metrics["top_k_classes"] = classes
         if not result.passed:
             diagnostics.append(_mismatch(result, params, bundle))
-        status = "passed" if result.passed else "failed"
+        if accuracy is not None:
+            metrics.update(accuracy)
+            drop = None if params.max_accuracy_drop is None else \
+                accuracy_drop_diagnostic(accuracy, params.max_accuracy_drop)
+            diagnostics += [drop] if drop else []
+        status = "passed" if result.passed and not has_errors(diagnostics) else "failed"
         atomic.write_json(ctx.stage_dir / VERIFY_FILE, {
             "status": status, "reason": result.reason, "reference": reference_spec.get("kind"),
             "deployment": bundle.metadata.get("deployment"), "input": params.input,
@@ -102,6 +122,12 @@ class Verify(Stage):
             "metrics": metrics})
         return None, StageResult(status=status, metrics=metrics, diagnostics=diagnostics,
                                  artifacts={"verify": VERIFY_FILE})
+
+
+def _dataset_accuracy(reference, session, bundle: ModelBundle, dataset) -> dict:
+    batch = bundle.inputs[0].shape[0]
+    return accuracy_metrics(predictions(reference.run, dataset, batch), predictions(session.infer, dataset, batch),
+                            dataset.labels)
 
 
 def _latency_ms(session, feed: dict[str, np.ndarray], *, runs: int, warmup: int) -> dict:

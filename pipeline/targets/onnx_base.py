@@ -2,7 +2,9 @@
 
 Deploy exports the bundle with pipeline.onnx_export (opset pinned, initializers kept out of
 the graph inputs, labels stripped) into a temp folder the target owns and removes on close, or
-into `export_dir` when the caller wants to keep the file. Subclasses open their runtime on
+into `export_dir` when the caller wants to keep the file. A bundle quantized to int8 QDQ by the
+quantize stage is not exported: its file is served, found under the `base_dir` option (the run
+directory) and checked against its recorded sha256 (pipeline/quantized.py). Subclasses open their runtime on
 that file in `_open(path)` and run it in `_run(feed)`; options are checked here, against
 each target's `option_types`, so a typo is an error and not a silently ignored key.
 """
@@ -16,6 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from pipeline import quantized
 from pipeline.bundle import ModelBundle
 from pipeline.errors import TargetError
 from pipeline.onnx_export import DEFAULT_OPSET, exportable_ops, export_bundle
@@ -33,6 +36,8 @@ class ExportedOnnxTarget(Target):
         "threads": (int, 0, lambda v: v >= 0, "a thread count >= 0 (0: the runtime's default)"),
         "export_dir": ((str, Path), None, lambda v: True, "a folder path"),
         "opset": (int, DEFAULT_OPSET, lambda v: True, "an ONNX opset number"),
+        # The run directory a quantized bundle's ONNX file is relative to (pipeline/quantized.py).
+        "base_dir": ((str, Path), None, lambda v: True, "a folder path"),
         # The deploy and verify stages pass every target the MXNet binding API; the exported
         # graph has one way in, which the Symbol API's name stands for. 'module' is refused
         # rather than ignored.
@@ -77,12 +82,20 @@ class ExportedOnnxTarget(Target):
             self._cleanup = None
             folder = Path(export_dir)
         try:
-            self._onnx_path = export_bundle(bundle, folder / ONNX_FILE, opset=self.option("opset"))
+            self._onnx_path = self._model_file(bundle, folder)
             self._dtypes = {s.name: np.dtype(s.dtype) for s in bundle.inputs}
             self._open(self._onnx_path)
         except BaseException:
             self._release()
             raise
+
+    def _model_file(self, bundle: ModelBundle, folder: Path) -> Path:
+        """The ONNX file to serve: the quantize stage's QDQ file when the bundle has one (the
+        Symbol is still the fp32 graph then), else a fresh export of the Symbol."""
+        rec = quantized.record(bundle.metadata)
+        if rec is not None and rec.get("format") == "onnx-qdq":
+            return quantized.artifact_path(bundle.metadata, self.option("base_dir"))
+        return export_bundle(bundle, folder / ONNX_FILE, opset=self.option("opset"))
 
     def _infer_impl(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         # Runtimes take exactly the declared dtype; MXNet casts on copy, so cast the same way.

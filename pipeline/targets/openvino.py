@@ -11,6 +11,10 @@ target (`threads`, `export_dir`, `opset`):
   OPTIMIZATION_CAPABILITIES, rather than falling back to f32, and the compiled model is asked
   which precision it actually took (OVN102 if not the requested one).
 
+A bundle the quantize stage made for openvino is served as it asks (pipeline/quantized.py):
+an `onnx-qdq` bundle's int8 QDQ file instead of a fresh export, and an `openvino-bf16` bundle
+with precision bf16 (an explicit `precision: f32` then conflicts: OVN104).
+
 `supported_ops()` is the exporter's set (a classmethod has no model to ask); with a bundle,
 `supported_ops_for(bundle)` asks OpenVINO itself through `Core.query_model` on the export.
 """
@@ -23,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline import quantized
 from pipeline.bundle import ModelBundle
 from pipeline.errors import TargetError
 from pipeline.onnx_export import exportable_ops, export_bundle
@@ -129,7 +134,7 @@ class OpenVinoTarget(ExportedOnnxTarget):
         import openvino as ov
 
         core = ov.Core()
-        precision = self.option("precision")
+        precision = self._precision()
         if precision == "bf16" and "BF16" not in cpu_capabilities(core):
             raise TargetError("precision bf16 was requested but this CPU has no bf16 support "
                               f"(OpenVINO reports: {', '.join(sorted(cpu_capabilities(core)))})",
@@ -145,6 +150,18 @@ class OpenVinoTarget(ExportedOnnxTarget):
                               code="OVN102", where="precision", hint="use precision: f32")
         self._compiled = compiled
         self._request = compiled.create_infer_request()
+
+    def _precision(self) -> str:
+        """The `precision` option, or bf16 when the quantize stage left that hint on the bundle
+        (metadata["quantized"]["format"] == "openvino-bf16"); an explicit f32 then conflicts."""
+        rec = quantized.record(self.bundle.metadata) if self.bundle is not None else None
+        if rec is None or rec.get("format") != "openvino-bf16":
+            return self.option("precision")
+        if self.options.get("precision", "bf16") != "bf16":
+            raise TargetError("the bundle was quantized to bf16 for openvino, but precision f32 was requested",
+                              code="OVN104", where="precision",
+                              hint="drop the precision option, or remove the quantize stage")
+        return "bf16"
 
     def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         results = self._request.infer(feed)

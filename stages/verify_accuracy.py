@@ -1,0 +1,90 @@
+"""Accuracy on a labelled dataset, for verify's `dataset` option: the deployed model vs the reference.
+
+Random inputs show how far a quantized model's numbers move; they cannot show whether it still
+answers correctly. A labelled set can: verify runs both the reference (fp32) and the deployed
+session over every row and reports `accuracy`, `reference_accuracy` and `accuracy_drop`
+(in fractions; 0.01 is one point). The file is an .npz with one array per declared input,
+shaped (rows, *input shape without batch), and `label` (rows,) of class indices; rows are fed
+in the declared batch, the last batch padded by repeating its rows (the padded predictions are
+dropped). Loaded with allow_pickle=False: a data file is never unpickled.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.bundle import TensorSpec
+from pipeline.diagnostics import Diagnostic
+from pipeline.errors import StageError
+
+LABEL = "label"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    rows: dict[str, np.ndarray]
+    labels: np.ndarray
+
+
+def load_dataset(path: Path, specs: list[TensorSpec]) -> Dataset:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        raise StageError("dataset file not found", where=str(path), code="VER106",
+                         hint="give an .npz path relative to the pipelines file") from None
+    except (ValueError, OSError) as exc:
+        raise StageError(f"cannot read the dataset as .npz ({exc})", where=str(path), code="VER106",
+                         hint="write it with numpy.savez: one array per input and 'label'") from None
+    missing = [n for n in [s.name for s in specs] + [LABEL] if n not in arrays]
+    if missing:
+        raise StageError(f"the dataset has no array for {', '.join(missing)} (it has: {', '.join(sorted(arrays))})",
+                         where=str(path), code="VER106", hint="save one array per declared input and 'label'")
+    labels = arrays[LABEL].reshape(-1)
+    for spec in specs:
+        array = arrays[spec.name]
+        if tuple(array.shape[1:]) != tuple(spec.shape[1:]) or len(array) != len(labels):
+            raise StageError(f"array '{spec.name}' has shape {array.shape}; expected ({len(labels)}, "
+                             f"{', '.join(map(str, spec.shape[1:]))}) to match {len(labels)} labels",
+                             where=str(path), code="VER106", hint="shape each input array (rows, *shape[1:])")
+    return Dataset({s.name: arrays[s.name].astype(np.dtype(s.dtype)) for s in specs}, labels.astype(np.int64))
+
+
+def first_batch(dataset: Dataset, specs: list[TensorSpec]) -> dict[str, np.ndarray]:
+    """The dataset's first rows as one feed of the declared batch (verify's `input: dataset`)."""
+    batch = specs[0].shape[0]
+    idx = np.arange(batch) % len(dataset.labels)
+    return {name: rows[idx] for name, rows in dataset.rows.items()}
+
+
+def predictions(run, dataset: Dataset, batch: int) -> np.ndarray:
+    """argmax of output 0 for every row, fed through `run(feed) -> outputs` in batches."""
+    count = len(dataset.labels)
+    out = []
+    for start in range(0, count, batch):
+        idx = np.arange(start, start + batch) % count if start + batch > count else np.arange(start, start + batch)
+        scores = np.asarray(run({n: a[idx] for n, a in dataset.rows.items()})[0])
+        out.append(scores.reshape(batch, -1).argmax(axis=1)[: min(batch, count - start)])
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def accuracy_metrics(reference_pred: np.ndarray, deployed_pred: np.ndarray, labels: np.ndarray) -> dict:
+    """Pure: accuracy of each, the drop, and how often the two predict the same class."""
+    ref = float(np.mean(reference_pred == labels))
+    got = float(np.mean(deployed_pred == labels))
+    return {"accuracy": round(got, 6), "reference_accuracy": round(ref, 6), "accuracy_drop": round(ref - got, 6),
+            "prediction_agreement": round(float(np.mean(reference_pred == deployed_pred)), 6),
+            "dataset_rows": int(len(labels))}
+
+
+def accuracy_drop_diagnostic(metrics: dict, max_drop: float) -> Diagnostic | None:
+    """VER107 when the deployed model is more than `max_drop` less accurate than the reference."""
+    if metrics["accuracy_drop"] <= max_drop:
+        return None
+    return Diagnostic("VER107", "error",
+                      f"deployed accuracy {metrics['accuracy']:.4f} is {metrics['accuracy_drop'] * 100:.2f} points "
+                      f"below the reference's {metrics['reference_accuracy']:.4f} on {metrics['dataset_rows']} rows "
+                      f"(max_accuracy_drop {max_drop:g})",
+                      hint="recalibrate the quantization on data like the dataset, or keep sensitive nodes in fp32")

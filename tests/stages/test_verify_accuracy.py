@@ -1,0 +1,76 @@
+"""verify's dataset accuracy: loading, batching with padding, metrics and the drop diagnostic."""
+import numpy as np
+import pytest
+
+from pipeline.bundle import TensorSpec
+from pipeline.errors import StageError
+from pipeline.params import build_params
+from stages.verify import Verify, VerifyParams
+from stages.verify_accuracy import (accuracy_drop_diagnostic, accuracy_metrics, first_batch, load_dataset,
+                                    predictions)
+
+SPECS = [TensorSpec("data", (4, 3))]
+
+
+def _write(tmp_path, rows=10, **override):
+    arrays = {"data": np.arange(rows * 3, dtype=np.float32).reshape(rows, 3), "label": np.arange(rows) % 3}
+    arrays.update(override)
+    np.savez(tmp_path / "d.npz", **arrays)
+    return tmp_path / "d.npz"
+
+
+def test_predictions_cover_every_row_once_with_a_padded_last_batch(tmp_path):
+    data = load_dataset(_write(tmp_path), SPECS)
+    seen = []
+
+    def run(feed):
+        assert feed["data"].shape == (4, 3)
+        seen.append(feed["data"][:, 0].copy())
+        scores = np.zeros((4, 3))
+        scores[np.arange(4), (feed["data"][:, 0] / 3).astype(int) % 3] = 1.0
+        return [scores]
+
+    pred = predictions(run, data, 4)
+    np.testing.assert_array_equal(pred, np.arange(10) % 3)
+    assert len(seen) == 3 and list(seen[-1]) == [24.0, 27.0, 0.0, 3.0]  # padded by wrapping around
+
+
+def test_accuracy_metrics():
+    labels = np.array([0, 1, 2, 3])
+    m = accuracy_metrics(np.array([0, 1, 2, 0]), np.array([0, 1, 0, 0]), labels)
+    assert m == {"accuracy": 0.5, "reference_accuracy": 0.75, "accuracy_drop": 0.25,
+                 "prediction_agreement": 0.75, "dataset_rows": 4}
+
+
+def test_drop_diagnostic_only_beyond_the_allowed_drop():
+    m = {"accuracy": 0.97, "reference_accuracy": 0.985, "accuracy_drop": 0.015, "dataset_rows": 360}
+    assert accuracy_drop_diagnostic(m, 0.02) is None
+    d = accuracy_drop_diagnostic(m, 0.01)
+    assert d.code == "VER107" and d.severity == "error"
+    assert "1.50 points below the reference's 0.9850 on 360 rows (max_accuracy_drop 0.01)" in d.message
+
+
+def test_first_batch_is_the_first_rows(tmp_path):
+    data = load_dataset(_write(tmp_path), SPECS)
+    np.testing.assert_array_equal(first_batch(data, SPECS)["data"], data.rows["data"][:4])
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ({"label": None}, "no array for label"),
+    ({"data": np.zeros((10, 4), np.float32)}, "expected (10, 3)"),
+    ({"data": np.zeros((9, 3), np.float32)}, "to match 10 labels"),
+])
+def test_bad_datasets_are_refused(tmp_path, override, fragment):
+    arrays = {k: v for k, v in override.items() if v is not None}
+    path = _write(tmp_path, **arrays)
+    if "label" in override:
+        np.savez(path, data=np.zeros((10, 3), np.float32))
+    with pytest.raises(StageError) as err:
+        load_dataset(path, SPECS)
+    assert err.value.code == "VER106" and fragment in err.value.message
+
+
+def test_params_need_a_dataset():
+    for values, path in (({"input": "dataset"}, ("dataset",)), ({"max_accuracy_drop": 0.01}, ("max_accuracy_drop",))):
+        params, _ = build_params(VerifyParams, values)
+        assert [i.path for i in Verify.check_params(params)] == [path]
