@@ -37,7 +37,7 @@ GOLDEN = [
     (HEAD + GOOD_SOURCE + "    inputs: {data: {shape: [1, 3], dtype: float33}}\n", [
         "p.yaml:5:43: pipeline 'r18': inputs.data.dtype: unknown dtype 'float33' (did you mean 'float32'?); expected one of: float32, float16, float64, int32, int64, int8, uint8 [CFG008]"]),
     (HEAD + GOOD_SOURCE + GOOD_INPUTS + "    stages:\n      - verfy: {}\n", [
-        "p.yaml:7:9: pipeline 'r18': stages[0]: unknown stage 'verfy' (did you mean 'verify'?); known stages: check, deploy, optimize, partition, verify [CFG009]"]),
+        "p.yaml:7:9: pipeline 'r18': stages[0]: unknown stage 'verfy' (did you mean 'verify'?); known stages: check, deploy, optimize, partition, quantize, verify [CFG009]"]),
     (HEAD + GOOD_SOURCE + GOOD_INPUTS + "    stages:\n      - deploy: {targt: cpu}\n", [
         "p.yaml:7:18: pipeline 'r18': stages[0].deploy.targt: unknown parameter 'targt' (did you mean 'target'?); expected one of: target, api, for_training, grad_req, contexts, group2ctxs, optimizer, threads [CFG005]"]),
     (HEAD + GOOD_SOURCE + GOOD_INPUTS + "    stages:\n      - verify: {runs: many}\n", [
@@ -53,7 +53,7 @@ GOLDEN = [
     (HEAD + "    matrix: {model: [a, b]}\n    source: {gluon: {model: '${modle}'}}\n", [
         "p.yaml:3:3: pipeline 'r18': uses ${modle} but the matrix defines only: model; add the variable to matrix: or fix its name [CFG011]"]),
     ("version: 1\ndefaults:\n  verify: {atoll: 1}\npipelines:\n  r18:\n" + GOOD_SOURCE + GOOD_INPUTS + "    stages: [verify]\n", [
-        "p.yaml:3:12: pipeline 'r18': stages[0].verify.atoll: unknown parameter 'atoll' (did you mean 'atol'?); expected one of: input, seed, image, labels, atol, rtol, top_k, runs, warmup [CFG005]"]),
+        "p.yaml:3:12: pipeline 'r18': stages[0].verify.atoll: unknown parameter 'atoll' (did you mean 'atol'?); expected one of: input, seed, image, labels, atol, rtol, top_k, runs, warmup, dataset, max_accuracy_drop [CFG005]"]),
     (HEAD + "    source: {checkpoint: {prefix: examples/digits-mlp}}\n", [
         "p.yaml:3:3: pipeline 'r18': inputs: missing; declare each input's shape, e.g. data: {shape: [1, 3, 224, 224]} [CFG006]"]),
 ]
