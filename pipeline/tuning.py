@@ -15,15 +15,14 @@ table with status `error`; one the guard refuses has status `failed`.
 from __future__ import annotations
 
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from pipeline import cpuflags, quantized
 from pipeline.bundle import ModelBundle
 from pipeline.errors import MxdeployError
+from pipeline.latency import latency_ms
 
 # (target, precision) in the order the table lists them
 CANDIDATES: tuple[tuple[str, str], ...] = (
@@ -83,19 +82,6 @@ def available_candidates(flags: frozenset[str] | None = None) -> list[tuple[str,
     return [(t, p) for t, p in CANDIDATES if TARGETS.get(t).is_available() and (p != "bf16" or bf16)]
 
 
-def measure_ms(session, feed: dict[str, np.ndarray], *, runs: int, warmup: int) -> tuple[float, float]:
-    """(p50, p90) of `runs` timed forwards after `warmup` untimed ones, in milliseconds."""
-    for _ in range(warmup):
-        session.infer(feed)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        session.infer(feed)
-        times.append((time.perf_counter() - started) * 1e3)
-    p50, p90 = np.percentile(times, [50, 90])
-    return round(float(p50), 4), round(float(p90), 4)
-
-
 def candidate_bundle(bundle: ModelBundle, target: str, precision: str, calibration, work: Path,
                       run_dir: Path, settings: TuneSettings) -> ModelBundle:
     if precision == "fp32":
@@ -149,8 +135,8 @@ def tune(bundle: ModelBundle, *, settings: TuneSettings = TuneSettings(), work_d
                 gots = [session.infer(feed) for feed in feeds.holdout]
                 guard = judge(refs, gots, batch, min_cosine=settings.min_cosine, max_rel_err=settings.max_rel_err,
                               min_top1_agreement=settings.min_top1_agreement)
-                row.p50_ms, row.p90_ms = measure_ms(session, feeds.holdout[0], runs=settings.runs,
-                                                    warmup=settings.warmup)
+                timing = latency_ms(session, feeds.holdout[0], runs=settings.runs, warmup=settings.warmup)
+                row.p50_ms, row.p90_ms = timing["p50"], timing["p90"]
             row.cosine, row.max_rel_err = round(guard.min_cosine, 6), round(guard.max_rel_err, 6)
             row.top1_agreement = round(guard.top1_agreement, 6)
             row.status = "passed" if guard.passed else "failed"

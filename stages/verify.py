@@ -8,7 +8,6 @@ Latency is measured on the deployed session only, after warm-up forwards.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
@@ -21,6 +20,7 @@ from pipeline.compare import CompareResult, compare
 from pipeline.diagnostics import Diagnostic, has_errors
 from pipeline.errors import StageError
 from pipeline.inputs import make_feed
+from pipeline.latency import latency_ms
 from pipeline.params import ParamIssue, param
 from pipeline.reference import REFERENCES
 from pipeline.stage import RunContext, Stage, StageResult, register_stage
@@ -94,7 +94,7 @@ class Verify(Stage):
             reference = REFERENCES.get(reference_spec["kind"])(reference_spec, ctx.run_dir)
             expected = reference.run(feed)
             got = session.infer(feed)
-            latency = _latency_ms(session, feed, runs=params.runs, warmup=params.warmup)
+            latency = latency_ms(session, feed, runs=params.runs, warmup=params.warmup)
             accuracy = _dataset_accuracy(reference, session, bundle, dataset) if dataset else None
         finally:
             if owned:
@@ -128,18 +128,6 @@ def _dataset_accuracy(reference, session, bundle: ModelBundle, dataset) -> dict:
     batch = bundle.inputs[0].shape[0]
     return accuracy_metrics(predictions(reference.run, dataset, batch), predictions(session.infer, dataset, batch),
                             dataset.labels)
-
-
-def _latency_ms(session, feed: dict[str, np.ndarray], *, runs: int, warmup: int) -> dict:
-    for _ in range(warmup):
-        session.infer(feed)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        session.infer(feed)
-        times.append((time.perf_counter() - started) * 1e3)
-    p50, p90, p99 = np.percentile(times, [50, 90, 99])
-    return {"p50": round(float(p50), 4), "p90": round(float(p90), 4), "p99": round(float(p99), 4)}
 
 
 def _mismatch(result: CompareResult, params: VerifyParams, bundle: ModelBundle) -> Diagnostic:
