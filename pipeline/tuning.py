@@ -8,7 +8,7 @@ calibration rows), and timed. The choice is the passing candidate with the lowes
 
 Candidates: cpu fp32; onednn fp32 and int8; onnxruntime fp32 and int8; openvino fp32, bf16
 and int8. bf16 is tried only where the CPU computes it natively (pipeline/cpuflags.py); there
-is no onednn bf16 (MXNet 1.9.1's AMP cannot make one from an exported graph: docs/quantize.md).
+is no onednn bf16 yet (its bf16 weights have no numpy form for the bundle: docs/quantize.md).
 A candidate whose target is not installed is left out; one that raises a coded error is in the
 table with status `error`; one the guard refuses has status `failed`.
 """

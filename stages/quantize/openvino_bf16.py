@@ -7,10 +7,9 @@ openvino target reads it (pipeline/targets/openvino.py).
 Without native bf16 (AVX512_BF16 or AMX) the stage refuses (QNT103) rather than produce a
 model that would be emulated, slower than f32, or silently compiled in f32.
 
-There is no bf16 quantizer for onednn: MXNet 1.9.1's AMP lists the fused `_sg_mkldnn_conv`
-and `_sg_mkldnn_fully_connected` among its fp32 ops (so a fused graph stays fp32), and its
-conversion of an unfused exported graph casts the weights to bf16 without casting the data,
-which MXNet's Convolution then refuses ("requires uniform type", measured with resnet50_v1).
+There is no bf16 quantizer for onednn yet: MXNet's AMP does convert the unfused graph
+(measured 1.9x faster on resnet50_v1), but its bf16 weights have no numpy form for the bundle
+to carry; docs/quantize.md has the measurements and what is left.
 """
 from __future__ import annotations
 
