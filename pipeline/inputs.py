@@ -92,3 +92,22 @@ def image_array(spec: TensorSpec, pixels, path: Path) -> np.ndarray:
     img = img.transpose((2, 0, 1)).expand_dims(axis=0).astype("float32").asnumpy()
     return np.repeat(img, batch, axis=0).astype(np.dtype(spec.dtype))
 
+
+
+def read_npz(path: Path, *, what: str, code: str, layout_hint: str) -> dict[str, np.ndarray]:
+    """Every array of an .npz data file, never unpickling (`allow_pickle=False`).
+
+    `what` names the file in messages ("calibration file", "dataset file"); a missing or unreadable
+    file is a StageError with the caller's `code`; `layout_hint` says how to write a good one.
+    """
+    from pipeline.errors import StageError
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        raise StageError(f"{what} not found", where=str(path), code=code,
+                         hint="give an .npz path relative to the pipelines file") from None
+    except (ValueError, OSError) as exc:
+        raise StageError(f"cannot read the {what} as .npz ({exc})", where=str(path), code=code,
+                         hint=layout_hint) from None

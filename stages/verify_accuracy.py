@@ -18,6 +18,7 @@ import numpy as np
 from pipeline.bundle import TensorSpec
 from pipeline.diagnostics import Diagnostic
 from pipeline.errors import StageError
+from pipeline.inputs import read_npz
 
 LABEL = "label"
 
@@ -29,15 +30,8 @@ class Dataset:
 
 
 def load_dataset(path: Path, specs: list[TensorSpec]) -> Dataset:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except FileNotFoundError:
-        raise StageError("dataset file not found", where=str(path), code="VER106",
-                         hint="give an .npz path relative to the pipelines file") from None
-    except (ValueError, OSError) as exc:
-        raise StageError(f"cannot read the dataset as .npz ({exc})", where=str(path), code="VER106",
-                         hint="write it with numpy.savez: one array per input and 'label'") from None
+    arrays = read_npz(path, what="dataset file", code="VER106",
+                      layout_hint="write it with numpy.savez: one array per input and 'label'")
     missing = [n for n in [s.name for s in specs] + [LABEL] if n not in arrays]
     if missing:
         raise StageError(f"the dataset has no array for {', '.join(missing)} (it has: {', '.join(sorted(arrays))})",

@@ -24,7 +24,7 @@ import numpy as np
 
 from pipeline.bundle import TensorSpec
 from pipeline.errors import StageError
-from pipeline.inputs import image_array, random_array, read_image
+from pipeline.inputs import image_array, random_array, read_image, read_npz
 from pipeline.params import param
 from pipeline.registry import Registry
 
@@ -55,15 +55,8 @@ def random_rows(specs, params, path, count: int, seed: int) -> Rows:
 
 @ROW_SOURCES.decorator("npz")
 def npz_rows(specs, params, path, count: int, seed: int) -> Rows:
-    try:
-        with np.load(path, allow_pickle=False) as data:  # never unpickle a data file
-            arrays = {name: data[name] for name in data.files}
-    except FileNotFoundError:
-        raise StageError("calibration file not found", where=str(path), code="QNT105",
-                         hint="give a .npz path relative to the pipelines file") from None
-    except (ValueError, OSError) as exc:
-        raise StageError(f"cannot read the calibration file as .npz ({exc})", where=str(path), code="QNT105",
-                         hint="write it with numpy.savez, one array per input name") from None
+    arrays = read_npz(path, what="calibration file", code="QNT105",
+                      layout_hint="write it with numpy.savez, one array per input name")
     rows: Rows = {}
     for spec in specs:
         if spec.name not in arrays:
