@@ -3,7 +3,7 @@
     PYTHONPATH=. python bench/bench_precision.py [--models a,b] [--batches 1,16] [--runs 20] [--no-write]
 
 Every model has random weights (nothing is downloaded). For each model and batch, every
-available target x precision (pipeline/tuning.py's candidates: cpu fp32; onednn fp32, int8;
+available target x precision (pipeline/tuning.py's candidates: cpu fp32; onednn fp32, bf16, int8;
 onnxruntime fp32, int8; openvino fp32, bf16, int8; bf16 only with native CPU bf16) is built
 the way `pipeline tune` builds it (int8 calibrated on 16 seeded random rows), deployed once,
 checked against fp32 on MXNet's executor over 8 held-out random rows (the quantize guard:
@@ -97,7 +97,7 @@ def section(results, batches, columns, runs, loads, argv) -> str:
              f"Command: `python bench/bench_precision.py {' '.join(argv)}`; {runs} interleaved timed rounds per "
              f"model and batch. Random weights; int8 calibrated on {CALIBRATION_ROWS} random rows. ✗: the "
              f"deployment failed the quantize guard against fp32 (cosine >= 0.99, relative error <= 0.2 per row, "
-             f"{GUARD_ROWS} held-out rows); bf16 only where the CPU has it; no onednn bf16 (docs/quantize.md).", ""]
+             f"{GUARD_ROWS} held-out rows); bf16 only where the CPU has it.", ""]
     header = "| model | " + " | ".join(f"{t} {p}" for t, p in columns) + " |"
     rule = "|---|" + "---|" * len(columns)
     for batch in batches:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import atomic
+from pipeline import atomic, bf16
 from pipeline.errors import BundleError
 
 BUNDLE_FILE = "bundle.json"
@@ -92,11 +92,12 @@ class ModelBundle:
         return sum(1 for n in self.graph()["nodes"] if n["op"] != "null")
 
     def mx_params(self):
-        """(arg_params, aux_params) as NDArray dicts, as `load_checkpoint` returns them."""
-        import mxnet as mx
+        """(arg_params, aux_params) as NDArray dicts, as `load_checkpoint` returns them.
 
-        return ({k: mx.nd.array(v, dtype=v.dtype) for k, v in self.arg_params.items()},
-                {k: mx.nd.array(v, dtype=v.dtype) for k, v in self.aux_params.items()})
+        Params the graph declares bfloat16 are narrowed from their float32 storage (pipeline/bf16.py).
+        """
+        narrow = bf16.declared(self.symbol_json)
+        return bf16.to_ndarrays(self.arg_params, narrow), bf16.to_ndarrays(self.aux_params, narrow)
 
     def evolve(self, *, stage: str, details: dict | None = None, **changes) -> "ModelBundle":
         """A copy with `changes` applied and a history entry for `stage`."""
@@ -114,7 +115,7 @@ class ModelBundle:
         args = set(sym.list_arguments())
         auxs = set(sym.list_auxiliary_states())
         return cls(
-            symbol_json=sym.tojson(),
+            symbol_json=symbol_json(sym),
             arg_params={k: _to_numpy(v) for k, v in arg_params.items() if k in args},
             aux_params={k: _to_numpy(v) for k, v in aux_params.items() if k in auxs},
             inputs=list(inputs),
@@ -213,5 +214,14 @@ class ModelBundle:
         )
 
 
+def symbol_json(sym) -> str:
+    """The Symbol's JSON with every node kept.
+
+    MXNet 1.9.1's `Symbol.tojson()` drops `amp_cast` nodes by default (remove_amp_cast=True), so an
+    AMP bf16 graph would lose the cast of its fp32 input and no longer bind ("requires uniform type").
+    """
+    return sym.tojson(remove_amp_cast=False)
+
+
 def _to_numpy(value) -> np.ndarray:
-    return value if isinstance(value, np.ndarray) else value.asnumpy()
+    return bf16.to_numpy(value)

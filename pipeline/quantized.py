@@ -12,6 +12,9 @@ Formats and who serves them:
   serve the file instead of exporting the Symbol again.
 - `mxnet-int8`: the bundle's Symbol and params *are* the int8 model (MXNet's oneDNN
   quantization); cpu and onednn bind it.
+- `mxnet-bf16`: the bundle's Symbol and params *are* the bf16 model (MXNet's AMP); its bf16
+  params are stored widened to float32 and narrowed at bind (pipeline/bf16.py); cpu and
+  onednn bind it.
 - `openvino-bf16`: the Symbol stays fp32; openvino compiles it with the bf16 precision hint.
 
 Like the gluon reference's params, the artifact path is relative to the run directory (the
@@ -29,6 +32,7 @@ KEY = "quantized"
 SERVED_BY: dict[str, frozenset[str]] = {
     "onnx-qdq": frozenset({"onnxruntime", "openvino"}),
     "mxnet-int8": frozenset({"cpu", "onednn"}),
+    "mxnet-bf16": frozenset({"cpu", "onednn"}),
     "openvino-bf16": frozenset({"openvino"}),
 }
 FILE_FORMATS = frozenset({"onnx-qdq"})

@@ -6,9 +6,8 @@ own quantizers (stages/quantize/backends.py), deployed on its target, judged by 
 stage's guard against fp32 on MXNet's executor over held-out random rows (never the
 calibration rows), and timed. The choice is the passing candidate with the lowest p50.
 
-Candidates: cpu fp32; onednn fp32 and int8; onnxruntime fp32 and int8; openvino fp32, bf16
-and int8. bf16 is tried only where the CPU computes it natively (pipeline/cpuflags.py); there
-is no onednn bf16 yet (its bf16 weights have no numpy form for the bundle: docs/quantize.md).
+Candidates: cpu fp32; onednn fp32, bf16 and int8; onnxruntime fp32 and int8; openvino fp32,
+bf16 and int8. bf16 is tried only where the CPU computes it natively (pipeline/cpuflags.py).
 A candidate whose target is not installed is left out; one that raises a coded error is in the
 table with status `error`; one the guard refuses has status `failed`.
 """
@@ -26,7 +25,8 @@ from pipeline.latency import latency_ms
 
 # (target, precision) in the order the table lists them
 CANDIDATES: tuple[tuple[str, str], ...] = (
-    ("cpu", "fp32"), ("onednn", "fp32"), ("onednn", "int8"), ("onnxruntime", "fp32"), ("onnxruntime", "int8"),
+    ("cpu", "fp32"), ("onednn", "fp32"), ("onednn", "bf16"), ("onednn", "int8"), ("onnxruntime", "fp32"),
+    ("onnxruntime", "int8"),
     ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "int8"))
 TARGET_OPTIONS = {("openvino", "fp32"): {"precision": "f32"}}
 

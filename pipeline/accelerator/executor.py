@@ -22,6 +22,7 @@ from collections import OrderedDict
 import numpy as np
 
 from pipeline.accelerator.errors import AcceleratorError, EIAUsageError
+from pipeline.bundle import symbol_json
 
 TRAINING_MESSAGE = "for training cannot be set to true with EIA context"
 BACKWARD_MESSAGE = "backward() is not supported with EIA context: the accelerator runs inference only"
@@ -33,7 +34,7 @@ class _RemoteModel:
 
     def __init__(self, engine, symbol):
         self.engine = engine
-        self.symbol_json = symbol.tojson()
+        self.symbol_json = symbol_json(symbol)
         self.key: str | None = None
         self.inputs: tuple[str, ...] = ()
         self.dirty = True

@@ -10,6 +10,8 @@ fused is returned as it is (fusing twice changes nothing).
 """
 from __future__ import annotations
 
+from pipeline import bf16
+from pipeline.bundle import symbol_json
 from pipeline.errors import StageError
 from pipeline.graph import edit
 from pipeline.graph.convert import from_json, to_json
@@ -30,12 +32,14 @@ def fuse_symbol(symbol_json: str, params, inputs, backend: str = BACKEND):
         raise StageError("this MXNet build has no oneDNN (MKLDNN) support", code="OPT103",
                          where="onednn_fuse", hint="install an MXNet build with MKLDNN enabled (the pip wheel has it)")
     sym = mx.sym.load_json(symbol_json)
-    args = {n: mx.nd.array(params.get(n), dtype=params.get(n).dtype) for n in sym.list_arguments() if n in params}
-    aux = {n: mx.nd.array(params.get(n), dtype=params.get(n).dtype) for n in sym.list_auxiliary_states()}
+    stored = {**params.arg, **params.aux}
+    narrow = bf16.declared(symbol_json)  # an AMP bf16 graph fuses with its params in bf16
+    args = bf16.to_ndarrays(stored, narrow, sym.list_arguments())
+    aux = bf16.to_ndarrays(stored, narrow, sym.list_auxiliary_states())
     fused = sym.optimize_for(backend, args, aux, ctx=mx.cpu(), shape_dict={s.name: s.shape for s in inputs},
                              type_dict={s.name: s.dtype for s in inputs})
     values = {**args, **aux}
-    return fused, {n: values[n].asnumpy() for n in fused.list_arguments() + fused.list_auxiliary_states()
+    return fused, {n: bf16.to_numpy(values[n]) for n in fused.list_arguments() + fused.list_auxiliary_states()
                    if n in values}
 
 
@@ -44,7 +48,7 @@ def fuse(graph, params, inputs, backend: str = BACKEND):
     if is_fused(graph):
         return edit.clone(graph), params
     fused, values = fuse_symbol(to_json(graph), params, inputs, backend)
-    new = from_json(fused.tojson(), params=values, inputs=[s.name for s in inputs])
+    new = from_json(symbol_json(fused), params=values, inputs=[s.name for s in inputs])
     if not is_fused(new):
         raise StageError(f"optimize_for('{backend}') fused nothing: no {FUSED_PREFIX}* node in the result",
                          code="OPT102", where="onednn_fuse",

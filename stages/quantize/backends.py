@@ -12,7 +12,9 @@ from typing import Callable
 
 import numpy as np
 
+from pipeline import cpuflags
 from pipeline.bundle import ModelBundle
+from pipeline.errors import StageError
 from pipeline.registry import Registry
 from stages.quantize.params import QuantizeParams
 
@@ -51,3 +53,11 @@ def record(job: QuantizeJob, fmt: str, **extra) -> dict:
     return {"precision": p.precision, "format": fmt, "target": p.target, "method": p.method,
             "per_channel": p.per_channel, "exclude_nodes": list(p.exclude_nodes),
             "calibration": {"input": p.calibration.input, "samples": p.calibration.samples}, **extra}
+
+
+def require_bf16() -> None:
+    """Refuse bf16 where the CPU would emulate it (slower than fp32) or a runtime would fall back to fp32."""
+    if not cpuflags.has_bf16():
+        raise StageError(f"precision bf16 needs a CPU with native bf16 ({' or '.join(cpuflags.BF16_FLAGS)}); "
+                         f"this one ({cpuflags.cpu_model()}) has neither", code="QNT103", where="precision",
+                         hint="use precision: int8, or deploy on a CPU with AVX512_BF16 or AMX")

@@ -7,23 +7,13 @@ openvino target reads it (pipeline/targets/openvino.py).
 Without native bf16 (AVX512_BF16 or AMX) the stage refuses (QNT103) rather than produce a
 model that would be emulated, slower than f32, or silently compiled in f32.
 
-There is no bf16 quantizer for onednn yet: MXNet's AMP does convert the unfused graph
-(measured 1.9x faster on resnet50_v1), but its bf16 weights have no numpy form for the bundle
-to carry; docs/quantize.md has the measurements and what is left.
+bf16 for cpu and onednn is MXNet's AMP instead (stages/quantize/mxnet_bf16.py).
 """
 from __future__ import annotations
 
-from pipeline import cpuflags
 from pipeline.bundle import ModelBundle
 from pipeline.errors import StageError
-from stages.quantize.backends import QuantizeJob, record, register
-
-
-def require_bf16() -> None:
-    if not cpuflags.has_bf16():
-        raise StageError(f"precision bf16 needs a CPU with native bf16 ({' or '.join(cpuflags.BF16_FLAGS)}); "
-                         f"this one ({cpuflags.cpu_model()}) has neither", code="QNT103", where="precision",
-                         hint="use precision: int8, or deploy on a CPU with AVX512_BF16 or AMX")
+from stages.quantize.backends import QuantizeJob, record, register, require_bf16
 
 
 @register("bf16", "openvino")

@@ -2,7 +2,8 @@
 
 The quantizer comes from a registry keyed by (precision, target) (stages/quantize/backends.py):
 ONNX Runtime's static QDQ quantization for onnxruntime and openvino, MXNet's oneDNN
-quantization for cpu and onednn, OpenVINO's precision hint for openvino bf16. Whatever it made is then deployed on its target and compared with the fp32
+quantization for cpu and onednn int8, MXNet's AMP for their bf16, OpenVINO's precision hint
+for openvino bf16. Whatever it made is then deployed on its target and compared with the fp32
 bundle on MXNet's executor over held-out rows (stages/quantize/guard.py); below a threshold
 the stage fails with QNT101 naming every measured number, and the fp32 bundle is what it
 returns: a quantization that changes the answers is refused, never served.
@@ -18,7 +19,7 @@ from pipeline.params import ParamIssue, to_plain
 from pipeline.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets import TARGETS
 from pipeline.targets.cpu import CpuTarget
-from stages.quantize import mxnet_int8, onnx_int8, openvino_bf16  # noqa: F401  (register the quantizers)
+from stages.quantize import mxnet_bf16, mxnet_int8, onnx_int8, openvino_bf16  # noqa: F401  (register the quantizers)
 from stages.quantize.backends import QUANTIZERS, QuantizeJob, key
 from stages.quantize.calibration import batch_size, split_feeds
 from stages.quantize.guard import refusal, run_guard

@@ -10,6 +10,7 @@ QDQ = {"quantized": {"precision": "int8", "format": "onnx-qdq", "target": "onnxr
 @pytest.mark.parametrize("fmt, ok, refused", [
     ("onnx-qdq", ["onnxruntime", "openvino"], ["cpu", "onednn", "eia1.large"]),
     ("mxnet-int8", ["cpu", "onednn"], ["onnxruntime", "openvino"]),
+    ("mxnet-bf16", ["cpu", "onednn"], ["onnxruntime", "openvino", "eia2.large"]),
     ("openvino-bf16", ["openvino"], ["onnxruntime", "cpu", "onednn"]),
 ])
 def test_servable_targets(fmt, ok, refused):

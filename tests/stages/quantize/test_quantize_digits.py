@@ -44,3 +44,20 @@ def test_digits_int8_within_one_point_of_fp32_on_every_target(tmp_path):
         assert verify["reference_accuracy"] > 0.95, verify
         assert verify["accuracy_drop"] <= 0.01, (cell.name, verify)
         assert verify["dataset_rows"] == 360
+
+
+def test_digits_bf16_within_one_point_of_fp32_on_every_bf16_target(tmp_path):
+    from pipeline import cpuflags
+
+    assert cpuflags.has_bf16(), "this test machine is expected to have avx512_bf16 (see /proc/cpuinfo)"
+    config = load_config(EXAMPLES / "quantize-pipelines.yaml")
+    cells = config.select(["digits-bf16"])
+    assert sorted(c.matrix_values["target"] for c in cells) == ["onednn", "openvino"]
+    for cell in cells:
+        report = run_pipeline(cell, tmp_path, tmp_path / cell.name)
+        stages = {s["name"]: s for s in report["stages"]}
+        assert report["status"] == "passed", (cell.name, report)
+        quantize, verify = stages["quantize"]["metrics"], stages["verify"]["metrics"]
+        assert quantize["format"] in ("mxnet-bf16", "openvino-bf16")
+        assert quantize["top1_judged"] is True and quantize["top1_agreement"] >= 0.99
+        assert verify["accuracy_drop"] <= 0.01, (cell.name, verify)

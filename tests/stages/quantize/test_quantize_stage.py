@@ -12,7 +12,6 @@ from pipeline import cpuflags
 from pipeline.errors import StageError, TargetError
 from pipeline.params import build_params
 from stages.deploy import DeployParams
-from stages.quantize import openvino_bf16
 from stages.quantize.calibration import CalibrationParams
 from stages.quantize.params import QuantizeParams
 from stages.quantize.stage import Quantize
@@ -97,13 +96,13 @@ def test_openvino_refuses_f32_for_a_bf16_bundle(small):
     assert err.value.code == "OVN104"
 
 
-def test_bf16_without_native_support_is_refused(small, monkeypatch):
+@pytest.mark.parametrize("target", ["openvino", "onednn"])
+def test_bf16_without_native_support_is_refused(small, monkeypatch, target):
     monkeypatch.setattr(cpuflags, "has_bf16", lambda flags=None: False)
     runner, fp32 = small
     with pytest.raises(StageError) as err:
-        quantize(runner, fp32, precision="bf16", target="openvino")
+        quantize(runner, fp32, precision="bf16", target=target)
     assert err.value.code == "QNT103" and "native bf16" in err.value.message
-    assert openvino_bf16.cpuflags is cpuflags
 
 
 def _unlike_npz(tmp_path, samples, holdout, scale):
@@ -204,8 +203,8 @@ def test_quantizing_twice_is_refused(small):
 
 
 @pytest.mark.parametrize("values, path, fragment", [
-    ({"precision": "bf16", "target": "cpu"}, ("target",), "no bf16 quantizer for target 'cpu'"),
-    ({"precision": "bf16", "target": "onednn"}, ("target",), "bf16 is made for: openvino"),
+    ({"precision": "bf16", "target": "onnxruntime"}, ("target",), "no bf16 quantizer for target 'onnxruntime'"),
+    ({"precision": "bf16", "target": "onnxruntime"}, ("target",), "bf16 is made for: cpu, onednn, openvino"),
     ({"target": "onednn", "method": "percentile"}, ("method",), "minmax or entropy"),
     ({"calibration": {"input": "npz"}}, ("calibration", "path"), "needs a path"),
     ({"holdout": 0}, ("holdout",), "at least 1"),
