@@ -29,6 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.benchlib import load_average, write_section  # noqa: E402
+
 from pipeline import cpuflags, quantized  # noqa: E402
 from pipeline.errors import MxdeployError  # noqa: E402
 from pipeline.graph.zoo import zoo_bundle  # noqa: E402
@@ -90,10 +92,10 @@ def cell(key, p50s, guards, errors) -> str:
 
 def section(results, batches, columns, runs, loads, argv) -> str:
     flags = cpuflags.precision_flags()
-    lines = [HEADING, "",
-             f"CPU: {cpuflags.cpu_model()}, {os.cpu_count()} cores; flags: "
+    lines = [f"CPU: {cpuflags.cpu_model()}, {os.cpu_count()} cores; flags: "
              + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in flags.items())
-             + f". Load average before/after: {loads[0]} / {loads[1]} (other work shared the machine).",
+             + f". 1-minute load average before/after: {loads[0]} / {loads[1]} (2 cores: above ~0.5 other work "
+               f"shared the machine).",
              f"Command: `python bench/bench_precision.py {' '.join(argv)}`; {runs} interleaved timed rounds per "
              f"model and batch. Random weights; int8 calibrated on {CALIBRATION_ROWS} random rows. ✗: the "
              f"deployment failed the quantize guard against fp32 (cosine >= 0.99, relative error <= 0.2 per row, "
@@ -117,23 +119,6 @@ def section(results, batches, columns, runs, loads, argv) -> str:
                     for k in columns) + " |")
         lines.append("")
     return "\n".join(lines)
-
-
-def write_section(path: Path, text: str) -> None:
-    from pipeline import atomic
-
-    old = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    if HEADING in old:
-        start = old.index(HEADING)
-        nxt = old.find("\n## ", start + len(HEADING))
-        new = old[:start] + text + (old[nxt + 1:] if nxt != -1 else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    atomic.write_text(path, new)
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv=None) -> int:
@@ -165,7 +150,7 @@ def main(argv=None) -> int:
     text = section(results, batches, columns, args.runs, loads, argv)
     print(text)
     if not args.no_write:
-        write_section(Path(args.out), text)
+        write_section(HEADING, text, Path(args.out))
     return 0
 
 
