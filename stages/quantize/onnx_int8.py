@@ -8,6 +8,12 @@ symbolic shape inference is skipped: the shapes are static, and it would need sy
 weights and activations. QDQ is the format both runtimes fuse into int8 kernels, so the same
 file serves onnxruntime and openvino (OpenVINO reads QDQ as its own FakeQuantize).
 Activations are signed int8 (QInt8), as ONNX Runtime recommends for x86 CPUs with VNNI.
+
+For openvino, BatchNormalization and Concat are left unquantized: OpenVINO 2026.4.1 segfaults
+while compiling densenet121's QDQ model when either of them is quantized (measured: each alone
+crashes, neither compiles and runs). OpenVINO's own low-precision transformations carry int8
+through them from the QDQ pairs around Conv and Gemm; onnxruntime keeps ONNX Runtime's whole
+default op set.
 """
 from __future__ import annotations
 
@@ -28,6 +34,14 @@ from stages.quantize.backends import QuantizeJob, record, register
 
 QUANTIZED_FILE = "model-int8.onnx"
 METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
+UNQUANTIZED_OPS: dict[str, frozenset[str]] = {"openvino": frozenset({"BatchNormalization", "Concat"})}
+
+
+def op_types_to_quantize(target: str) -> list[str]:
+    """ONNX Runtime's default op set (its QOperator and QDQ registries), less what `target` cannot take."""
+    from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
+
+    return sorted((set(QLinearOpsRegistry) | set(QDQRegistry)) - UNQUANTIZED_OPS.get(target, frozenset()))
 
 
 class _Reader:
@@ -97,10 +111,12 @@ def quantize_onnx_int8(job: QuantizeJob) -> ModelBundle:
             quantize_static(str(prepared), str(staged), _Reader(job.calibration), quant_format=QuantFormat.QDQ,
                             per_channel=p.per_channel, activation_type=QuantType.QInt8,
                             weight_type=QuantType.QInt8, nodes_to_exclude=excluded,
+                            op_types_to_quantize=op_types_to_quantize(p.target),
                             calibrate_method=getattr(CalibrationMethod, METHODS[p.method]))
         with atomic.atomic_path(out_path) as tmp_out:
             shutil.copyfile(staged, tmp_out)  # /tmp may be another filesystem: no rename
     rel = os.path.relpath(out_path, job.run_dir)
     meta = {**job.bundle.metadata,
-            quantized.KEY: record(job, "onnx-qdq", path=rel, sha256=quantized.sha256(out_path))}
+            quantized.KEY: record(job, "onnx-qdq", path=rel, sha256=quantized.sha256(out_path),
+                                  unquantized_ops=sorted(UNQUANTIZED_OPS.get(p.target, ())))}
     return job.bundle.evolve(stage="quantize", details={"precision": "int8", "format": "onnx-qdq"}, metadata=meta)

@@ -68,7 +68,6 @@ def _dilated(ctx, pool_type, kernel, strides, dilations, pads, wanted, include_p
     import itertools
 
     shape = ctx.shape(0)
-    rank = len(kernel)
     need = [(o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(wanted, strides, kernel, dilations)]
     extra = [max(0, n - (size + b + e)) for n, size, (b, e) in zip(need, shape[2:], pads)]
     full_pads = [(0, 0), (0, 0)] + [(b, e + x) for (b, e), x in zip(pads, extra)]

@@ -13,6 +13,7 @@ import json
 
 import numpy as np
 
+from pipeline import bf16
 from pipeline.graph import edit
 from pipeline.graph.convert import to_json, topo_order
 from stages.optimize.passes.base import register_pass
@@ -39,10 +40,11 @@ def _evaluate(graph, tensors, params) -> list[np.ndarray]:
     index = {n["name"]: i for i, n in enumerate(data["nodes"])}
     data["heads"] = [[index[n], out, 0] for n, out in tensors]
     sym = mx.sym.load_json(json.dumps(data))
-    args = {n: mx.nd.array(params.get(n), dtype=params.get(n).dtype) for n in sym.list_arguments()}
-    aux = {n: mx.nd.array(params.get(n), dtype=params.get(n).dtype) for n in sym.list_auxiliary_states()}
+    stored, narrow = {**params.arg, **params.aux}, bf16.declared(json.dumps(data))
+    args = bf16.to_ndarrays(stored, narrow, sym.list_arguments())
+    aux = bf16.to_ndarrays(stored, narrow, sym.list_auxiliary_states())
     exe = sym.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
-    return [o.asnumpy() for o in exe.forward(is_train=False)]
+    return [bf16.to_numpy(o) for o in exe.forward(is_train=False)]
 
 
 @register_pass("fold_constants", "precompute subgraphs fed only by params and constants")

@@ -1,4 +1,4 @@
-"""The digits example end to end: int8 within one point of fp32 on every quantizing target.
+"""The digits example end to end: int8 and bf16 within one point of fp32 on every quantizing target.
 
 Runs examples/quantize-pipelines.yaml through the real config loader and the worker's
 `run_pipeline`, in this process (the quantize stage is registered by the import below).
@@ -6,8 +6,10 @@ Runs examples/quantize-pipelines.yaml through the real config loader and the wor
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import stages.quantize.stage  # noqa: F401  (registers quantize)
+from pipeline import cpuflags
 from pipeline.config import load_config
 from pipeline.worker import run_pipeline
 
@@ -30,34 +32,24 @@ def test_example_data_files_are_what_the_helper_writes(tmp_path):
             np.testing.assert_array_equal(shipped[name], fresh[name])
 
 
-def test_digits_int8_within_one_point_of_fp32_on_every_target(tmp_path):
-    config = load_config(EXAMPLES / "quantize-pipelines.yaml")
-    cells = config.select(["digits-int8"])
-    assert sorted(c.matrix_values["target"] for c in cells) == ["onednn", "onnxruntime", "openvino"]
+FORMATS = {"digits-int8": {"onnxruntime": "onnx-qdq", "openvino": "onnx-qdq", "onednn": "mxnet-int8"},
+           "digits-bf16": {"openvino": "openvino-bf16", "onednn": "mxnet-bf16"}}
+
+
+@pytest.mark.parametrize("pipeline", sorted(FORMATS))
+def test_digits_within_one_point_of_fp32_on_every_target(tmp_path, pipeline):
+    if pipeline == "digits-bf16":
+        assert cpuflags.has_bf16(), "this test machine is expected to have avx512_bf16 (see /proc/cpuinfo)"
+    cells = load_config(EXAMPLES / "quantize-pipelines.yaml").select([pipeline])
+    assert sorted(c.matrix_values["target"] for c in cells) == sorted(FORMATS[pipeline])
     for cell in cells:
         report = run_pipeline(cell, tmp_path, tmp_path / cell.name)
-        stages = {s["name"]: s for s in report["stages"]}
         assert report["status"] == "passed", (cell.name, report)
-        quantize, verify = stages["quantize"]["metrics"], stages["verify"]["metrics"]
+        by_name = {s["name"]: s for s in report["stages"]}
+        quantize, verify = by_name["quantize"]["metrics"], by_name["verify"]["metrics"]
+        assert quantize["format"] == FORMATS[pipeline][cell.matrix_values["target"]]
         assert quantize["top1_judged"] is True  # a trained model: top-1 means something here
         assert quantize["top1_agreement"] >= 0.99 and quantize["cosine"] >= 0.99
         assert verify["reference_accuracy"] > 0.95, verify
         assert verify["accuracy_drop"] <= 0.01, (cell.name, verify)
         assert verify["dataset_rows"] == 360
-
-
-def test_digits_bf16_within_one_point_of_fp32_on_every_bf16_target(tmp_path):
-    from pipeline import cpuflags
-
-    assert cpuflags.has_bf16(), "this test machine is expected to have avx512_bf16 (see /proc/cpuinfo)"
-    config = load_config(EXAMPLES / "quantize-pipelines.yaml")
-    cells = config.select(["digits-bf16"])
-    assert sorted(c.matrix_values["target"] for c in cells) == ["onednn", "openvino"]
-    for cell in cells:
-        report = run_pipeline(cell, tmp_path, tmp_path / cell.name)
-        stages = {s["name"]: s for s in report["stages"]}
-        assert report["status"] == "passed", (cell.name, report)
-        quantize, verify = stages["quantize"]["metrics"], stages["verify"]["metrics"]
-        assert quantize["format"] in ("mxnet-bf16", "openvino-bf16")
-        assert quantize["top1_judged"] is True and quantize["top1_agreement"] >= 0.99
-        assert verify["accuracy_drop"] <= 0.01, (cell.name, verify)
