@@ -8,10 +8,11 @@ import pytest
 import stages.deploy  # noqa: F401
 import stages.sources.gluon  # noqa: F401
 import stages.verify  # noqa: F401
-from pipeline import cpuflags
+from pipeline import cpuflags, quantized
 from pipeline.errors import StageError, TargetError
 from pipeline.params import build_params
 from stages.deploy import DeployParams
+from stages.quantize.backends import QUANTIZERS
 from stages.quantize.calibration import CalibrationParams
 from stages.quantize.params import QuantizeParams
 from stages.quantize.stage import Quantize
@@ -220,3 +221,17 @@ def test_params_refused_at_validation(values, path, fragment):
 def test_percentile_is_accepted_for_onnx_targets():
     params, _ = build_params(QuantizeParams, {"target": "openvino", "method": "percentile"})
     assert Quantize.check_params(params) == []
+
+
+@pytest.mark.parametrize("quantizer", sorted(QUANTIZERS.names()))
+def test_every_registered_quantizer_is_guarded_and_served_by_its_target(small, quantizer):
+    """Registry coverage: each (precision, target) makes a bundle its target serves and verifies."""
+    precision, target = quantizer.split(":")
+    runner, fp32 = small
+    out, result = quantize(runner, fp32, precision=precision, target=target)
+    assert result.status == "passed", result.diagnostics
+    rec = out.metadata["quantized"]
+    assert rec["precision"] == precision and target in quantized.SERVED_BY[rec["format"]]
+    deployed, _ = runner.run("deploy", out, DeployParams(target=target))
+    _, verified = runner.run("verify", deployed, LOOSE)
+    assert verified.status == "passed", verified.diagnostics
