@@ -94,9 +94,9 @@ def section(results, batches, columns, runs, loads, argv) -> str:
     flags = cpuflags.precision_flags()
     lines = [f"CPU: {cpuflags.cpu_model()}, {os.cpu_count()} cores; flags: "
              + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in flags.items())
-             + f". 1-minute load average before/after: {loads[0]} / {loads[1]} (2 cores: above ~0.5 other work "
-               f"shared the machine).",
-             f"Command: `python bench/bench_precision.py {' '.join(argv)}`; {runs} interleaved timed rounds per "
+             + f". 1-minute load average before/after: {loads[0]} / {loads[1]} (2 cores; the bench itself "
+               f"keeps about one busy).",
+             f"Command: `{' '.join(['python bench/bench_precision.py', *argv])}`; {runs} interleaved timed rounds per "
              f"model and batch. Random weights; int8 calibrated on {CALIBRATION_ROWS} random rows. ✗: the "
              f"deployment failed the quantize guard against fp32 (cosine >= 0.99, relative error <= 0.2 per row, "
              f"{GUARD_ROWS} held-out rows); bf16 only where the CPU has it.", ""]
