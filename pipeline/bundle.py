@@ -116,8 +116,8 @@ class ModelBundle:
         auxs = set(sym.list_auxiliary_states())
         return cls(
             symbol_json=symbol_json(sym),
-            arg_params={k: _to_numpy(v) for k, v in arg_params.items() if k in args},
-            aux_params={k: _to_numpy(v) for k, v in aux_params.items() if k in auxs},
+            arg_params={k: bf16.to_numpy(v) for k, v in arg_params.items() if k in args},
+            aux_params={k: bf16.to_numpy(v) for k, v in aux_params.items() if k in auxs},
             inputs=list(inputs),
             outputs=list(sym.list_outputs()),
             metadata=dict(metadata or {}),
@@ -222,6 +222,3 @@ def symbol_json(sym) -> str:
     """
     return sym.tojson(remove_amp_cast=False)
 
-
-def _to_numpy(value) -> np.ndarray:
-    return bf16.to_numpy(value)
