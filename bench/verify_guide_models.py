@@ -8,9 +8,7 @@ random and image inputs, with verify's default tolerance (atol 1e-4, rtol 1e-3):
 from __future__ import annotations
 
 import argparse
-import struct
 import tempfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +17,11 @@ import stages.deploy  # noqa: F401
 import stages.sources.gluon  # noqa: F401
 import stages.verify  # noqa: F401
 from pipeline.bundle import TensorSpec
+from pipeline.png import write_png
 from pipeline.stage import STAGES, RunContext
 from stages.deploy import DeployParams
 from stages.sources.gluon import GluonParams
 from stages.verify import VerifyParams
-
-
-def write_png(path: Path, pixels: np.ndarray) -> Path:
-    height, width, _ = pixels.shape
-    raw = b"".join(b"\x00" + pixels[row].tobytes() for row in range(height))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-    return path
 
 
 def run_one(run_dir: Path, model: str, api: str, kind: str, image: Path, runs: int) -> dict:

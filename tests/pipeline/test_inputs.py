@@ -1,26 +1,11 @@
 """make_feed: seeded random inputs per dtype, and the guide's image preprocessing."""
-import struct
-import zlib
-
 import mxnet as mx
 import numpy as np
 import pytest
 
 from pipeline.bundle import TensorSpec
 from pipeline.inputs import InputError, make_feed
-
-
-def write_png(path, pixels: np.ndarray) -> None:
-    """A minimal RGB PNG writer (no imaging library is installed; MXNet only decodes)."""
-    height, width, _ = pixels.shape
-    raw = b"".join(b"\x00" + pixels[row].astype(np.uint8).tobytes() for row in range(height))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
-                     + chunk(b"IEND", b""))
+from pipeline.png import write_png
 
 
 def test_random_feed_is_seeded_and_typed():

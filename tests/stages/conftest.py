@@ -58,25 +58,8 @@ def make_runner(tmp_path):
         r.close()
 
 
-def _write_png(path: Path, pixels) -> Path:
-    """A minimal RGB PNG writer (no imaging library is installed; MXNet only decodes)."""
-    import struct
-    import zlib
-
-    import numpy as np
-
-    height, width, _ = pixels.shape
-    raw = b"".join(b"\x00" + pixels[row].astype(np.uint8).tobytes() for row in range(height))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
-                     + chunk(b"IEND", b""))
-    return path
-
-
 @pytest.fixture
 def write_png():
-    return _write_png
+    from pipeline.png import write_png as writer
+
+    return writer

@@ -6,11 +6,11 @@ so the guide's `args['softmax_label'] = ...` and Module's `allow_missing=True` b
 """
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
+
+from pipeline import png
 
 GLUON_NAMES = {"resnet-50": "resnet50_v1", "resnet-152": "resnet152_v1"}
 
@@ -39,11 +39,4 @@ def write_synset(folder: Path) -> None:
 def write_png(path: Path, seed: int = 0, height: int = 300, width: int = 400) -> None:
     """A random RGB image as a minimal PNG (no JPEG encoder is installed; MXNet reads PNG)."""
     pixels = (np.random.RandomState(seed).rand(height, width, 3) * 255).astype(np.uint8)
-    raw = b"".join(b"\x00" + pixels[i].tobytes() for i in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack("!I", len(data)) + kind + data + struct.pack("!I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack("!IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
-                     + chunk(b"IEND", b""))
+    png.write_png(path, pixels)
