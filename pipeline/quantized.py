@@ -23,9 +23,9 @@ stage cache is keyed by location, so the path stays valid); callers that open a 
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+from pipeline.bundle import sha256_file
 from pipeline.errors import TargetError
 
 KEY = "quantized"
@@ -65,14 +65,6 @@ def runtime_options(metadata: dict, run_dir: str | Path) -> dict:
     return {}
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def artifact_path(metadata: dict, base_dir: str | Path | None) -> Path:
     """The quantized file, checked against the sha256 the stage recorded (QNT202, QNT203)."""
     rec = record(metadata) or {}
@@ -83,7 +75,7 @@ def artifact_path(metadata: dict, base_dir: str | Path | None) -> Path:
     if not path.is_file():
         raise TargetError("the quantized model file is missing", code="QNT202", where=str(path),
                           hint="re-run the quantize stage")
-    if rec.get("sha256") and sha256(path) != rec["sha256"]:
+    if rec.get("sha256") and sha256_file(path) != rec["sha256"]:
         raise TargetError("the quantized model file was changed after the quantize stage wrote it (sha256 "
                           "mismatch)", code="QNT203", where=str(path), hint="re-run the quantize stage")
     return path

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import atomic, quantized
-from pipeline.bundle import ModelBundle
+from pipeline.bundle import ModelBundle, sha256_file
 from pipeline.errors import StageError
 from pipeline.onnx_export import export_bundle
 from stages.quantize.backends import QuantizeJob, record, register
@@ -117,6 +117,6 @@ def quantize_onnx_int8(job: QuantizeJob) -> ModelBundle:
             shutil.copyfile(staged, tmp_out)  # /tmp may be another filesystem: no rename
     rel = os.path.relpath(out_path, job.run_dir)
     meta = {**job.bundle.metadata,
-            quantized.KEY: record(job, "onnx-qdq", path=rel, sha256=quantized.sha256(out_path),
+            quantized.KEY: record(job, "onnx-qdq", path=rel, sha256=sha256_file(out_path),
                                   unquantized_ops=sorted(UNQUANTIZED_OPS.get(p.target, ())))}
     return job.bundle.evolve(stage="quantize", details={"precision": "int8", "format": "onnx-qdq"}, metadata=meta)

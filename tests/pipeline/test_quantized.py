@@ -2,6 +2,7 @@
 import pytest
 
 from pipeline import quantized
+from pipeline.bundle import sha256_file
 from pipeline.errors import TargetError
 
 QDQ = {"quantized": {"precision": "int8", "format": "onnx-qdq", "target": "onnxruntime", "path": "p/01-quantize/m.onnx"}}
@@ -40,7 +41,7 @@ def test_artifact_path_checks_presence_and_hash(tmp_path):
     f = tmp_path / "p" / "01-quantize" / "m.onnx"
     f.parent.mkdir(parents=True)
     f.write_bytes(b"model")
-    meta = {"quantized": {**QDQ["quantized"], "sha256": quantized.sha256(f)}}
+    meta = {"quantized": {**QDQ["quantized"], "sha256": sha256_file(f)}}
     assert quantized.artifact_path(meta, tmp_path) == f
     f.write_bytes(b"other")
     with pytest.raises(TargetError) as err:
