@@ -1,7 +1,7 @@
 """ResNet-50 v1, batch 1, ONNX Runtime: params listed among the graph inputs vs kept out of them.
 
 MXNet's exporter lists every param among the graph inputs; ONNX Runtime then treats them as
-overridable, so it neither constant-folds nor fuses them. pipeline/onnx_export.py keeps them
+overridable, so it neither constant-folds nor fuses them. pipeline/onnx/export.py keeps them
 out. This measures both forms of the same export side by side in one process (alternating
 rounds, so drift on a shared machine hits both alike) and prints the ratio. A measurement,
 not a test: nothing here asserts a speed.
@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.benchlib import cpu_description, write_section  # noqa: E402
-from pipeline.bundle import TensorSpec  # noqa: E402
-from pipeline.onnx_export import initializers_as_inputs, to_onnx  # noqa: E402
-from pipeline.resolve import export_block, zoo_block  # noqa: E402
+from pipeline.model.bundle import TensorSpec  # noqa: E402
+from pipeline.onnx.export import initializers_as_inputs, to_onnx  # noqa: E402
+from pipeline.model.resolve import export_block, zoo_block  # noqa: E402
 
 HEADING = "## ONNX export (bench/bench_onnx_export.py)"
 MODEL, SHAPE = "resnet50_v1", (1, 3, 224, 224)

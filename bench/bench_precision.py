@@ -3,7 +3,7 @@
     PYTHONPATH=. python bench/bench_precision.py [--models a,b] [--batches 1,16] [--runs 20] [--no-write]
 
 Every model has random weights (nothing is downloaded). For each model and batch, every
-available target x precision (pipeline/tuning.py's candidates: cpu fp32; onednn fp32, bf16, int8;
+available target x precision (pipeline/precision/tuning.py's candidates: cpu fp32; onednn fp32, bf16, int8;
 onnxruntime fp32, int8; openvino fp32, bf16, int8; bf16 only with native CPU bf16) is built
 the way `pipeline tune` builds it (int8 calibrated on 16 seeded random rows), deployed once,
 checked against fp32 on MXNet's executor over 8 held-out random rows (the quantize guard:
@@ -31,14 +31,15 @@ sys.path.insert(0, str(ROOT))
 
 from bench.benchlib import load_average, write_section  # noqa: E402
 
-from pipeline import cpuflags, quantized  # noqa: E402
-from pipeline.errors import MxdeployError  # noqa: E402
-from pipeline.graph.zoo import zoo_bundle  # noqa: E402
+from pipeline.precision import cpuflags  # noqa: E402
+from pipeline.model import quantized  # noqa: E402
+from pipeline.core.errors import MxdeployError  # noqa: E402
+from pipeline.model.zoo_bundle import zoo_bundle  # noqa: E402
 from pipeline.targets import TARGETS  # noqa: E402
 from pipeline.targets.cpu import CpuTarget  # noqa: E402
-from pipeline.tuning import TARGET_OPTIONS, TuneSettings, available_candidates, candidate_bundle  # noqa: E402
-from stages.quantize.calibration import CalibrationParams, split_feeds  # noqa: E402
-from stages.quantize.guard import judge  # noqa: E402
+from pipeline.precision.tuning import TARGET_OPTIONS, TuneSettings, available_candidates, candidate_bundle  # noqa: E402
+from pipeline.precision.calibration import CalibrationParams, split_feeds  # noqa: E402
+from pipeline.precision.guard import judge  # noqa: E402
 
 MODELS = {"resnet50_v1": 224, "mobilenetv2_1.0": 224, "densenet121": 224, "inceptionv3": 299, "squeezenet1.1": 224}
 HEADING = "## Precision (bench/bench_precision.py)"

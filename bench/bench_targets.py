@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.benchlib import cpu_description, load_average, write_section  # noqa: E402
 from pipeline.graph import random_feed  # noqa: E402
-from pipeline.graph.zoo import zoo_bundle  # noqa: E402
+from pipeline.model.zoo_bundle import zoo_bundle  # noqa: E402
 from pipeline.targets.base import TARGETS  # noqa: E402
 from pipeline.targets.cpu import CpuTarget  # noqa: E402
 from pipeline.targets.onednn import OneDnnTarget  # noqa: E402
-from stages.optimize.stage import OptimizeParams, optimize  # noqa: E402
+from stages.optimize import OptimizeParams, optimize  # noqa: E402
 
 MODELS = {"resnet50_v1": 224, "mobilenetv2_1.0": 224, "densenet121": 224, "inceptionv3": 299, "squeezenet1.1": 224}
 HEADING = "## Targets (bench/bench_targets.py)"

@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python bench/bench_tune.py [--model resnet50_v1] [--size 224] [--holdout 200] [--no-write]
 
-The same call `pipeline tune MODEL --input data=1,3,S,S` makes (pipeline/tuning.py): every
+The same call `pipeline tune MODEL --input data=1,3,S,S` makes (pipeline/precision/tuning.py): every
 available target x precision built, guarded against fp32 on MXNet's executor over `--holdout`
 random inputs (cosine >= 0.99, relative error <= 0.2 on each), timed, and the fastest passing
 one chosen. The section states the choice as a ratio to ONNX Runtime fp32 measured in the
@@ -49,8 +49,8 @@ def section(model: str, size: int, result, settings, loads: tuple[str, str]) -> 
 
 
 def main(argv=None) -> int:
-    from pipeline.graph.zoo import zoo_bundle
-    from pipeline.tuning import TuneSettings, tune
+    from pipeline.model.zoo_bundle import zoo_bundle
+    from pipeline.precision.tuning import TuneSettings, tune
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="resnet50_v1")

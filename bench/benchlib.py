@@ -37,7 +37,7 @@ def load_average() -> str:
 
 def write_section(heading: str, body: str, path: Path = BENCHMARKS) -> Path:
     """Replace (or append) the section under `heading`, leaving the other sections as they are."""
-    from pipeline import atomic
+    from pipeline.core import atomic
 
     text = path.read_text("utf-8") if path.exists() else "# Benchmarks\n"
     section = f"{heading}\n\n{body.strip()}\n"

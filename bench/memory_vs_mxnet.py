@@ -12,9 +12,9 @@ import sys
 import mxnet as mx
 from mxnet.gluon.model_zoo import vision
 
-from pipeline import memory
-from pipeline.bundle import ModelBundle, TensorSpec
-from pipeline.resolve import ZOO_NAMES
+from pipeline.measure import memory
+from pipeline.model.bundle import ModelBundle, TensorSpec
+from pipeline.model.resolve import ZOO_NAMES
 
 
 def reported(sym, shapes, backend):

@@ -16,9 +16,9 @@ import numpy as np
 import stages.deploy  # noqa: F401
 import stages.sources.gluon  # noqa: F401
 import stages.verify  # noqa: F401
-from pipeline.bundle import TensorSpec
-from pipeline.png import write_png
-from pipeline.stage import STAGES, RunContext
+from pipeline.model.bundle import TensorSpec
+from pipeline.measure.png import write_png
+from pipeline.core.stage import STAGES, RunContext
 from stages.deploy import DeployParams
 from stages.sources.gluon import GluonParams
 from stages.verify import VerifyParams

@@ -84,7 +84,7 @@ def trained_cnn(epochs: int = EPOCHS, seed: int = SEED):
 
 
 def _write_npz(path: Path, **arrays) -> None:
-    """numpy.savez into memory, then temp file + rename (pipeline.atomic's rule, without importing it)."""
+    """numpy.savez into memory, then temp file + rename (pipeline.core.atomic's rule, without importing it)."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

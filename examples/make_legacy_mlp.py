@@ -11,7 +11,7 @@ compute the same function of raw pixels. Run after train_digits_mlp.py:
 import json
 from pathlib import Path
 import mxnet as mx
-from pipeline import atomic
+from pipeline.core import atomic
 
 ex = Path(__file__).resolve().parent
 nodes = [

@@ -15,7 +15,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pipeline import atomic  # noqa: E402
+from pipeline.core import atomic  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

@@ -18,7 +18,7 @@ import mxnet as mx
 import numpy as np
 from sklearn.datasets import load_digits
 
-from pipeline import atomic
+from pipeline.core import atomic
 
 HIDDEN = 32
 CLASSES = 10

@@ -15,11 +15,11 @@ from typing import Annotated, Callable, Literal, Optional
 
 import numpy as np
 
-from pipeline import quantized
-from pipeline.bundle import ModelBundle
-from pipeline.errors import StageError
-from pipeline.params import OneOf, ParamIssue, param
-from pipeline.stage import RunContext, Stage, StageResult, register_stage
+from pipeline.model import quantized
+from pipeline.model.bundle import ModelBundle
+from pipeline.core.errors import StageError
+from pipeline.core.paramspec import OneOf, ParamIssue, param
+from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets import TARGETS, target_names
 from stages import deploy_auto
 from stages.deploy_auto import AUTO

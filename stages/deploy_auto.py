@@ -1,4 +1,4 @@
-"""`deploy: {target: auto}`: let pipeline/tuning.py pick the target and precision, then deploy it.
+"""`deploy: {target: auto}`: let pipeline/precision/tuning.py pick the target and precision, then deploy it.
 
 Every available target x precision is quantized (where it is not fp32), guarded against fp32 on
 held-out random inputs and timed, exactly as `pipeline tune` does; the fastest that passes is
@@ -9,12 +9,13 @@ with TUN101 and the table.
 """
 from __future__ import annotations
 
-from pipeline import atomic, quantized
-from pipeline.bundle import ModelBundle
-from pipeline.diagnostics import Diagnostic
-from pipeline.errors import StageError
-from pipeline.stage import RunContext, StageResult
-from pipeline.tuning import TARGET_OPTIONS, TuneResult, TuneSettings, tune
+from pipeline.core import atomic
+from pipeline.model import quantized
+from pipeline.model.bundle import ModelBundle
+from pipeline.core.diagnostics import Diagnostic
+from pipeline.core.errors import StageError
+from pipeline.core.stage import RunContext, StageResult
+from pipeline.precision.tuning import TARGET_OPTIONS, TuneResult, TuneSettings, tune
 
 AUTO = "auto"
 TUNE_FILE = "tune.json"

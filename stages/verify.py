@@ -3,7 +3,7 @@
 The reference is rebuilt from `metadata["reference"]` (the source's own runtime: imperative
 Gluon, or the original checkpoint on MXNet's executor), so every transform between source and
 deploy is covered by one comparison. The pass rule is numpy's allclose rule per element
-(see pipeline.compare); cosine and top-k agreement are reported to explain a failure.
+(see pipeline.measure.compare); cosine and top-k agreement are reported to explain a failure.
 Latency is measured on the deployed session only, after warm-up forwards.
 """
 from __future__ import annotations
@@ -14,16 +14,17 @@ from typing import Literal, Optional
 
 import numpy as np
 
-from pipeline import atomic, quantized
-from pipeline.bundle import ModelBundle
-from pipeline.compare import CompareResult, compare
-from pipeline.diagnostics import Diagnostic, has_errors
-from pipeline.errors import StageError
-from pipeline.inputs import make_feed
-from pipeline.latency import latency_ms
-from pipeline.params import ParamIssue, param
-from pipeline.reference import REFERENCES
-from pipeline.stage import RunContext, Stage, StageResult, register_stage
+from pipeline.core import atomic
+from pipeline.model import quantized
+from pipeline.model.bundle import ModelBundle
+from pipeline.measure.compare import CompareResult, compare
+from pipeline.core.diagnostics import Diagnostic, has_errors
+from pipeline.core.errors import StageError
+from pipeline.measure.inputs import make_feed
+from pipeline.measure.latency import latency_ms
+from pipeline.core.paramspec import ParamIssue, param
+from pipeline.model.references import REFERENCES
+from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets import TARGETS
 from stages.verify_accuracy import (accuracy_drop_diagnostic, accuracy_metrics, first_batch, load_dataset,
                                     predictions)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.bundle import TensorSpec
-from pipeline.diagnostics import Diagnostic
-from pipeline.errors import StageError
-from pipeline.inputs import read_npz
+from pipeline.model.bundle import TensorSpec
+from pipeline.core.diagnostics import Diagnostic
+from pipeline.core.errors import StageError
+from pipeline.measure.inputs import read_npz
 
 LABEL = "label"
 

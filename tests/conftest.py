@@ -6,6 +6,8 @@ import tempfile
 
 import pytest
 
+import stages  # noqa: F401  (registers the stages, as the CLI's and the worker's entry points do)
+
 os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
 # Test runs keep their stage cache out of ~/.cache.
 os.environ.setdefault("MXDEPLOY_CACHE_DIR", tempfile.mkdtemp(prefix="mxdeploy-test-cache-"))

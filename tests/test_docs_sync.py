@@ -9,7 +9,7 @@ CODE_RE = re.compile(r"""["'](?P<code>(?:CFG|CLI|REG|BND|MDL|SRC|INP|DEP|VER|TGT
 
 
 def test_stages_doc_matches_the_parameter_specs():
-    from pipeline.commands.stages import stage_docs_markdown
+    from pipeline.cli.stages import stage_docs_markdown
 
     assert (REPO / "docs" / "stages.md").read_text() == stage_docs_markdown() + "\n", \
         "regenerate with: pipeline stages --markdown > docs/stages.md"

@@ -52,7 +52,7 @@ class EmbeddedAccelerator:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH")) if p)
         env.pop(ENV_ADDRESS, None)
-        cmd = [sys.executable, "-m", "pipeline.commands.accelerator", "serve", "--size", self.size,
+        cmd = [sys.executable, "-m", "pipeline.cli.accelerator", "serve", "--size", self.size,
                "--host", "127.0.0.1", "--port", "0", "--engine", self.engine, "--token-file", "-",
                "--exit-with-parent"]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env)

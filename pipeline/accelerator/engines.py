@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from pipeline.accelerator.errors import BadRequest, EngineError
-from pipeline.registry import Registry
+from pipeline.core.registry import Registry
 
 MiB = 1 << 20
 _TOTAL_RE = re.compile(r"Total (\d+) MB allocated")
@@ -74,8 +74,8 @@ class MXNetEngine:
                 inputs: dict[str, tuple[tuple[int, ...], str]]) -> PreparedModel:
         import mxnet as mx
 
-        from pipeline.errors import ModelError
-        from pipeline.loaders.symbol_json import validate_graph
+        from pipeline.core.errors import ModelError
+        from pipeline.model.symbol_json import validate_graph
 
         try:
             validate_graph(json.loads(symbol_json), "load")  # a bad index would segfault the server
@@ -146,7 +146,7 @@ def _estimate_activations(symbol, shapes) -> int:
 
 
 class OnnxRuntimeEngine:
-    """ONNX Runtime serving: each bound shape is exported (pipeline/onnx_export.py, opset
+    """ONNX Runtime serving: each bound shape is exported (pipeline/onnx/export.py, opset
     pinned, params as initializers) and opened as an InferenceSession with every graph
     optimization. The memory charged is params + MXNet's planned activations for that
     shape (the same planner figure as the mxnet engine: ORT's own arena is not observable)."""
@@ -169,10 +169,10 @@ class OnnxRuntimeEngine:
     def bind(self, model: PreparedModel, shapes: dict[str, tuple[int, ...]]) -> BoundExecutor:
         import onnxruntime as ort
 
-        from pipeline.bundle import ModelBundle, TensorSpec
-        from pipeline.errors import MxdeployError
-        from pipeline.memory import estimate
-        from pipeline.onnx_export import to_onnx
+        from pipeline.model.bundle import ModelBundle, TensorSpec
+        from pipeline.core.errors import MxdeployError
+        from pipeline.measure.memory import estimate
+        from pipeline.onnx.export import to_onnx
 
         symbol_json, symbol, args, aux = model.state
         specs = [TensorSpec(n, tuple(shapes[n]), model.input_dtypes[n]) for n in model.input_names]
@@ -186,7 +186,7 @@ class OnnxRuntimeEngine:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
         feed_names = [i.name for i in session.get_inputs()]
-        activations = estimate(bundle).activation_bytes  # MXNet's planner replayed (pipeline/memory.py)
+        activations = estimate(bundle).activation_bytes  # MXNet's planner replayed (pipeline/measure/memory.py)
         input_bytes = sum(int(np.prod(s.shape)) * np.dtype(s.dtype).itemsize for s in specs)
 
         def run(feed: dict[str, np.ndarray]) -> list[np.ndarray]:

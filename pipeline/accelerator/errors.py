@@ -6,7 +6,7 @@ detected the problem. Codes are documented in docs/errors.md and never reused.
 """
 from __future__ import annotations
 
-from pipeline.errors import MxdeployError
+from pipeline.core.errors import MxdeployError
 
 MAX_ONE_DEVICE = "Maximum one EIA device can be attached to an instance"
 

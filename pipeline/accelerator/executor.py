@@ -22,7 +22,7 @@ from collections import OrderedDict
 import numpy as np
 
 from pipeline.accelerator.errors import AcceleratorError, EIAUsageError
-from pipeline.bundle import symbol_json
+from pipeline.model.bundle import symbol_json
 
 TRAINING_MESSAGE = "for training cannot be set to true with EIA context"
 BACKWARD_MESSAGE = "backward() is not supported with EIA context: the accelerator runs inference only"

@@ -36,7 +36,7 @@ from pipeline.accelerator.errors import (
     MAX_ONE_DEVICE, AcceleratorError, AcceleratorMemoryFull, AlreadyAttached, AuthenticationFailed, BadRequest,
     ModelTooLarge, NotAuthenticated, UnknownModel)
 from pipeline.accelerator.protocol import MsgType
-from pipeline.errors import UsageError
+from pipeline.core.errors import UsageError
 from pipeline.targets.sizes import ACCELERATOR_SIZES, smallest_fit
 
 SERVER_VERSION = "mxdeploy-accelerator/1"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 
-from pipeline.partition_runtime import SubgraphEngine, engine, register_engine
+from pipeline.partition.runtime import SubgraphEngine, engine, register_engine
 
 NAME = "accelerator"
 

@@ -1,1 +1,1 @@
-"""Subcommands of `pipeline`; pipeline/cli.py lists them in COMMANDS."""
+"""Subcommands of `pipeline`; pipeline/cli/__init__.py lists them in COMMANDS."""

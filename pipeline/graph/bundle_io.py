@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import networkx as nx
 
-from pipeline.bundle import ModelBundle
+from pipeline.model.bundle import ModelBundle
 from pipeline.graph.convert import from_json, to_json
-from pipeline.graph.params import ParamStore
+from pipeline.graph.param_store import ParamStore
 
 
 def graph_of(bundle: ModelBundle) -> tuple[nx.MultiDiGraph, ParamStore]:

@@ -21,7 +21,7 @@ import json
 
 import networkx as nx
 
-from pipeline.errors import InternalError, MxdeployError
+from pipeline.core.errors import InternalError, MxdeployError
 
 
 class GraphError(MxdeployError):

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.bundle import ModelBundle, TensorSpec
-from pipeline.errors import BundleError
+from pipeline.model.bundle import ModelBundle, TensorSpec
+from pipeline.core.errors import BundleError
 
 
 def random_feed(inputs: list[TensorSpec], seed: int = 0) -> dict[str, np.ndarray]:
@@ -28,7 +28,7 @@ def random_feed(inputs: list[TensorSpec], seed: int = 0) -> dict[str, np.ndarray
 
 # Modules a bundle may name in metadata["runtime_modules"] (custom ops its graph uses). Only
 # these are imported: a name read from a model file is never imported as given.
-RUNTIME_MODULES = frozenset({"pipeline.partition_runtime", "pipeline.accelerator.subgraph_engine"})
+RUNTIME_MODULES = frozenset({"pipeline.partition.runtime", "pipeline.accelerator.subgraph_engine"})
 
 
 def ensure_runtime_modules(bundle: ModelBundle) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from pipeline.bundle import TensorSpec
+from pipeline.model.bundle import TensorSpec
 from pipeline.graph.convert import to_json
 
 

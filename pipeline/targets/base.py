@@ -10,9 +10,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from pipeline.bundle import ModelBundle
-from pipeline.errors import TargetError
-from pipeline.registry import Registry
+from pipeline.model.bundle import ModelBundle
+from pipeline.core.errors import TargetError
+from pipeline.core.registry import Registry
 
 GiB = 1 << 30
 MXNET_1_9_1 = 10901

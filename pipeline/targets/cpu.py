@@ -11,9 +11,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from pipeline.bundle import ModelBundle
-from pipeline.errors import TargetError
-from pipeline.labels import label_variables
+from pipeline.model.bundle import ModelBundle
+from pipeline.core.errors import TargetError
+from pipeline.model.labels import label_variables
 from pipeline.targets.base import Target, register_target
 
 _Batch = namedtuple("Batch", ["data"])
@@ -80,8 +80,8 @@ class MXNetExecutorTarget(Target):
     def _infer_impl(self, feed):
         import mxnet as mx
 
-        from pipeline.errors import MxdeployError
-        from pipeline.partition_runtime import take_engine_error
+        from pipeline.core.errors import MxdeployError
+        from pipeline.partition.runtime import take_engine_error
 
         take_engine_error()  # clear a stale one
         try:

@@ -1,6 +1,6 @@
 """`onednn`: MXNet's executor on a graph fused by MXNet's oneDNN (MKLDNN) subgraph backend.
 
-Deploying fuses the bundle with `optimize_for('MKLDNN', ...)` (pipeline/graph/onednn.py, which fails
+Deploying fuses the bundle with `optimize_for('MKLDNN', ...)` (pipeline/graph/onednn_fusion.py, which fails
 loudly when nothing fuses) unless the bundle is already fused by an optimize stage.
 Note that MXNet 1.9.1's MKLDNN build also fuses at bind time by default
 (MXNET_SUBGRAPH_BACKEND defaults to MKLDNN); this target makes the fused graph explicit, so
@@ -8,10 +8,10 @@ it can be inspected, saved and verified, and does not depend on that environment
 """
 from __future__ import annotations
 
-from pipeline.bundle import ModelBundle
+from pipeline.model.bundle import ModelBundle
 from pipeline.graph import bundle_from_graph, graph_of
 from pipeline.graph.execute import ensure_runtime_modules
-from pipeline.graph.onednn import fuse, is_fused
+from pipeline.graph.onednn_fusion import fuse, is_fused
 from pipeline.targets.base import register_target
 from pipeline.targets.cpu import MXNetExecutorTarget
 

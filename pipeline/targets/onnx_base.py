@@ -1,10 +1,10 @@
 """Shared by the targets that serve the exported ONNX (onnxruntime, openvino).
 
-Deploy exports the bundle with pipeline.onnx_export (opset pinned, initializers kept out of
+Deploy exports the bundle with pipeline.onnx.export (opset pinned, initializers kept out of
 the graph inputs, labels stripped) into a temp folder the target owns and removes on close, or
 into `export_dir` when the caller wants to keep the file. A bundle quantized to int8 QDQ by the
 quantize stage is not exported: its file is served, found under the `base_dir` option (the run
-directory) and checked against its recorded sha256 (pipeline/quantized.py). Subclasses open their runtime on
+directory) and checked against its recorded sha256 (pipeline/model/quantized.py). Subclasses open their runtime on
 that file in `_open(path)` and run it in `_run(feed)`; options are checked here, against
 each target's `option_types`, so a typo is an error and not a silently ignored key.
 """
@@ -18,11 +18,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from pipeline import quantized
-from pipeline.bundle import ModelBundle
-from pipeline.errors import TargetError
-from pipeline.onnx_export import DEFAULT_OPSET, exportable_ops, export_bundle
-from pipeline.registry import did_you_mean
+from pipeline.model import quantized
+from pipeline.model.bundle import ModelBundle
+from pipeline.core.errors import TargetError
+from pipeline.onnx.export import DEFAULT_OPSET, exportable_ops, export_bundle
+from pipeline.core.registry import did_you_mean
 from pipeline.targets.base import Target
 
 ONNX_FILE = "model.onnx"
@@ -36,7 +36,7 @@ class ExportedOnnxTarget(Target):
         "threads": (int, 0, lambda v: v >= 0, "a thread count >= 0 (0: the runtime's default)"),
         "export_dir": ((str, Path), None, lambda v: True, "a folder path"),
         "opset": (int, DEFAULT_OPSET, lambda v: True, "an ONNX opset number"),
-        # The run directory a quantized bundle's ONNX file is relative to (pipeline/quantized.py).
+        # The run directory a quantized bundle's ONNX file is relative to (pipeline/model/quantized.py).
         "base_dir": ((str, Path), None, lambda v: True, "a folder path"),
         # The deploy and verify stages pass every target the MXNet binding API; the exported
         # graph has one way in, which the Symbol API's name stands for. 'module' is refused

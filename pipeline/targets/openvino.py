@@ -11,7 +11,7 @@ target (`threads`, `export_dir`, `opset`):
   OPTIMIZATION_CAPABILITIES, rather than falling back to f32, and the compiled model is asked
   which precision it actually took (OVN102 if not the requested one).
 
-A bundle the quantize stage made for openvino is served as it asks (pipeline/quantized.py):
+A bundle the quantize stage made for openvino is served as it asks (pipeline/model/quantized.py):
 an `onnx-qdq` bundle's int8 QDQ file instead of a fresh export, and an `openvino-bf16` bundle
 with precision bf16 (an explicit `precision: f32` then conflicts: OVN104).
 
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import quantized
-from pipeline.bundle import ModelBundle
-from pipeline.errors import TargetError
-from pipeline.onnx_export import exportable_ops, export_bundle
+from pipeline.model import quantized
+from pipeline.model.bundle import ModelBundle
+from pipeline.core.errors import TargetError
+from pipeline.onnx.export import exportable_ops, export_bundle
 from pipeline.targets.base import register_target
 from pipeline.targets.onnx_base import ONNX_FILE, ExportedOnnxTarget
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.bundle import ModelBundle
-from pipeline.params import ParamIssue, param
-from pipeline.reference import Reference, register_reference
-from pipeline.resolve import load_checkpoint
-from pipeline.stage import RunContext, Stage, StageResult, register_stage
+from pipeline.model.bundle import ModelBundle
+from pipeline.core.paramspec import ParamIssue, param
+from pipeline.model.references import Reference, register_reference
+from pipeline.model.resolve import load_checkpoint
+from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,8 @@ class CheckpointReference(Reference):
     kind = "checkpoint"
 
     def __init__(self, spec: dict, run_dir: Path):
-        from pipeline.loaders import params as params_loader
-        from pipeline.loaders.symbol_json import load_symbol
+        from pipeline.model import params_file as params_loader
+        from pipeline.model.symbol_json import load_symbol
 
         super().__init__(spec, run_dir)
         # the same validating loaders as the source stage: the files may have changed since
@@ -97,7 +97,7 @@ class CheckpointReference(Reference):
     def _bind(self, feed: dict[str, np.ndarray]):
         import mxnet as mx
 
-        from pipeline.labels import label_variables
+        from pipeline.model.labels import label_variables
 
         shapes = {name: value.shape for name, value in feed.items()}
         arg_shapes, _, _ = self.symbol.infer_shape(**shapes)

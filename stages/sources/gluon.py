@@ -16,20 +16,22 @@ from typing import Any, Optional
 
 import numpy as np
 
-from pipeline import atomic
-from pipeline.bundle import ModelBundle, graph_mxnet_version
-from pipeline.errors import SourceError
-from pipeline.params import ParamIssue, param
-from pipeline.reference import Reference, register_reference
-from pipeline.resolve import build_block, default_zoo_inputs, export_block, is_factory_spec
-from pipeline.stage import RunContext, Stage, StageResult, register_stage
+from pipeline.core import atomic
+from pipeline.model.bundle import ModelBundle, graph_mxnet_version
+from pipeline.core.errors import SourceError
+from pipeline.core.paramspec import ParamIssue, param
+from pipeline.model.references import Reference, register_reference
+from pipeline.model import zoos
+from pipeline.model.resolve import build_block, default_zoo_inputs, export_block, is_factory_spec
+from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 
 REFERENCE_PARAMS = "reference.params"
 
 
 @dataclass(frozen=True)
 class GluonParams:
-    model: Optional[str] = param(None, "a mxnet.gluon.model_zoo.vision name, e.g. resnet50_v1 (random weights)")
+    model: Optional[str] = param(None, "a model zoo name (MXNet vision, GluonCV, GluonNLP), e.g. resnet50_v1 "
+                                       "(random weights, nothing downloaded)")
     kwargs: dict[str, Any] = param(help="keyword arguments for the zoo model or the factory", factory=dict)
     factory: Optional[str] = param(None, "pkg.module:callable returning a HybridBlock, imported from the "
                                          "pipelines file's folder")
@@ -51,8 +53,8 @@ class GluonSource(Stage):
         if params.factory is not None and not is_factory_spec(params.factory):
             return [ParamIssue(("factory",), f"expected pkg.module:callable, got '{params.factory}'")]
         if params.model is not None:
-            from pipeline.resolve import zoo_names
-            from pipeline.registry import did_you_mean
+            from pipeline.model.resolve import zoo_names
+            from pipeline.core.registry import did_you_mean
 
             names = zoo_names()
             if params.model not in names:
@@ -82,6 +84,9 @@ class GluonSource(Stage):
                                                                 "config_dir": str(Path(ctx.config_dir).resolve())}
         source = {"kind": "gluon", **origin, "kwargs": dict(params.kwargs), "seed": params.seed,
                   "params": str(user_params.resolve()) if user_params else None}
+        if params.model:
+            zoo = zoos.find_zoo(params.model)
+            source.update(zoo=zoo.name, family=zoo.family(params.model))
         out.metadata.update({
             "source": source,
             "mxnet_version": graph_mxnet_version(out.symbol_json),

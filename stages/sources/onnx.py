@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.diagnostics import Diagnostic
-from pipeline.params import param
-from pipeline.stage import Stage, StageResult, register_stage
+from pipeline.core.diagnostics import Diagnostic
+from pipeline.core.paramspec import param
+from pipeline.core.stage import Stage, StageResult, register_stage
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class OnnxSource(Stage):
     Params = OnnxSourceParams
 
     def run(self, bundle, params, ctx):
-        from pipeline.loaders.onnx_model import load_onnx
+        from pipeline.onnx.load import load_onnx
 
         path = ctx.resolve(params.path)
         out = load_onnx(path, {s.name: tuple(s.shape) for s in ctx.inputs})

@@ -16,16 +16,16 @@ from pathlib import Path
 
 def load(kind: str, folder: Path, i: int) -> None:
     if kind == "yaml":
-        from pipeline.config import load_config
+        from pipeline.run.config import load_config
 
         load_config(folder / f"case-{i}.yaml")
     elif kind in ("symbol", "params"):
-        from pipeline.bundle import TensorSpec
-        from pipeline.resolve import load_checkpoint
+        from pipeline.model.bundle import TensorSpec
+        from pipeline.model.resolve import load_checkpoint
 
         load_checkpoint(str(folder / f"case-{i}"), 0, [TensorSpec("data", (1, 8))])
     elif kind == "onnx":
-        from pipeline.loaders.onnx_model import load_onnx
+        from pipeline.onnx.load import load_onnx
 
         load_onnx(folder / f"case-{i}.onnx", {"X": (1, 8)})
     else:
@@ -33,7 +33,7 @@ def load(kind: str, folder: Path, i: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from pipeline.errors import MxdeployError
+    from pipeline.core.errors import MxdeployError
 
     kind, folder, count = argv[0], Path(argv[1]), int(argv[2])
     for i in range(count):

@@ -49,10 +49,10 @@ def _scenario(tmp: str) -> dict:
     sys.path.insert(0, str(PLUGINS))
     from distributed import LocalCluster
 
-    from pipeline.config import load_config
-    from pipeline.errors import UsageError
-    from pipeline.runner import run_pipelines
-    from pipeline.worker import CellOptions
+    from pipeline.run.config import load_config
+    from pipeline.core.errors import UsageError
+    from pipeline.run.runner import run_pipelines
+    from pipeline.run.worker import CellOptions
 
     tmp_path = Path(tmp)
     (tmp_path / "pipelines.yaml").write_text(textwrap.dedent(PIPELINES))

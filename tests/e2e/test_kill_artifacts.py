@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.bundle import ModelBundle
+from pipeline.model.bundle import ModelBundle
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

@@ -16,8 +16,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from pipeline.bundle import ModelBundle
-from pipeline.cache import StageCache
+from pipeline.model.bundle import ModelBundle
+from pipeline.run.cache import StageCache
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "tests" / "plugins"

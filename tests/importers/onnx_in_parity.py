@@ -69,7 +69,7 @@ def run_ort(path: Path, feed: dict) -> list[np.ndarray]:
 
 def run_mxnet(path: Path, feed: dict, shapes: dict | None = None) -> list[np.ndarray]:
     from pipeline.targets.cpu import CpuTarget
-    from stages.importers.onnx import import_onnx
+    from pipeline.onnx.importer import import_onnx
 
     bundle = import_onnx(path, shapes if shapes is not None else {n: a.shape for n, a in feed.items()})
     specs = {s.name: s for s in bundle.inputs}

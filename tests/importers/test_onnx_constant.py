@@ -48,7 +48,7 @@ def test_constant_value_attributes(key, value, tmp_path):
 def test_shape_gather_unsqueeze_concat_reshape_folds(tmp_path):
     """The chain exporters emit for x.view(x.size(0), -1) folds to a static reshape: no params."""
     from onnx_in_parity import run_mxnet  # noqa: F401 - imported for the bundle check below
-    from stages.importers.onnx import import_onnx
+    from pipeline.onnx.importer import import_onnx
 
     nodes = [
         helper.make_node("Shape", ["x"], ["s"]),

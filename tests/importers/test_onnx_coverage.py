@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.importers.onnx.coverage import compare, run_sweep, totals
-from stages.importers.onnx.coverage_report import check_floor, write_report
+from pipeline.onnx.importer.coverage import compare, run_sweep, totals
+from pipeline.onnx.importer.coverage_report import check_floor, write_report
 
 FLOOR = Path(__file__).resolve().parents[1] / "onnx_coverage_floor.json"
 

@@ -5,8 +5,8 @@ import pytest
 from onnx import TensorProto, helper
 
 from onnx_in_parity import check_model, graph_model, rand, run_mxnet
-from stages.importers.onnx import import_onnx
-from stages.importers.onnx.errors import DynamicValueError, OnnxImportError
+from pipeline.onnx.importer import import_onnx
+from pipeline.onnx.importer.errors import DynamicValueError, OnnxImportError
 
 N = helper.make_node
 
@@ -67,7 +67,7 @@ def test_ir_version_newer_than_the_installed_onnx_still_loads(tmp_path):
 
 
 def test_metadata_and_saved_bundle_round_trip(tmp_path):
-    from pipeline.bundle import ModelBundle
+    from pipeline.model.bundle import ModelBundle
     from pipeline.targets.cpu import CpuTarget
 
     model = graph_model([N("MatMul", ["x", "w"], ["y"])], {"x": rand(2, 3)}, {"w": rand(3, 4, seed=1)}, ["y"], 13)

@@ -18,7 +18,7 @@ def test_transformer_shape_arithmetic_folds_away(tmp_path):
     """Shape/Gather/Unsqueeze/Concat and the int64 constants leave no trace in the MXNet graph."""
     import onnx
 
-    from stages.importers.onnx import import_onnx
+    from pipeline.onnx.importer import import_onnx
 
     nodes, inputs, consts, outputs = MODELS["transformer"](17)
     onnx.save(graph_model(nodes, inputs, consts, outputs, 17), str(tmp_path / "t.onnx"))

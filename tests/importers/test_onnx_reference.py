@@ -5,10 +5,10 @@ import pytest
 from onnx import helper
 
 from onnx_in_parity import graph_model, rand
-from pipeline.errors import ModelError
-from pipeline.reference import REFERENCES
-from stages.importers.onnx import import_onnx
-from stages.importers.onnx import reference  # noqa: F401 - registers the kind
+from pipeline.core.errors import ModelError
+from pipeline.model.references import REFERENCES
+from pipeline.onnx.importer import import_onnx
+from stages.sources import onnx_reference as reference  # noqa: F401 - registers the kind
 
 N = helper.make_node
 

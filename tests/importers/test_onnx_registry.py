@@ -7,9 +7,9 @@ import pytest
 from onnx import helper
 
 from onnx_in_parity import graph_model, rand
-from pipeline.errors import InternalError
-from stages.importers.onnx import errors, families  # noqa: F401 - fills the registry
-from stages.importers.onnx.registry import all_keys, converter, lookup, registered_versions
+from pipeline.core.errors import InternalError
+from pipeline.onnx.importer import errors, families  # noqa: F401 - fills the registry
+from pipeline.onnx.importer.registry import all_keys, converter, lookup, registered_versions
 
 HERE = Path(__file__).parent
 
@@ -68,7 +68,7 @@ def test_unsupported_model_gets_one_error_listing_every_op(tmp_path):
     import onnx
 
     onnx.save(model, str(path))
-    from stages.importers.onnx import import_onnx
+    from pipeline.onnx.importer import import_onnx
 
     with pytest.raises(errors.OnnxImportError) as info:
         import_onnx(path, None)

@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline import atomic
+from pipeline.core import atomic
 
 
 def test_failure_keeps_old_file_and_leaves_no_temp(tmp_path):

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from pipeline import bf16
+from pipeline.model import bf16
 
 FINITE = st.floats(allow_nan=False, allow_infinity=False, width=32)
 

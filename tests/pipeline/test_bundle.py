@@ -4,8 +4,8 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from pipeline.bundle import PARAMS_FILE, SYMBOL_FILE, ModelBundle, TensorSpec, graph_mxnet_version
-from pipeline.errors import BundleError
+from pipeline.model.bundle import PARAMS_FILE, SYMBOL_FILE, ModelBundle, TensorSpec, graph_mxnet_version
+from pipeline.core.errors import BundleError
 
 
 def _bundle():

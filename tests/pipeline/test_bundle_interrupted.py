@@ -5,8 +5,8 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from pipeline.bundle import ModelBundle, TensorSpec
-from pipeline.errors import BundleError
+from pipeline.model.bundle import ModelBundle, TensorSpec
+from pipeline.core.errors import BundleError
 
 
 def _bundle(scale: float) -> ModelBundle:

@@ -1,4 +1,4 @@
-"""pipeline/cache.py: keys change with everything a stage's output depends on; entries are atomic."""
+"""pipeline/run/cache.py: keys change with everything a stage's output depends on; entries are atomic."""
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import cache as cache_mod
-from pipeline.bundle import ModelBundle, TensorSpec
-from pipeline.cache import ENTRY_FILE, StageCache, stage_key
+from pipeline.run import cache as cache_mod
+from pipeline.model.bundle import ModelBundle, TensorSpec
+from pipeline.run.cache import ENTRY_FILE, StageCache, stage_key
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pipeline import cli
 @pytest.fixture
 def pipeline_check(monkeypatch, capsys):
     """Run `pipeline check ARGS`; returns (exit code, stdout, stderr)."""
-    monkeypatch.setitem(cli.COMMANDS, "check", "pipeline.commands.check")
+    monkeypatch.setitem(cli.COMMANDS, "check", "pipeline.cli.check")
 
     def run(*args):
         code = cli.main(["check", *map(str, args)])

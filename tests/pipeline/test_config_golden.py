@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 
-from pipeline.config import load_config
-from pipeline.errors import ConfigError
+from pipeline.run.config import load_config
+from pipeline.core.errors import ConfigError
 
 HEAD = "version: 1\npipelines:\n  r18:\n"
 GOOD_SOURCE = "    source: {gluon: {model: resnet18_v1}}\n"

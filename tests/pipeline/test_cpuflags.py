@@ -1,5 +1,5 @@
 """CPU flags from /proc/cpuinfo: the bf16 probe and the flags BENCHMARKS.md prints."""
-from pipeline import cpuflags
+from pipeline.precision import cpuflags
 
 
 def test_flags_and_model_are_read_from_cpuinfo(tmp_path, monkeypatch):

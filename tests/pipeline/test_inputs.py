@@ -3,9 +3,9 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from pipeline.bundle import TensorSpec
-from pipeline.inputs import InputError, make_feed
-from pipeline.png import write_png
+from pipeline.model.bundle import TensorSpec
+from pipeline.measure.inputs import InputError, make_feed
+from pipeline.measure.png import write_png
 
 
 def test_random_feed_is_seeded_and_typed():

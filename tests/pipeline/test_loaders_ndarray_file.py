@@ -7,8 +7,8 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from pipeline.errors import ModelError
-from pipeline.loaders.ndarray_file import read_structure, zero_tail_start
+from pipeline.core.errors import ModelError
+from pipeline.model.ndarray_file import read_structure, zero_tail_start
 
 
 def test_dense_dtypes_and_names_match_mxnet(tmp_path):

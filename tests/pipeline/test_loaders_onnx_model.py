@@ -8,8 +8,8 @@ import numpy as np
 import onnx
 import pytest
 
-from pipeline.errors import MxdeployError
-from pipeline.loaders.onnx_model import load_onnx, read_onnx
+from pipeline.core.errors import MxdeployError
+from pipeline.onnx.load import load_onnx, read_onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bad_inputs"))
 from make_corpus import write_onnx  # noqa: E402

@@ -7,8 +7,8 @@ from pathlib import Path
 import mxnet as mx
 import pytest
 
-from pipeline.errors import ModelError
-from pipeline.loaders.symbol_json import load_symbol, read_graph
+from pipeline.core.errors import ModelError
+from pipeline.model.symbol_json import load_symbol, read_graph
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -1,6 +1,6 @@
 from hypothesis import given, strategies as st
 
-from pipeline.config import matrix
+from pipeline.run.config import matrix
 
 
 def test_cells_in_written_order():

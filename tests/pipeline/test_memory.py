@@ -11,9 +11,9 @@ import re
 import mxnet as mx
 import pytest
 
-from pipeline import memory
-from pipeline.bundle import ModelBundle, TensorSpec
-from pipeline.resolve import ZOO_NAMES, load_model
+from pipeline.measure import memory
+from pipeline.model.bundle import ModelBundle, TensorSpec
+from pipeline.model.resolve import ZOO_NAMES, load_model
 
 MB = 1 << 20
 TOLERANCE = 0.25
@@ -94,7 +94,7 @@ def test_inplace_and_hidden_output_tables_match_mxnet(unfused, op):
 
 
 def test_shape_errors_are_model_errors():
-    from pipeline.errors import ModelError
+    from pipeline.core.errors import ModelError
 
     bundle = load_model("squeezenet1.1")
     with pytest.raises(ModelError):

@@ -1,4 +1,4 @@
-"""pipeline/onnx_export.py: the bundle -> ONNX exporter (MXNet's converter, opset pinned).
+"""pipeline/onnx/export.py: the bundle -> ONNX exporter (MXNet's converter, opset pinned).
 
 Parity is checked against MXNet's own executor (pipeline/targets/cpu.py) through ONNX Runtime.
 The zoo sweep covers every Gluon vision zoo model; the default run exports a sample of four,
@@ -14,10 +14,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from pipeline.bundle import ModelBundle, TensorSpec
-from pipeline.onnx_export import (DEFAULT_OPSET, ExportError, export_bundle, exportable_ops,
-                                  initializers_as_inputs, to_onnx)
-from pipeline.resolve import export_block, zoo_block, zoo_names
+from pipeline.model.bundle import ModelBundle, TensorSpec
+from pipeline.onnx.export import DEFAULT_OPSET, ExportError, export_bundle, exportable_ops, initializers_as_inputs, to_onnx
+from pipeline.model.resolve import export_block, zoo_block, zoo_names
 from pipeline.targets.cpu import CpuTarget
 
 # The smallest square input each zoo model accepts (found by trying 32, 64, ... 299): Gluon's
@@ -277,7 +276,7 @@ def test_initializers_as_inputs_rebuilds_the_raw_form_for_the_bench():
                                rtol=1e-6)
 
 
-# -- converter quirks (pipeline/mx2onnx_quirks.py) ----------------------------------------------
+# -- converter quirks (pipeline/onnx/export_quirks.py) ----------------------------------------------
 def test_symbol_api_defaults_are_spelled_out_for_the_converter():
     """FullyConnected's flatten and BatchNorm's fix_gamma default to true; the converter read
     them as false (Flatten(axis=-1) + Gemm, refused by ONNX Runtime; the stored gamma used)."""

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal, Optional
 import pytest
 from hypothesis import given, strategies as st
 
-from pipeline.params import OneOf, build_params, param, spec_rows, to_plain
+from pipeline.core.paramspec import OneOf, build_params, param, spec_rows, to_plain
 
 
 @dataclass(frozen=True)

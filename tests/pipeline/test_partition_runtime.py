@@ -5,9 +5,9 @@ import mxnet as mx
 import numpy as np
 
 from pipeline.graph import compare, random_feed, run_bundle
-from pipeline.graph.zoo import zoo_bundle
-from pipeline.partition_runtime import ENGINES, MXNetSubgraphEngine
-from stages.partition.stage import PartitionParams, partition_bundle
+from pipeline.model.zoo_bundle import zoo_bundle
+from pipeline.partition.runtime import ENGINES, MXNetSubgraphEngine
+from stages.partition import PartitionParams, partition_bundle
 
 
 class _CountingEngine(MXNetSubgraphEngine):

@@ -2,7 +2,7 @@
 import mxnet as mx
 import numpy as np
 
-from pipeline.png import write_png
+from pipeline.measure.png import write_png
 
 
 def test_mxnet_decodes_the_written_pixels_exactly(tmp_path):

@@ -1,9 +1,9 @@
 """The quantized-bundle contract: who serves which format, and the artifact's integrity."""
 import pytest
 
-from pipeline import quantized
-from pipeline.bundle import sha256_file
-from pipeline.errors import TargetError
+from pipeline.model import quantized
+from pipeline.model.bundle import sha256_file
+from pipeline.core.errors import TargetError
 
 QDQ = {"quantized": {"precision": "int8", "format": "onnx-qdq", "target": "onnxruntime", "path": "p/01-quantize/m.onnx"}}
 

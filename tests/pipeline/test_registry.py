@@ -1,7 +1,7 @@
 import pytest
 
-from pipeline.errors import InternalError, UnknownNameError
-from pipeline.registry import Registry
+from pipeline.core.errors import InternalError, UnknownNameError
+from pipeline.core.registry import Registry
 
 
 def test_register_twice_raises():

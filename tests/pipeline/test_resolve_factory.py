@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.errors import SourceError
-from pipeline.resolve import import_factory, is_factory_spec
+from pipeline.core.errors import SourceError
+from pipeline.model.resolve import import_factory, is_factory_spec
 
 
 @pytest.mark.parametrize("spec", ["../evil:make", "/abs/evil:make", "C:\\evil:make", "a/b:make", "os.path:",
@@ -33,8 +33,8 @@ def test_a_factory_beside_the_pipelines_file_is_imported(tmp_path):
 
 
 def test_a_truncated_gluon_params_file_is_refused_before_mxnet_reads_it(tmp_path):
-    from pipeline.errors import ModelError
-    from pipeline.resolve import build_block
+    from pipeline.core.errors import ModelError
+    from pipeline.model.resolve import build_block
 
     (tmp_path / "netfactory.py").write_text(
         "from mxnet import gluon\n\ndef make():\n    return gluon.nn.Dense(4, in_units=8)\n")

@@ -1,9 +1,9 @@
-"""The zoo name table in pipeline/resolve.py is exactly the one get_model accepts."""
+"""The zoo name table in pipeline/model/resolve.py is exactly the one get_model accepts."""
 
 import pytest
 
-from pipeline.errors import ModelError
-from pipeline.resolve import ZOO_NAMES, zoo_block, zoo_names
+from pipeline.core.errors import ModelError
+from pipeline.model.resolve import ZOO_NAMES, zoo_block, zoo_names
 
 
 def test_table_equals_get_models_own_list():

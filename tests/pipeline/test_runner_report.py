@@ -8,10 +8,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from pipeline.commands import report as report_cmd
-from pipeline.errors import UsageError
-from pipeline.regress import compare_runs
-from pipeline.report import cell_row, render_markdown, write_reports
+from pipeline.cli import report as report_cmd
+from pipeline.core.errors import UsageError
+from pipeline.report.regress import compare_runs
+from pipeline.report.markdown import cell_row, render_markdown, write_reports
 
 
 def _stage(name, status="passed", metrics=None, params=None, diagnostics=None):

@@ -1,4 +1,4 @@
-"""pipeline/executors/supervise.py and pipeline/plugins.py: the pieces under every executor."""
+"""pipeline/run/executors/supervise.py and pipeline/core/plugins.py: the pieces under every executor."""
 from __future__ import annotations
 
 import os
@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from pipeline.executors.supervise import GiB, group_rss_bytes
-from pipeline.plugins import PluginError, load_plugins, plugin_names
+from pipeline.run.executors.supervise import GiB, group_rss_bytes
+from pipeline.core.plugins import PluginError, load_plugins, plugin_names
 
 
 def test_group_rss_counts_every_process_of_the_group():
@@ -31,8 +31,8 @@ def test_group_rss_counts_every_process_of_the_group():
 
 def test_plugins_from_the_environment(monkeypatch):
     assert plugin_names(" a.b , ,c ") == ["a.b", "c"]
-    monkeypatch.setenv("MXDEPLOY_PLUGINS", "json, pipeline.params")
-    assert load_plugins() == ["json", "pipeline.params"]
+    monkeypatch.setenv("MXDEPLOY_PLUGINS", "json, pipeline.core.paramspec")
+    assert load_plugins() == ["json", "pipeline.core.paramspec"]
     monkeypatch.setenv("MXDEPLOY_PLUGINS", "no_such_module_xyz")
     with pytest.raises(PluginError) as err:
         load_plugins()

@@ -3,9 +3,9 @@ import ctypes
 
 import pytest
 
-from pipeline.errors import TargetError
+from pipeline.core.errors import TargetError
 from pipeline.targets import TARGETS
-from pipeline.targets.eia import EIA_OPS
+from pipeline.targets.elastic_inference import EIA_OPS
 from pipeline.targets.sizes import ACCELERATOR_SIZES
 
 GiB = 1 << 30

@@ -1,10 +1,10 @@
 """tuning: every candidate guarded and timed, the fastest passing one chosen, refusals explained."""
 import pytest
 
-from pipeline import cpuflags
-from pipeline.bundle import TensorSpec
-from pipeline.resolve import build_block, export_block
-from pipeline.tuning import CANDIDATES, TuneSettings, available_candidates, tune
+from pipeline.precision import cpuflags
+from pipeline.model.bundle import TensorSpec
+from pipeline.model.resolve import build_block, export_block
+from pipeline.precision.tuning import CANDIDATES, TuneSettings, available_candidates, tune
 
 FAST = dict(samples=4, holdout=8, runs=2, warmup=1)
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config.yamlsafe import load_located
-from pipeline.errors import ConfigError
+from pipeline.run.config.yamlsafe import load_located
+from pipeline.core.errors import ConfigError
 
 
 def _load(tmp_path: Path, text: str):

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import matrix
+from pipeline.run.config import matrix
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "tests" / "plugins"
 
 
 def test_special_value_expands_in_place(monkeypatch):
-    monkeypatch.setattr("pipeline.resolve.zoo_names", lambda: ["alexnet", "resnet18_v1"])
+    monkeypatch.setattr("pipeline.model.resolve.vision_zoo_names", lambda: ["alexnet", "resnet18_v1"])
     grid = {"model": ["first", "gluon-vision-zoo", "last"], "target": ["cpu", "onnxruntime"]}
     cells = matrix.cells(grid)
     assert [c["model"] for c in cells[::2]] == ["first", "alexnet", "resnet18_v1", "last"]
@@ -31,12 +31,12 @@ def _cells_from_zoo(tmp: str) -> list:
     """Runs in a spawned process, so the test stages never enter this process's registries."""
     import sys
 
-    import pipeline.resolve
+    import pipeline.model.resolve
 
-    pipeline.resolve.zoo_names = lambda: ["alexnet", "inceptionv3"]
+    pipeline.model.resolve.vision_zoo_names = lambda: ["alexnet", "inceptionv3"]
     os.environ["MXDEPLOY_PLUGINS"] = "runner_test_stages"
     sys.path.insert(0, str(PLUGINS))
-    from pipeline.config import load_config
+    from pipeline.run.config import load_config
 
     path = Path(tmp) / "zoo.yaml"
     path.write_text(textwrap.dedent("""
@@ -70,7 +70,7 @@ def test_zoo_yaml_every_model_on_cpu_and_onnxruntime(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(REPO / "zoo.yaml"), "--jobs", "2",
                            "--out", str(tmp_path / "out")], env=env, text=True, capture_output=True, timeout=3600)
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    from pipeline.resolve import zoo_names
+    from pipeline.model.resolve import vision_zoo_names as zoo_names
 
     assert len(report["pipelines"]) == 2 * len(zoo_names())
     bad = {p["name"]: p["status"] for p in report["pipelines"] if p["status"] not in ("passed", "cached")}

@@ -13,10 +13,10 @@ from typing import Optional
 
 import numpy as np
 
-from pipeline.bundle import ModelBundle
-from pipeline.diagnostics import Diagnostic
-from pipeline.params import param
-from pipeline.stage import RunContext, Stage, StageResult, register_stage
+from pipeline.model.bundle import ModelBundle
+from pipeline.core.diagnostics import Diagnostic
+from pipeline.core.paramspec import param
+from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from typing import Optional
 
 import numpy as np
 
-import pipeline.targets.eia  # noqa: F401  (registers the accelerator sizes)
-from pipeline.bundle import ModelBundle, TensorSpec
+import pipeline.targets.elastic_inference  # noqa: F401  (registers the accelerator sizes)
+from pipeline.model.bundle import ModelBundle, TensorSpec
 from pipeline.targets import TARGETS
-from stages.checks import CheckSubject, RULES
+from pipeline.checks import CheckSubject, RULES
 
 
 @dataclass(frozen=True)

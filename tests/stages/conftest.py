@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.bundle import TensorSpec
-from pipeline.stage import STAGES, RunContext
+from pipeline.model.bundle import TensorSpec
+from pipeline.core.stage import STAGES, RunContext
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 class StageRunner:
-    """Runs stages one after another in a run folder, as pipeline.worker does (bundle saved per stage)."""
+    """Runs stages one after another in a run folder, as pipeline.run.worker does (bundle saved per stage)."""
 
     def __init__(self, run_dir: Path, config_dir: Path, inputs: list[TensorSpec]):
         self.run_dir = run_dir
@@ -60,6 +60,6 @@ def make_runner(tmp_path):
 
 @pytest.fixture
 def write_png():
-    from pipeline.png import write_png as writer
+    from pipeline.measure.png import write_png as writer
 
     return writer

@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 
 from checks_helpers import SMALL, DeployParams, conv_net, make_bundle, run, subject
-from stages.checks import RULES
+from pipeline.checks import RULES
 
 BUNDLE = make_bundle(conv_net(), SMALL)
 

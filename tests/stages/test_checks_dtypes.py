@@ -16,7 +16,7 @@ def test_float64_input_is_an_error_on_accelerators_only():
 
 def test_params_of_other_dtypes_are_grouped():
     bundle = make_bundle(conv_net(), SMALL, param_dtype="int8")
-    from stages.checks import RULES
+    from pipeline.checks import RULES
 
     (diag,) = RULES.get("dtypes")(subject(bundle, "eia1.medium"))
     assert (diag.code, diag.severity, diag.node) == ("EI802", "error", "conv0_bias")

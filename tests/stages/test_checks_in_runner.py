@@ -1,4 +1,4 @@
-"""The check stage inside the real runner (pipeline.worker.run_pipeline).
+"""The check stage inside the real runner (pipeline.run.worker.run_pipeline).
 
 A throwaway source stage is registered in a child process (the stage registry is global and
 read-only after import, so it must not leak into this test process); the child runs the
@@ -19,12 +19,12 @@ CHILD = textwrap.dedent('''
     from pathlib import Path
     import mxnet as mx
     import numpy as np
-    import stages.checks.stage  # noqa: F401
-    from pipeline.bundle import ModelBundle, TensorSpec
-    from pipeline.config.model import PipelineSpec, StageSpec
-    from pipeline.params import build_params
-    from pipeline.stage import STAGES, Stage, StageResult, register_stage
-    from pipeline.worker import run_pipeline
+    import stages.check  # noqa: F401
+    from pipeline.model.bundle import ModelBundle, TensorSpec
+    from pipeline.run.config.model import PipelineSpec, StageSpec
+    from pipeline.core.paramspec import build_params
+    from pipeline.core.stage import STAGES, Stage, StageResult, register_stage
+    from pipeline.run.worker import run_pipeline
 
     @register_stage
     class TinySource(Stage):

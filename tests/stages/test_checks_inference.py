@@ -2,7 +2,7 @@
 import mxnet as mx
 
 from checks_helpers import SMALL, DeployParams, conv_net, make_bundle, run, subject
-from stages.checks import RULES
+from pipeline.checks import RULES
 
 
 def _bundle(sym=None, shapes=SMALL):

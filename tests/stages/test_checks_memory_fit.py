@@ -7,7 +7,7 @@ needs exactly 2 x 4 MiB x B (input + one activation buffer) and no params.
 import mxnet as mx
 
 from checks_helpers import conv_net, make_bundle, run, subject
-from stages.checks import RULES
+from pipeline.checks import RULES
 
 MiB = 1 << 20
 
@@ -18,7 +18,7 @@ def _bundle(batch):
 
 
 def test_the_fixture_needs_what_the_docstring_says():
-    from pipeline import memory
+    from pipeline.measure import memory
 
     est = memory.estimate(_bundle(64))
     assert (est.params_bytes, est.input_bytes, est.activation_bytes) == (0, 256 * MiB, 256 * MiB)

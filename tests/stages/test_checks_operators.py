@@ -4,8 +4,8 @@ import pytest
 
 from checks_helpers import SMALL, conv_net, make_bundle, run, subject
 from pipeline.targets.base import Target
-from stages.checks import RULES
-from stages.checks.operators import partition_counts
+from pipeline.checks import RULES
+from pipeline.checks.operators import partition_counts
 
 
 class TinyTarget(Target):
@@ -37,7 +37,7 @@ def test_all_supported_is_fine_everywhere():
 
 def test_plain_target_lists_every_unsupported_op_with_count_and_nodes():
     bundle = make_bundle(conv_net(), SMALL)
-    from stages.checks.subject import CheckSubject
+    from pipeline.checks.subject import CheckSubject
 
     subj = CheckSubject(bundle=bundle, target=TinyTarget)
     found = RULES.get("operators")(subj)
@@ -77,7 +77,7 @@ def test_nothing_on_the_accelerator_warns_differently():
 
 @pytest.mark.parametrize("name", ["resnet18_v1"])
 def test_zoo_models_run_fully_on_the_accelerator(name):
-    from pipeline.resolve import load_model
+    from pipeline.model.resolve import load_model
 
     bundle = load_model(name)
     assert run("operators", subject(bundle, "eia1.large")) == []

@@ -2,11 +2,11 @@
 import re
 from pathlib import Path
 
-from stages.checks import RULES
+from pipeline.checks import RULES
 
 TESTS = Path(__file__).parent
 DOCS = Path(__file__).parents[2] / "docs" / "diagnostics.md"
-SOURCES = Path(__file__).parents[2] / "stages" / "checks"
+SOURCES = Path(__file__).parents[2] / "pipeline" / "checks"
 
 
 def test_every_rule_is_exercised_by_a_test():

@@ -2,8 +2,8 @@
 import mxnet as mx
 
 from checks_helpers import make_bundle, run, subject
-from pipeline.bundle import TensorSpec
-from stages.checks import RULES
+from pipeline.model.bundle import TensorSpec
+from pipeline.checks import RULES
 
 
 def _bundle(batch=64):

@@ -4,9 +4,9 @@ import json
 import mxnet as mx
 
 from checks_helpers import SMALL, DeployParams, conv_net, make_bundle
-from pipeline.params import build_params
-from pipeline.stage import STAGES, RunContext
-from stages.checks import stage as check_stage  # noqa: F401  (registers `check`)
+from pipeline.core.paramspec import build_params
+from pipeline.core.stage import STAGES, RunContext
+from stages import check as check_stage  # noqa: F401  (registers `check`)
 
 
 def _ctx(tmp_path, planned=()):

@@ -8,7 +8,7 @@ def test_newer_graph_is_an_error():
 
 
 def test_newer_graph_message_names_both_versions():
-    from stages.checks import RULES
+    from pipeline.checks import RULES
 
     bundle = make_bundle(conv_net(), SMALL, metadata={"mxnet_version": 20000})
     (diag,) = RULES.get("version")(subject(bundle, "cpu"))

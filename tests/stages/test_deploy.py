@@ -5,8 +5,8 @@ from sklearn.datasets import load_digits
 
 import stages.deploy  # noqa: F401
 import stages.sources.checkpoint  # noqa: F401
-from pipeline.errors import StageError
-from pipeline.params import build_params
+from pipeline.core.errors import StageError
+from pipeline.core.paramspec import build_params
 from pipeline.targets.base import Target
 from stages.deploy import DeployParams, contract_violations
 from stages.sources.checkpoint import CheckpointParams

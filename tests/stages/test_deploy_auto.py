@@ -6,15 +6,15 @@ import pytest
 import stages.deploy  # noqa: F401
 import stages.sources.gluon  # noqa: F401
 import stages.verify  # noqa: F401
-from pipeline.errors import StageError
-from pipeline.params import build_params
+from pipeline.core.errors import StageError
+from pipeline.core.paramspec import build_params
 from stages import deploy_auto
 from stages.deploy import Deploy, DeployParams
-from stages.quantize.params import QuantizeParams
-from stages.quantize.stage import Quantize  # noqa: F401  (registers quantize)
+from pipeline.precision.settings import QuantizeParams
+from stages.quantize import Quantize  # noqa: F401  (registers quantize)
 from stages.sources.gluon import GluonParams
 from stages.verify import VerifyParams
-from pipeline.tuning import TuneSettings
+from pipeline.precision.tuning import TuneSettings
 
 
 @pytest.fixture(autouse=True)

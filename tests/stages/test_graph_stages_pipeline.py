@@ -5,17 +5,17 @@ from dataclasses import dataclass
 
 import pytest
 
-import stages.optimize.stage  # noqa: F401  (registers optimize; stages/__init__ lists it after merge)
-import stages.partition.stage  # noqa: F401  (registers partition)
-import pipeline.partition_runtime  # noqa: F401
-from pipeline.bundle import ModelBundle
-from pipeline.config import load_config
-from pipeline.errors import ConfigError
+import stages.optimize  # noqa: F401  (registers optimize; stages/__init__ lists it after merge)
+import stages.partition  # noqa: F401  (registers partition)
+import pipeline.partition.runtime  # noqa: F401
+from pipeline.model.bundle import ModelBundle
+from pipeline.run.config import load_config
+from pipeline.core.errors import ConfigError
 from pipeline.graph import compare, random_feed, run_bundle
-from pipeline.graph.zoo import zoo_bundle
-from pipeline.params import param
-from pipeline.stage import STAGES, Stage, StageResult
-from pipeline.worker import run_pipeline
+from pipeline.model.zoo_bundle import zoo_bundle
+from pipeline.core.paramspec import param
+from pipeline.core.stage import STAGES, Stage, StageResult
+from pipeline.run.worker import run_pipeline
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import numpy as np
 
 import stages.sources.checkpoint  # noqa: F401
 import stages.sources.gluon  # noqa: F401
-from pipeline.reference import REFERENCES
+from pipeline.model.references import REFERENCES
 from stages.sources.checkpoint import CheckpointParams
 from stages.sources.gluon import GluonParams
 

@@ -8,8 +8,8 @@ import pytest
 from sklearn.datasets import load_digits
 
 import stages.sources.checkpoint  # noqa: F401  (registers the stage and the reference)
-from pipeline.errors import ModelError, UsageError
-from pipeline.reference import REFERENCES
+from pipeline.core.errors import ModelError, UsageError
+from pipeline.model.references import REFERENCES
 from stages.sources.checkpoint import CheckpointParams, CheckpointSource
 
 DIGITS = [("data", (4, 64))]

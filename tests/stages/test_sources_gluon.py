@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import stages.sources.gluon  # noqa: F401  (registers the stage and the reference)
-from pipeline.bundle import ModelBundle
-from pipeline.errors import SourceError
-from pipeline.reference import REFERENCES
+from pipeline.model.bundle import ModelBundle
+from pipeline.core.errors import SourceError
+from pipeline.model.references import REFERENCES
 from stages.sources.gluon import GluonParams, GluonSource
 
 
@@ -62,7 +62,7 @@ def test_factory_with_kwargs_and_renamed_input(make_runner):
 
 
 def test_params_file_is_loaded_into_the_block(make_runner, tmp_path):
-    from pipeline.resolve import import_factory
+    from pipeline.model.resolve import import_factory
 
     runner = make_runner([("data", (1, 3, 8, 8))])
     block = import_factory("factories:small_convnet", runner.config_dir)(classes=3)

@@ -8,9 +8,9 @@ import stages.deploy  # noqa: F401
 import stages.sources.checkpoint  # noqa: F401
 import stages.sources.gluon  # noqa: F401
 import stages.verify  # noqa: F401
-from pipeline.bundle import ModelBundle
-from pipeline.errors import StageError
-from pipeline.inputs import make_feed
+from pipeline.model.bundle import ModelBundle
+from pipeline.core.errors import StageError
+from pipeline.measure.inputs import make_feed
 from stages.deploy import DeployParams
 from stages.sources.checkpoint import CheckpointParams
 from stages.sources.gluon import GluonParams

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from pipeline.bundle import TensorSpec
-from pipeline.errors import StageError
-from pipeline.params import build_params
+from pipeline.model.bundle import TensorSpec
+from pipeline.core.errors import StageError
+from pipeline.core.paramspec import build_params
 from stages.verify import Verify, VerifyParams
 from stages.verify_accuracy import (accuracy_drop_diagnostic, accuracy_metrics, first_batch, load_dataset,
                                     predictions)

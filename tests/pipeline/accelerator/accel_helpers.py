@@ -44,7 +44,7 @@ def spawn_server(tmp_path: Path, port: int = 0, size: str = "eia1.medium", token
     token_file = tmp_path / "token"
     token_file.write_text(token + "\n")
     log = open(tmp_path / f"server-{time.monotonic_ns()}.log", "wb")
-    proc = subprocess.Popen([PYTHON, "-m", "pipeline.commands.accelerator", "serve", "--size", size,
+    proc = subprocess.Popen([PYTHON, "-m", "pipeline.cli.accelerator", "serve", "--size", size,
                              "--port", str(port), "--token-file", str(token_file)],
                             stdout=subprocess.PIPE, stderr=log, env=child_env(), cwd=ROOT)
     line = proc.stdout.readline().decode()

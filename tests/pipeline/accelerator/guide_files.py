@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import png
+from pipeline.measure import png
 
 GLUON_NAMES = {"resnet-50": "resnet50_v1", "resnet-152": "resnet152_v1"}
 

@@ -17,7 +17,7 @@ from pipeline.accelerator.errors import (
     UnknownModel)
 from pipeline.accelerator.protocol import MsgType
 from pipeline.accelerator.server import AcceleratorServer
-from pipeline.errors import UsageError
+from pipeline.core.errors import UsageError
 from pipeline.targets.sizes import smallest_fit
 
 MiB = 1 << 20

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.commands import accelerator as command
-from pipeline.errors import UsageError
+from pipeline.cli import accelerator as command
+from pipeline.core.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -49,7 +49,7 @@ def test_empty_token_file_is_refused(tmp_path):
 def test_serve_prints_its_address_and_stops_on_sigterm(tmp_path):
     (tmp_path / "t").write_text("tok\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.commands.accelerator", "serve", "--size", "eia1.medium",
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli.accelerator", "serve", "--size", "eia1.medium",
                              "--token-file", str(tmp_path / "t")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, text=True)
     try:
@@ -68,7 +68,7 @@ def test_serve_prints_its_address_and_stops_on_sigterm(tmp_path):
 
 
 def test_unknown_engine_exits_with_a_usage_error():
-    done = subprocess.run([sys.executable, "-m", "pipeline.commands.accelerator", "serve", "--size", "eia1.medium",
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli.accelerator", "serve", "--size", "eia1.medium",
                            "--engine", "tensorrt"], capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60)
     assert done.returncode == 2 and "tensorrt" in done.stderr and "Traceback" not in done.stderr
@@ -77,7 +77,7 @@ def test_unknown_engine_exits_with_a_usage_error():
 def test_through_the_pipeline_cli_once_listed_in_commands(monkeypatch, capsys):
     from pipeline import cli
 
-    monkeypatch.setitem(cli.COMMANDS, "accelerator", "pipeline.commands.accelerator")
+    monkeypatch.setitem(cli.COMMANDS, "accelerator", "pipeline.cli.accelerator")
     assert cli.main(["accelerator", "serve", "--size", "eia1.medium", "--host", "0.0.0.0"]) == 2
     assert "CLI001 refusing to listen on non-loopback host '0.0.0.0'" in capsys.readouterr().err
     assert cli.main(["accelerator"]) == 2

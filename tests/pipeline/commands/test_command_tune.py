@@ -4,7 +4,7 @@ import json
 
 from pathlib import Path
 
-from pipeline.commands import tune as tune_command
+from pipeline.cli import tune as tune_command
 
 # A checkpoint saved from training (SoftmaxOutput and its label): every quantizer has to cope.
 MLP = str(Path(__file__).resolve().parents[3] / "examples" / "digits-mlp")

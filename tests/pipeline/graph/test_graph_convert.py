@@ -5,10 +5,10 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from pipeline.bundle import ModelBundle, TensorSpec
+from pipeline.model.bundle import ModelBundle, TensorSpec
 from pipeline.graph import GraphError, compare, from_json, graph_of, random_feed, run_bundle, to_json, topo_order
-from pipeline.graph.onednn import fuse
-from pipeline.graph.zoo import zoo_bundle
+from pipeline.graph.onednn_fusion import fuse
+from pipeline.model.zoo_bundle import zoo_bundle
 
 
 def _structure(symbol_json: str) -> dict:
@@ -123,11 +123,11 @@ def test_bundle_spec_inputs_survive(tmp_path):
 
 
 def test_only_known_runtime_modules_are_imported():
-    from pipeline.errors import BundleError
+    from pipeline.core.errors import BundleError
     from pipeline.graph.execute import ensure_runtime_modules
 
     bundle = zoo_bundle("resnet18_v1", (1, 3, 32, 32))
-    bundle.metadata["runtime_modules"] = ["pipeline.partition_runtime"]
+    bundle.metadata["runtime_modules"] = ["pipeline.partition.runtime"]
     ensure_runtime_modules(bundle)
     bundle.metadata["runtime_modules"] = ["os"]
     with pytest.raises(BundleError) as info:

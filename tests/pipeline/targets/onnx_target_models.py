@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.bundle import ModelBundle, TensorSpec
-from pipeline.resolve import export_block, zoo_block
+from pipeline.model.bundle import ModelBundle, TensorSpec
+from pipeline.model.resolve import export_block, zoo_block
 
 
 def calibrated_zoo_bundle(name: str, side: int, folder: Path, seed: int = 0) -> ModelBundle:

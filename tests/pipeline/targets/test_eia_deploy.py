@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.bundle import TensorSpec
-from pipeline.resolve import export_block, zoo_block
+from pipeline.model.bundle import TensorSpec
+from pipeline.model.resolve import export_block, zoo_block
 from pipeline.targets import TARGETS
-from stages.partition.stage import PartitionParams, partition_bundle
+from stages.partition import PartitionParams, partition_bundle
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +56,8 @@ def test_partitioned_bundle_with_cpu_fallback_runs_on_the_accelerator(resnet18):
 def test_model_too_large_for_the_size_is_refused_with_the_size_that_fits():
     import mxnet as mx
 
-    from pipeline.bundle import ModelBundle
-    from pipeline.errors import MxdeployError
+    from pipeline.model.bundle import ModelBundle
+    from pipeline.core.errors import MxdeployError
 
     data = mx.sym.var("data")
     net = mx.sym.FullyConnected(data, num_hidden=20000, name="fc")  # 20000 x 16000 floats: 1.19 GiB

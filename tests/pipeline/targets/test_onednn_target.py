@@ -2,8 +2,8 @@
 import pytest
 
 from pipeline.graph import compare, graph_of, random_feed
-from pipeline.graph.onednn import is_fused
-from pipeline.graph.zoo import zoo_bundle
+from pipeline.graph.onednn_fusion import is_fused
+from pipeline.model.zoo_bundle import zoo_bundle
 from pipeline.targets.base import TARGETS
 from pipeline.targets.cpu import CpuTarget
 from pipeline.targets.onednn import OneDnnTarget

@@ -14,8 +14,8 @@ import onnxruntime as ort
 import pytest
 
 from onnx_target_models import cpu_reference, target_test_bundles, uniform_feed
-from pipeline.errors import TargetError
-from pipeline.onnx_export import ExportError, exportable_ops
+from pipeline.core.errors import TargetError
+from pipeline.onnx.export import ExportError, exportable_ops
 from pipeline.targets.base import TARGETS
 from pipeline.targets.onnxruntime import OnnxRuntimeTarget
 
@@ -73,7 +73,7 @@ def test_temp_export_is_removed_on_close_and_export_dir_is_kept(bundles, tmp_pat
 def test_failed_deploy_leaves_no_temp_folder(monkeypatch, tmp_path):
     import mxnet as mx
 
-    from pipeline.bundle import ModelBundle, TensorSpec
+    from pipeline.model.bundle import ModelBundle, TensorSpec
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     x = mx.sym.var("data")

@@ -20,8 +20,8 @@ import pytest
 ov = pytest.importorskip("openvino")  # the target is optional: without it is_available() is False
 
 from onnx_target_models import cpu_reference, target_test_bundles, uniform_feed  # noqa: E402
-from pipeline.errors import TargetError  # noqa: E402
-from pipeline.onnx_export import exportable_ops, export_bundle  # noqa: E402
+from pipeline.core.errors import TargetError  # noqa: E402
+from pipeline.onnx.export import exportable_ops, export_bundle  # noqa: E402
 from pipeline.targets import openvino as ov_target  # noqa: E402
 from pipeline.targets.base import TARGETS  # noqa: E402
 from pipeline.targets.openvino import OpenVinoTarget, query_onnx  # noqa: E402

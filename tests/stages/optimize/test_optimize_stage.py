@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 
 from pipeline.graph import compare, random_feed, run_bundle
-from pipeline.graph.zoo import zoo_bundle
-from pipeline.params import build_params
-from pipeline.registry import Registry
-from pipeline.stage import STAGES, RunContext
-from stages.optimize.passes import PASSES, Pass
-from stages.optimize.stage import DEFAULT_PASSES, OptimizeParams, optimize
+from pipeline.model.zoo_bundle import zoo_bundle
+from pipeline.core.paramspec import build_params
+from pipeline.core.registry import Registry
+from pipeline.core.stage import STAGES, RunContext
+from pipeline.graph.passes import PASSES, Pass
+from stages.optimize import DEFAULT_PASSES, OptimizeParams, optimize
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_without_guard_the_broken_pass_goes_through(bundle):
 
 
 def test_a_pass_error_is_a_coded_diagnostic(bundle):
-    from pipeline.errors import StageError
+    from pipeline.core.errors import StageError
 
     def failing(graph, params, inputs):
         raise StageError("nothing fused", code="OPT102", where="onednn_fuse", hint="check the backend")

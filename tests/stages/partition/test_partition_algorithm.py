@@ -5,7 +5,7 @@ import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stages.partition.algorithm import Part, contracted, partition
+from pipeline.partition.algorithm import Part, contracted, partition
 
 
 def _check(dag, supported, parts):

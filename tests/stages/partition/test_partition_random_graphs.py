@@ -5,10 +5,10 @@ import mxnet as mx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import pipeline.partition_runtime  # noqa: F401
-from pipeline.bundle import ModelBundle, TensorSpec
+import pipeline.partition.runtime  # noqa: F401
+from pipeline.model.bundle import ModelBundle, TensorSpec
 from pipeline.graph import compare, random_feed, run_bundle
-from stages.partition.stage import PartitionParams, partition_bundle
+from stages.partition import PartitionParams, partition_bundle
 
 UNARY = ("relu", "sigmoid", "tanh", "abs")
 BINARY = ("elemwise_add", "elemwise_mul", "elemwise_sub")

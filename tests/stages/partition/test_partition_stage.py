@@ -3,15 +3,15 @@ import json
 
 import pytest
 
-import pipeline.partition_runtime  # noqa: F401  (registers the subgraph custom op)
-from pipeline.bundle import ModelBundle
+import pipeline.partition.runtime  # noqa: F401  (registers the subgraph custom op)
+from pipeline.model.bundle import ModelBundle
 from pipeline.graph import compare, random_feed, run_bundle
-from pipeline.graph.zoo import zoo_bundle
-from pipeline.params import build_params
-from pipeline.stage import STAGES, RunContext
+from pipeline.model.zoo_bundle import zoo_bundle
+from pipeline.core.paramspec import build_params
+from pipeline.core.stage import STAGES, RunContext
 from pipeline.targets.base import TARGETS
 from pipeline.targets.cpu import CpuTarget
-from stages.partition.stage import PartitionParams, partition_bundle
+from stages.partition import PartitionParams, partition_bundle
 
 
 class _TestAccelerator(CpuTarget):

@@ -5,14 +5,15 @@ import pytest
 import stages.deploy  # noqa: F401
 import stages.sources.gluon  # noqa: F401
 import stages.verify  # noqa: F401
-from pipeline import bf16, cpuflags
-from pipeline.bundle import ModelBundle, TensorSpec
-from pipeline.errors import StageError, TargetError
+from pipeline.model import bf16
+from pipeline.precision import cpuflags
+from pipeline.model.bundle import ModelBundle, TensorSpec
+from pipeline.core.errors import StageError, TargetError
 from pipeline.targets.cpu import CpuTarget
 from pipeline.targets.onednn import OneDnnTarget
 from stages.deploy import DeployParams
-from stages.quantize.calibration import CalibrationParams
-from stages.quantize.params import QuantizeParams
+from pipeline.precision.calibration import CalibrationParams
+from pipeline.precision.settings import QuantizeParams
 from stages.sources.gluon import GluonParams
 from stages.verify import VerifyParams
 

@@ -10,11 +10,11 @@ import sys
 
 import numpy as np
 
-import stages.quantize.stage  # noqa: F401  (registers quantize)
-from pipeline.bundle import ModelBundle, TensorSpec
-from stages.quantize.calibration import CalibrationParams
-from stages.quantize.onnx_int8 import op_types_to_quantize
-from stages.quantize.params import QuantizeParams
+import stages.quantize  # noqa: F401  (registers quantize)
+from pipeline.model.bundle import ModelBundle, TensorSpec
+from pipeline.precision.calibration import CalibrationParams
+from pipeline.precision.onnx_int8 import op_types_to_quantize
+from pipeline.precision.settings import QuantizeParams
 
 SHAPE = (1, 3, 16, 16)
 
@@ -59,8 +59,8 @@ def test_a_dense_block_quantized_for_openvino_compiles_and_passes_the_guard(make
                             holdout=8)
     bundle = dense_block_bundle()
     # the stage deploys on OpenVINO in-process, so compile the file in a child first
-    from stages.quantize.backends import QUANTIZERS, QuantizeJob, key
-    from stages.quantize.calibration import split_feeds
+    from pipeline.precision.quantizers import QUANTIZERS, QuantizeJob, key
+    from pipeline.precision.calibration import split_feeds
 
     feeds = split_feeds(bundle.inputs, params.calibration, None, holdout=8, seed=0)
     stage_dir = runner.run_dir / "probe"

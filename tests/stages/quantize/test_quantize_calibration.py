@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from pipeline.bundle import TensorSpec
-from pipeline.errors import StageError
-from stages.quantize.calibration import CalibrationParams, split_feeds
+from pipeline.model.bundle import TensorSpec
+from pipeline.core.errors import StageError
+from pipeline.precision.calibration import CalibrationParams, split_feeds
 
 SPECS = [TensorSpec("data", (2, 3, 4, 4))]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import stages.quantize.stage  # noqa: F401  (registers quantize)
-from pipeline import cpuflags
-from pipeline.config import load_config
-from pipeline.worker import run_pipeline
+import stages.quantize  # noqa: F401  (registers quantize)
+from pipeline.precision import cpuflags
+from pipeline.run.config import load_config
+from pipeline.run.worker import run_pipeline
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 

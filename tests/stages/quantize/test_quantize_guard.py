@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from stages.quantize.guard import judge, refusal
+from pipeline.precision.guard import judge, refusal
 
 T = dict(min_cosine=0.99, max_rel_err=0.2, min_top1_agreement=0.99)
 

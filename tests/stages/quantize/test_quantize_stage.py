@@ -8,14 +8,15 @@ import pytest
 import stages.deploy  # noqa: F401
 import stages.sources.gluon  # noqa: F401
 import stages.verify  # noqa: F401
-from pipeline import cpuflags, quantized
-from pipeline.errors import StageError, TargetError
-from pipeline.params import build_params
+from pipeline.precision import cpuflags
+from pipeline.model import quantized
+from pipeline.core.errors import StageError, TargetError
+from pipeline.core.paramspec import build_params
 from stages.deploy import DeployParams
-from stages.quantize.backends import QUANTIZERS
-from stages.quantize.calibration import CalibrationParams
-from stages.quantize.params import QuantizeParams
-from stages.quantize.stage import Quantize
+from pipeline.precision.quantizers import QUANTIZERS
+from pipeline.precision.calibration import CalibrationParams
+from pipeline.precision.settings import QuantizeParams
+from stages.quantize import Quantize
 from stages.sources.gluon import GluonParams
 from stages.verify import VerifyParams
 

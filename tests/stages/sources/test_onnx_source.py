@@ -5,9 +5,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from pipeline.bundle import TensorSpec
-from pipeline.params import build_params
-from pipeline.stage import STAGES, RunContext
+from pipeline.model.bundle import TensorSpec
+from pipeline.core.paramspec import build_params
+from pipeline.core.stage import STAGES, RunContext
 from stages.sources import onnx as onnx_source  # noqa: F401 - registers the stage
 
 

@@ -1,10 +1,10 @@
 """cse: identical op + attrs + inputs computed once."""
 import mxnet as mx
 
-from pipeline.bundle import ModelBundle, TensorSpec
+from pipeline.model.bundle import ModelBundle, TensorSpec
 from pipeline.graph import bundle_from_graph, compare, graph_of, random_feed, run_bundle
 from pipeline.graph.edit import op_count
-from stages.optimize.passes import PASSES
+from pipeline.graph.passes import PASSES
 
 INPUTS = [TensorSpec("data", (2, 6))]
 
@@ -45,7 +45,7 @@ def test_duplicate_heads_are_both_kept_as_outputs():
 
 
 def test_zoo_model_keeps_outputs():
-    from pipeline.graph.zoo import zoo_bundle
+    from pipeline.model.zoo_bundle import zoo_bundle
 
     bundle = zoo_bundle("resnet18_v1", (1, 3, 64, 64))
     graph, params = graph_of(bundle)

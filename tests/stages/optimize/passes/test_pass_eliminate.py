@@ -4,9 +4,9 @@ import json
 import mxnet as mx
 import pytest
 
-from pipeline.bundle import ModelBundle, TensorSpec
+from pipeline.model.bundle import ModelBundle, TensorSpec
 from pipeline.graph import bundle_from_graph, compare, graph_of, random_feed, run_bundle
-from stages.optimize.passes import PASSES
+from pipeline.graph.passes import PASSES
 
 INPUTS = [TensorSpec("data", (2, 6))]
 
@@ -73,7 +73,7 @@ def test_dead_nodes_and_their_params_go():
 
 
 def test_zoo_models_keep_outputs():
-    from pipeline.graph.zoo import zoo_bundle
+    from pipeline.model.zoo_bundle import zoo_bundle
 
     for name in ("resnet18_v1", "squeezenet1.1"):  # squeezenet has a Dropout
         bundle = zoo_bundle(name, (1, 3, 224, 224) if name.startswith("squeeze") else (1, 3, 64, 64))

@@ -3,9 +3,9 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from pipeline.bundle import ModelBundle, TensorSpec
+from pipeline.model.bundle import ModelBundle, TensorSpec
 from pipeline.graph import bundle_from_graph, compare, graph_of, random_feed, run_bundle
-from stages.optimize.passes import PASSES
+from pipeline.graph.passes import PASSES
 
 
 def _random_params(sym, shapes, seed=0):
@@ -103,7 +103,7 @@ def test_only_the_channel_axis_folds(axis, folds):
 
 
 def _no_batchnorm_and_matches(name, side):
-    from pipeline.graph.zoo import zoo_bundle
+    from pipeline.model.zoo_bundle import zoo_bundle
 
     bundle = zoo_bundle(name, (1, 3, side, side))
     new_graph, new = _fold(bundle, atol=1e-4)

@@ -2,9 +2,9 @@
 import mxnet as mx
 import numpy as np
 
-from pipeline.bundle import ModelBundle, TensorSpec
+from pipeline.model.bundle import ModelBundle, TensorSpec
 from pipeline.graph import bundle_from_graph, compare, graph_of, random_feed, run_bundle
-from stages.optimize.passes import PASSES
+from pipeline.graph.passes import PASSES
 
 INPUTS = [TensorSpec("data", (2, 6))]
 
@@ -47,7 +47,7 @@ def test_constant_head_stays_an_op():
 
 
 def test_zoo_model_keeps_outputs():
-    from pipeline.graph.zoo import zoo_bundle
+    from pipeline.model.zoo_bundle import zoo_bundle
 
     bundle = zoo_bundle("mobilenetv2_1.0", (1, 3, 64, 64))
     graph, params = graph_of(bundle)

@@ -1,11 +1,11 @@
 """onednn_fuse: fused _sg_mkldnn_* nodes appear and outputs stay; nothing fused is an error."""
 import pytest
 
-from pipeline.errors import StageError
+from pipeline.core.errors import StageError
 from pipeline.graph import bundle_from_graph, compare, graph_of, random_feed, run_bundle
-from pipeline.graph.onednn import fuse, is_fused
-from pipeline.graph.zoo import zoo_bundle
-from stages.optimize.passes import PASSES
+from pipeline.graph.onednn_fusion import fuse, is_fused
+from pipeline.model.zoo_bundle import zoo_bundle
+from pipeline.graph.passes import PASSES
 
 
 @pytest.fixture(scope="module")

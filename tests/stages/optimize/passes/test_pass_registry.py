@@ -1,7 +1,7 @@
 """Every registered pass has its own test module here, and it names the pass."""
 from pathlib import Path
 
-from stages.optimize.passes import PASSES
+from pipeline.graph.passes import PASSES
 
 HERE = Path(__file__).parent
 
@@ -23,11 +23,11 @@ def test_every_pass_leaves_its_arguments_untouched():
     import numpy as np
 
     from pipeline.graph import graph_of, to_json
-    from pipeline.graph.zoo import zoo_bundle
+    from pipeline.model.zoo_bundle import zoo_bundle
 
     import mxnet as mx
 
-    from pipeline.bundle import ModelBundle
+    from pipeline.model.bundle import ModelBundle
 
     base = zoo_bundle("resnet18_v1", (1, 3, 32, 32))
     head = mx.sym.SoftmaxOutput(mx.sym.Dropout(base.symbol(), p=0.2, name="drop"), name="softmax")

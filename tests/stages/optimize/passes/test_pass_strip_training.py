@@ -2,10 +2,10 @@
 import mxnet as mx
 import pytest
 
-from pipeline.bundle import ModelBundle, TensorSpec
+from pipeline.model.bundle import ModelBundle, TensorSpec
 from pipeline.graph import bundle_from_graph, compare, graph_of, random_feed, run_bundle
-from stages.optimize.passes import PASSES
-from stages.optimize.passes.strip_training import served_default_axis
+from pipeline.graph.passes import PASSES
+from pipeline.graph.passes.strip_training import served_default_axis
 
 
 def _bundle(head, shape):
@@ -52,7 +52,7 @@ def test_loss_head_becomes_inference_op(case):
 
 
 def test_zoo_model_without_heads_is_unchanged():
-    from pipeline.graph.zoo import zoo_bundle
+    from pipeline.model.zoo_bundle import zoo_bundle
 
     bundle = zoo_bundle("resnet18_v1", (1, 3, 32, 32))
     graph, params = graph_of(bundle)
@@ -62,7 +62,7 @@ def test_zoo_model_without_heads_is_unchanged():
 
 def test_zoo_model_with_training_head():
     """resnet18 as a training checkpoint (SoftmaxOutput + label): stripped, same probabilities."""
-    from pipeline.graph.zoo import zoo_bundle
+    from pipeline.model.zoo_bundle import zoo_bundle
 
     base = zoo_bundle("resnet18_v1", (1, 3, 32, 32))
     sym = mx.sym.SoftmaxOutput(base.symbol(), name="softmax")

@@ -1,0 +1,62 @@
+"""EI3xx contexts: one accelerator per host, no GPU, input arrays on the CPU.
+
+Only accelerator deployments have these rules (a CPU deployment may use several contexts).
+The messages are the ones MXNet's Elastic Inference build raised, so a user who met them at
+run time recognises them here. Contexts are read from the planned deploy stages: `contexts`
+(strings like "cpu(0)", "gpu(0)", "eia(0)"), `group2ctxs` (group -> context string), and
+`input_context` (where input arrays are allocated, on any planned stage that declares it).
+"""
+from __future__ import annotations
+
+import re
+
+from pipeline.core.diagnostics import Diagnostic
+from pipeline.checks.subject import CheckSubject, rule
+
+GUIDE_ONE_DEVICE = "Maximum one EIA device can be attached to an instance"
+GUIDE_NO_GPU = "the Elastic Inference build of MXNet is not compiled with CUDA: any GPU context throws an error"
+GUIDE_ALLOC = "src/storage/storage.cc:145: Unimplemented device 6"
+
+_CONTEXT = re.compile(r"^\s*([a-z]+)\s*(?:\(\s*(\d*)\s*\))?\s*$")
+
+
+def device_type(context: str) -> str:
+    """'gpu(0)' -> 'gpu'; 'eia' -> 'eia'; anything unparsable is returned lowercased."""
+    match = _CONTEXT.match(str(context).lower())
+    return match.group(1) if match else str(context).lower()
+
+
+@rule("contexts")
+def check_contexts(subject: CheckSubject) -> list[Diagnostic]:
+    accelerators = subject.accelerator_names()
+    if not accelerators:
+        return []
+    target = accelerators[0]
+    found = []
+    for params in subject.deploy_params():
+        contexts = [str(c) for c in (getattr(params, "contexts", None) or [])]
+        gpus = [c for c in contexts if device_type(c) == "gpu"]
+        if gpus:
+            found.append(Diagnostic(
+                "EI301", "error", f"GPU context {', '.join(gpus)} with accelerator target '{target}': {GUIDE_NO_GPU}",
+                hint="bind with the accelerator context only and keep NDArrays on mx.cpu()"))
+        if len(contexts) > 1:
+            found.append(Diagnostic(
+                "EI302", "error", f"{len(contexts)} contexts ({', '.join(contexts)}) with accelerator target "
+                                  f"'{target}': {GUIDE_ONE_DEVICE} (no data parallelism)",
+                hint="give exactly one context"))
+        group2ctxs = getattr(params, "group2ctxs", None) or {}
+        if group2ctxs:
+            groups = ", ".join(f"{k}: {v}" for k, v in group2ctxs.items())
+            found.append(Diagnostic(
+                "EI303", "error", f"group2ctxs ({groups}) with accelerator target '{target}': "
+                                  f"{GUIDE_ONE_DEVICE} (no model parallelism)",
+                hint="remove group2ctxs"))
+    for stage_name, params in subject.planned_stages:
+        where = getattr(params, "input_context", None)
+        if where and device_type(where) == "eia":
+            found.append(Diagnostic(
+                "EI304", "error", f"stage '{stage_name}' allocates input arrays on the accelerator "
+                                  f"({where}): MXNet fails with '{GUIDE_ALLOC}'",
+                hint="allocate input arrays on mx.cpu(); they are moved to the accelerator automatically"))
+    return found

@@ -1,0 +1,75 @@
+"""`pipeline check MODEL --target T`: compatibility diagnostics without running a pipeline.
+
+MODEL is a model zoo name, a checkpoint prefix or an .onnx file. `--input NAME=D1,D2,...`
+declares an input's shape; giving the same input again declares another shape the model will
+be served with (the shapes rule counts one model copy per shape). Exit 0 when there is no
+error, 1 when there is one, 2 for bad usage (the CLI maps UsageError and friends to 2).
+"""
+from __future__ import annotations
+
+import json
+
+from rich.table import Table
+
+from pipeline.run.progress import stdout_console
+from pipeline.model.resolve import load_model, parse_input_arg
+from pipeline.targets import TARGETS, elastic_inference as eia  # noqa: F401  (eia: the accelerator sizes)
+from pipeline.core.diagnostics import has_errors
+
+HELP = "compatibility diagnostics of a model for a target"
+EXIT_OK, EXIT_ERRORS = 0, 1
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="model zoo name, checkpoint prefix or .onnx file")
+    parser.add_argument("--target", required=True, help="target to check against, e.g. eia1.medium or cpu")
+    parser.add_argument("--input", action="append", default=[], metavar="NAME=D1,D2,...",
+                        help="an input shape; repeat a name to declare another shape it is served with")
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (see DESIGN.md)")
+
+
+def split_inputs(texts: list[str]):
+    """Declared inputs (first shape of each name) and the extra feeds (later shapes)."""
+    declared, extra = {}, []
+    for text in texts:
+        spec = parse_input_arg(text)
+        if spec.name not in declared:
+            declared[spec.name] = spec
+        else:
+            extra.append({spec.name: spec.shape})
+    return list(declared.values()), extra
+
+
+def main(args) -> int:
+    from pipeline.checks.report import check, check_report
+    from pipeline.checks.subject import CheckSubject
+
+    target = TARGETS.get(args.target)
+    inputs, extra = split_inputs(args.input)
+    bundle = load_model(args.model, inputs or None)
+    subject = CheckSubject(bundle=bundle, target=target, extra_shapes=tuple(extra))
+    diagnostics = check(subject, strict_mode=args.strict)
+    report = check_report(args.model, subject, diagnostics)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        _print_table(report)
+    return EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK
+
+
+def _print_table(report: dict) -> None:
+    console = stdout_console()
+    memory = report["memory"]
+    needed = "unknown" if memory["bytes"] is None else f"{memory['bytes'] / (1 << 20):.1f} MiB"
+    console.print(f"{report['model']} on {report['target']}: needs {needed}; "
+                  f"smallest accelerator that fits: {memory['smallest_fit'] or 'none'}", markup=False)
+    if not report["diagnostics"]:
+        console.print("no findings", markup=False)
+        return
+    table = Table(show_lines=False)
+    for col in ("code", "severity", "node", "message", "fix"):
+        table.add_column(col, overflow="fold")
+    for d in report["diagnostics"]:
+        table.add_row(d["code"], d["severity"], d["node"], d["message"], d["hint"])
+    console.print(table)

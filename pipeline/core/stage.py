@@ -1,0 +1,91 @@
+"""The stage contract: a registered class with typed params that maps a bundle to a bundle.
+
+Stages do not call each other; everything one stage leaves for the next travels in the
+`ModelBundle` (or, for the live deployed session only, in the `RunContext`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pipeline.model.bundle import ModelBundle, TensorSpec
+from pipeline.core.diagnostics import Diagnostic, has_errors
+from pipeline.core.paramspec import NoParams, ParamIssue
+from pipeline.core.registry import Registry
+
+StageStatus = Literal["passed", "failed", "error", "skipped", "cached"]
+
+
+@dataclass
+class StageResult:
+    """What a stage reports: status, metrics, diagnostics and artifact paths (relative to its folder)."""
+
+    status: StageStatus = "passed"
+    metrics: dict = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+    def fail_on_errors(self) -> "StageResult":
+        """Mark the result failed when any diagnostic is an error."""
+        if has_errors(self.diagnostics) and self.status == "passed":
+            self.status = "failed"
+        return self
+
+
+@dataclass
+class RunContext:
+    """Where and for which pipeline a stage runs; plain data except the live `session`."""
+
+    pipeline: str
+    stage_dir: Path
+    run_dir: Path
+    config_dir: Path
+    inputs: list[TensorSpec]
+    stage_index: int = 0
+    planned_stages: list[tuple[str, Any]] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+    session: Any = None  # the deployed target session, handed from deploy to verify
+
+    def resolve(self, path: str) -> Path:
+        """A path from the config, resolved against the YAML file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.config_dir / p)
+
+
+class Stage:
+    """Base class: subclasses set `name`, `Params`, `summary` and implement `run`."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str] = ""
+    Params: ClassVar[type] = NoParams
+    kind: ClassVar[Literal["source", "transform"]] = "transform"
+    # False: never served from the stage cache (pipeline/run/cache.py), e.g. a stage whose output
+    # depends on something outside its key (the clock, a remote service, ctx.planned_stages).
+    cacheable: ClassVar[bool] = True
+    # True for stages that read ctx.planned_stages (check): the plan then joins their cache key.
+    reads_plan: ClassVar[bool] = False
+
+    @classmethod
+    def check_params(cls, params) -> list[ParamIssue]:
+        """Cross-field checks beyond the types; runs at validation time, before any model loads."""
+        return []
+
+    def run(self, bundle: ModelBundle | None, params, ctx: RunContext) -> tuple[ModelBundle | None, StageResult]:
+        raise NotImplementedError
+
+
+STAGES: Registry[type[Stage]] = Registry("stage")
+
+
+def register_stage(cls: type[Stage]) -> type[Stage]:
+    """Class decorator: register a stage under its `name`."""
+    return STAGES.register(cls.name, cls)
+
+
+def source_stage_names() -> list[str]:
+    return [n for n, c in STAGES.items() if c.kind == "source"]
+
+
+def transform_stage_names() -> list[str]:
+    return [n for n, c in STAGES.items() if c.kind == "transform"]

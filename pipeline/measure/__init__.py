@@ -1,0 +1,1 @@
+"""Numbers about a model's outputs and cost: comparators, input feeds, latency, memory estimates."""

@@ -1,0 +1,81 @@
+"""The quantized-model contract between the quantize stage, the targets, deploy and verify.
+
+The quantize stage records what it produced in `bundle.metadata["quantized"]`:
+
+    {"precision": "int8" | "bf16", "format": FORMAT, "target": the target it was made for,
+     "method": ..., "path": run-dir-relative artifact (onnx-qdq only), "sha256": ...}
+
+Formats and who serves them:
+
+- `onnx-qdq`: an int8 QDQ ONNX file written by ONNX Runtime's static quantization. The
+  bundle's Symbol stays the fp32 graph (MXNet cannot run QDQ); onnxruntime and openvino
+  serve the file instead of exporting the Symbol again.
+- `mxnet-int8`: the bundle's Symbol and params *are* the int8 model (MXNet's oneDNN
+  quantization); cpu and onednn bind it.
+- `mxnet-bf16`: the bundle's Symbol and params *are* the bf16 model (MXNet's AMP); its bf16
+  params are stored widened to float32 and narrowed at bind (pipeline/model/bf16.py); cpu and
+  onednn bind it.
+- `openvino-bf16`: the Symbol stays fp32; openvino compiles it with the bf16 precision hint.
+
+Like the gluon reference's params, the artifact path is relative to the run directory (the
+stage cache is keyed by location, so the path stays valid); callers that open a session pass
+`base_dir` through `runtime_options`, which is never stored in the bundle.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.model.bundle import sha256_file
+from pipeline.core.errors import TargetError
+
+KEY = "quantized"
+SERVED_BY: dict[str, frozenset[str]] = {
+    "onnx-qdq": frozenset({"onnxruntime", "openvino"}),
+    "mxnet-int8": frozenset({"cpu", "onednn"}),
+    "mxnet-bf16": frozenset({"cpu", "onednn"}),
+    "openvino-bf16": frozenset({"openvino"}),
+}
+FILE_FORMATS = frozenset({"onnx-qdq"})
+
+
+def record(metadata: dict) -> dict | None:
+    """The bundle's quantization record, or None for a full-precision bundle."""
+    return metadata.get(KEY) or None
+
+
+def check_servable(metadata: dict, target: str) -> None:
+    """Refuse to serve a quantized bundle on a target that would silently run it in fp32 (QNT201)."""
+    rec = record(metadata)
+    if rec is None:
+        return
+    served = SERVED_BY.get(rec.get("format"), frozenset())
+    if target not in served:
+        raise TargetError(f"the bundle was quantized to {rec.get('precision')} as {rec.get('format')} for "
+                          f"'{rec.get('target')}'; target '{target}' would serve it in full precision",
+                          code="QNT201", where=target,
+                          hint=f"deploy to {' or '.join(sorted(served)) or 'its own target'}, or quantize for "
+                               f"'{target}'")
+
+
+def runtime_options(metadata: dict, run_dir: str | Path) -> dict:
+    """Extra target options for opening a session on this bundle: where its artifact lives."""
+    rec = record(metadata)
+    if rec is not None and rec.get("format") in FILE_FORMATS:
+        return {"base_dir": str(run_dir)}
+    return {}
+
+
+def artifact_path(metadata: dict, base_dir: str | Path | None) -> Path:
+    """The quantized file, checked against the sha256 the stage recorded (QNT202, QNT203)."""
+    rec = record(metadata) or {}
+    if base_dir is None:
+        raise TargetError("the bundle's quantized model lives in a run directory nobody named", code="QNT202",
+                          hint="open the session through the deploy stage, or pass base_dir=<run dir>")
+    path = Path(base_dir) / rec["path"]
+    if not path.is_file():
+        raise TargetError("the quantized model file is missing", code="QNT202", where=str(path),
+                          hint="re-run the quantize stage")
+    if rec.get("sha256") and sha256_file(path) != rec["sha256"]:
+        raise TargetError("the quantized model file was changed after the quantize stage wrote it (sha256 "
+                          "mismatch)", code="QNT203", where=str(path), hint="re-run the quantize stage")
+    return path

@@ -1,0 +1,250 @@
+"""Bundle -> ONNX through MXNet 1.9.1's own converter, with its traps removed.
+
+MXNet's exporter is the translator we trust for MXNet's op semantics, but as installed here
+it makes files that ONNX Runtime rejects or runs slowly:
+
+1. **The opset floats to the newest one onnx knows.** `mx.onnx.export_model` in 1.9.1 takes
+   no opset argument: it asks `onnx.defs.onnx_opset_version()` (23 with onnx 1.18), picks the
+   newest translation it has (written for opset 13) and declares opset 23 on the model. Its
+   reduce translations (mean, max, min, prod, norm, and LayerNorm, built on ReduceMean) emit
+   `axes` as an attribute, which opset 18 moved to an input; its Split has no `num_outputs`,
+   required from opset 18. Measured with onnx 1.18 (tests/pipeline/test_onnx_export.py): each
+   fails `onnx.checker` unpinned and matches MXNet at opset 13 (and 17). broadcast_axis, also
+   reported broken, exported correctly at 13, 17, 18 and 23 here. So we call the converter
+   `export_model` wraps, `MXNetGraph.create_onnx_graph_proto`, which takes `opset_version`,
+   and declare that opset (and its IR version) on the model.
+2. **Every param is also a graph input.** ONNX Runtime treats an initializer listed among
+   the inputs as overridable, so it neither constant-folds nor fuses it (Conv+BatchNorm,
+   Conv+Add+Relu...). We drop those inputs (measured: bench/bench_onnx_export.py).
+3. **Training heads keep their label input.** SoftmaxOutput exports to Softmax and ignores
+   the label, yet the label stays a required input. We drop label inputs no node consumes.
+4. Smaller converter bugs (the skipped `softmax_label` that breaks SoftmaxOutput, boolean
+   attributes whose MXNet default is true read as false, BatchNorm's fix_gamma ignored, the
+   converter's own checker call) are worked around in pipeline/onnx/export_quirks.py.
+
+Graphs fused by oneDNN (`_sg_mkldnn_*` / `_sg_onednn_*` ops) and graphs with ops the exporter
+has no translation for are refused before the converter sees them, with one coded error each.
+Outputs keep MXNet's order; helper constants nothing reads are dropped.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.core import atomic
+from pipeline.onnx import export_quirks as quirks
+from pipeline.model.bundle import ModelBundle
+from pipeline.core.errors import MxdeployError
+from pipeline.model.labels import label_variables
+
+DEFAULT_OPSET = 13
+# The exporter has translations for opsets 12 and 13; from opset 18 its reduce and Split
+# translations are invalid (see the module docstring), so 12..17 is what it can honestly emit.
+SUPPORTED_OPSETS = range(12, 18)
+FUSED_OP_PREFIXES = ("_sg_mkldnn_", "_sg_onednn_")
+_PROTOBUF_LIMIT = 2**31  # a ModelProto cannot be serialized past 2 GiB
+
+
+class ExportError(MxdeployError):
+    """A bundle that cannot be exported to ONNX as given."""
+
+    code = "EXP100"
+
+
+def _registry() -> dict[int, dict]:
+    """MXNet's converter registry {opset: {op: function}}, filled when mxnet.onnx imports."""
+    import mxnet.onnx  # noqa: F401  (registers the op translations)
+    from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
+
+    return MXNetGraph.registry_
+
+
+def exportable_ops(opset: int = DEFAULT_OPSET) -> frozenset[str]:
+    """MXNet op names the exporter translates at `opset` (it falls back to older translations)."""
+    ops: set[str] = set()
+    for version, table in _registry().items():
+        if version <= opset:
+            ops.update(table)
+    ops.discard("null")  # variables, not an op
+    return frozenset(ops)
+
+
+def _check_opset(opset: int) -> None:
+    if opset not in SUPPORTED_OPSETS:
+        raise ExportError(f"opset {opset} is not supported by MXNet 1.9.1's exporter", code="EXP106",
+                          where=f"opset={opset}",
+                          hint=f"use an opset from {SUPPORTED_OPSETS.start} to {SUPPORTED_OPSETS.stop - 1} "
+                               f"(default {DEFAULT_OPSET})")
+
+
+def check_exportable(bundle: ModelBundle, opset: int = DEFAULT_OPSET) -> None:
+    """Refuse fused graphs (EXP101) and untranslatable ops (EXP102, every op and node listed)."""
+    nodes = [n for n in bundle.graph()["nodes"] if n["op"] != "null"]
+    fused = [n for n in nodes if n["op"].startswith(FUSED_OP_PREFIXES)]
+    if fused:
+        listed = ", ".join(f"{n['op']} ({n['name']})" for n in fused[:5])
+        more = f" and {len(fused) - 5} more" if len(fused) > 5 else ""
+        raise ExportError(f"the graph was fused by oneDNN and cannot be exported to ONNX: {listed}{more}",
+                          code="EXP101", where=fused[0]["name"],
+                          hint="export to ONNX before the onednn_fuse stage (or from the unfused bundle); "
+                               "oneDNN's fused ops exist only inside MXNet")
+    known = exportable_ops(opset)
+    missing: dict[str, list[str]] = {}
+    for node in nodes:
+        if node["op"] not in known:
+            missing.setdefault(node["op"], []).append(node["name"])
+    if missing:
+        listed = "; ".join(f"{op} (nodes: {', '.join(names)})" for op, names in sorted(missing.items()))
+        raise ExportError(f"{len(missing)} op type(s) have no ONNX translation in MXNet's exporter: {listed}",
+                          code="EXP102", where=next(iter(missing.values()))[0],
+                          hint="replace these ops before export, or deploy to a target that runs MXNet "
+                               "itself (cpu, onednn)")
+
+
+def _graph_inputs(graph: dict, sym, bundle: ModelBundle, params: set[str]) -> tuple[list[tuple], list[str]]:
+    """Shapes and dtypes of the variables the exporter treats as inputs (its JSON order).
+
+    Label variables need a shape too: they are inferred here and dropped after export.
+    """
+    declared = {s.name: s for s in bundle.inputs}
+    labels = [n for n in label_variables(json.dumps(graph)) if n not in declared]
+    order = [n["name"] for n in graph["nodes"] if n["op"] == "null" and n["name"] not in params]
+    undeclared = [n for n in order if n not in declared and n not in labels]
+    if undeclared:
+        raise ExportError(f"no shape for graph inputs: {', '.join(undeclared)}", code="EXP107",
+                          where=undeclared[0], hint="declare every data input in the pipeline's inputs")
+    label_shapes: dict[str, tuple] = {}
+    if any(n in labels for n in order):
+        import mxnet as mx
+
+        try:
+            arg_shapes, _, _ = sym.infer_shape(**bundle.input_shapes())
+        except mx.MXNetError as exc:
+            raise ExportError(f"shape inference failed: {str(exc).splitlines()[0]}", code="EXP107",
+                              hint="check the declared input shapes") from None
+        label_shapes = dict(zip(sym.list_arguments(), arg_shapes))
+    specs = [(declared[n].shape, np.dtype(declared[n].dtype)) if n in declared
+             else (label_shapes[n], np.dtype("float32")) for n in order]
+    return specs, labels
+
+
+def _onnx_output_name(mx_name: str) -> str:
+    """The graph output name the exporter gives MXNet output `mx_name` (its get_outputs rule)."""
+    if mx_name.endswith("_state_output"):
+        return mx_name[: -len("_state_output")] + "1"
+    if mx_name.endswith("_statecell_output"):
+        return mx_name[: -len("_statecell_output")] + "2"
+    if mx_name.endswith("_output"):
+        return mx_name[: -len("_output")]
+    if re.search(r".*_output[0-9]$", mx_name):
+        return mx_name[: -len("_output0")] + mx_name[-1]
+    return mx_name
+
+
+def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET):
+    """The bundle as a checked onnx.ModelProto (in memory): see the module docstring."""
+    import mxnet as mx
+    import onnx
+    from onnx import helper
+    from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
+
+    _check_opset(opset)
+    check_exportable(bundle, opset)
+    param_names = set(bundle.arg_params) | set(bundle.aux_params)
+    sym = bundle.symbol()
+    internals = sym.get_internals()
+    graph_json = quirks.spell_out_boolean_defaults(bundle.graph())
+    aliases = quirks.alias_skipped_label(graph_json, internals[len(internals) - 1].name, param_names)
+    sym = quirks.load_symbol(graph_json)
+    specs, labels = _graph_inputs(graph_json, sym, bundle, param_names)
+    arrays = quirks.fixed_gamma_params(graph_json, {**bundle.arg_params, **bundle.aux_params})
+    params = {k: mx.nd.array(v, dtype=v.dtype) for k, v in arrays.items()}
+    try:
+        with quirks.checker_opset(opset):
+            graph = MXNetGraph().create_onnx_graph_proto(
+                sym, params, [s for s, _ in specs], [helper.np_dtype_to_tensor_dtype(d) for _, d in specs],
+                opset_version=opset, dynamic=False)
+    except (NotImplementedError, AssertionError, ValueError, KeyError, IndexError, TypeError,
+            mx.MXNetError, onnx.checker.ValidationError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ExportError(f"MXNet's exporter could not translate the graph: {detail}", code="EXP103",
+                          hint="an op is used with attributes the exporter does not translate "
+                               "(e.g. a non-NCHW layout); change it before export") from None
+    opsets = [helper.make_opsetid("", opset)]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="mxdeploy",
+                              producer_version=mx.__version__,
+                              doc_string="exported by mxdeploy with MXNet's mx2onnx converter")
+    model.ir_version = helper.find_min_ir_version_for(opsets)
+    _rename_values(model.graph, aliases)
+    _clean_graph(model.graph, [aliases.get(n, n) for n in labels],
+                 [_onnx_output_name(n) for n in sym.list_outputs()])
+    if model.ByteSize() >= _PROTOBUF_LIMIT:
+        raise ExportError("the exported model exceeds protobuf's 2 GiB limit", code="EXP108",
+                          hint="this exporter writes weights inside the model; shrink the model")
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        raise ExportError(f"the exported model fails onnx.checker: {str(exc).splitlines()[0]}",
+                          code="EXP104", hint="report this model: the exporter produced invalid ONNX") from None
+    return model
+
+
+def _rename_values(graph, renames: dict[str, str]) -> None:
+    """Give aliased variables their own names back, wherever the ONNX graph mentions them."""
+    if not renames:
+        return
+    for value in list(graph.input) + list(graph.value_info):
+        value.name = renames.get(value.name, value.name)
+    for node in graph.node:
+        node.input[:] = [renames.get(n, n) for n in node.input]
+
+
+def _clean_graph(graph, labels: list[str], output_order: list[str]) -> None:
+    """Drop initializers and unused labels from the inputs, drop dead initializers, order outputs."""
+    consumed = {name for node in graph.node for name in node.input}
+    used_labels = [n for n in labels if n in consumed]
+    if used_labels:
+        raise ExportError(f"label input(s) {', '.join(used_labels)} are used by the exported graph, "
+                          "not only by a loss head", code="EXP105", where=used_labels[0],
+                          hint="declare them as inputs, or remove the training-only branch "
+                               "(optimize: strip_training)")
+    initializers = {t.name for t in graph.initializer}
+    keep = [vi for vi in graph.input if vi.name not in initializers and vi.name not in labels]
+    del graph.input[:]
+    graph.input.extend(keep)
+    outputs = {vi.name for vi in graph.output}
+    live = [t for t in graph.initializer if t.name in consumed or t.name in outputs]
+    del graph.initializer[:]
+    graph.initializer.extend(live)
+    rank = {name: i for i, name in enumerate(output_order)}
+    if set(rank) == outputs and len(rank) == len(graph.output):
+        ordered = sorted(graph.output, key=lambda vi: rank[vi.name])
+        del graph.output[:]
+        graph.output.extend(ordered)
+
+
+def export_bundle(bundle: ModelBundle, dest: Path, *, opset: int = DEFAULT_OPSET) -> Path:
+    """Export `bundle` to the ONNX file `dest` (written atomically) and return its path."""
+    model = to_onnx(bundle, opset=opset)
+    dest = Path(dest)
+    atomic.write_bytes(dest, model.SerializeToString())
+    return dest
+
+
+def initializers_as_inputs(model, names):
+    """A copy of `model` that also lists the initializers `names` (the bundle's params) among
+    its inputs, as MXNet's exporter does; its own helper constants stay initializer-only.
+
+    Only for measuring what that costs (bench/bench_onnx_export.py); never deploy this form.
+    """
+    from onnx import helper
+
+    out = type(model)()
+    out.CopyFrom(model)
+    names = set(names) - {vi.name for vi in out.graph.input}
+    out.graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+                           for t in out.graph.initializer if t.name in names)
+    return out

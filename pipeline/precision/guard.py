@@ -1,0 +1,115 @@
+"""The accuracy guard: the quantized model, as its target serves it, against fp32 on held-out rows.
+
+The reference is the bundle before quantization on MXNet's plain executor (the cpu target);
+the candidate is the quantized bundle deployed on the target it was made for. Both see the
+same held-out feeds, which never include a calibration row (pipeline/precision/calibration.py).
+
+Per held-out *sample* (one row of the batch, all outputs together) the guard measures:
+
+- cosine similarity with fp32, which must be >= min_cosine for every sample;
+- relative L2 error |got - ref| / |ref|, which must be <= max_rel_err for every sample
+  (cosine alone would accept a model whose outputs are uniformly scaled);
+- top-1 agreement of the first output, >= min_top1_agreement, applied **only when the fp32
+  top-1 class varies across the held-out samples**. A network with random weights (every
+  zoo model here: nothing is downloaded) gives the same top-1 for every random input, so a
+  broken quantization can agree on 100% of top-1s; top-1 then proves nothing and is reported
+  but not judged. On a trained model with real data (examples/digits_cnn.py) it applies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.core.diagnostics import Diagnostic
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    min_cosine: float
+    max_rel_err: float
+    top1_agreement: float
+    top1_applies: bool  # the fp32 top-1 varied across samples
+    samples: int
+    failures: tuple[str, ...]  # one sentence per broken threshold
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def metrics(self) -> dict:
+        return {"cosine": round(self.min_cosine, 6), "max_rel_err": round(self.max_rel_err, 6),
+                "top1_agreement": round(self.top1_agreement, 6), "top1_judged": self.top1_applies,
+                "holdout_samples": self.samples}
+
+
+def _sample_rows(outputs: list[np.ndarray], batch: int) -> np.ndarray:
+    """(batch, features): each sample's outputs flattened and joined; one row if not batch-first."""
+    if all(o.ndim >= 1 and o.shape[0] == batch for o in outputs):
+        return np.concatenate([np.asarray(o, np.float64).reshape(batch, -1) for o in outputs], axis=1)
+    return np.concatenate([np.asarray(o, np.float64).ravel() for o in outputs])[None, :]
+
+
+def _row_cosine(ref: np.ndarray, got: np.ndarray) -> np.ndarray:
+    nr, ng = np.linalg.norm(ref, axis=1), np.linalg.norm(got, axis=1)
+    dot = np.einsum("ij,ij->i", ref, got)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.where((nr == 0) & (ng == 0), 1.0, dot / (nr * ng))
+    return np.nan_to_num(cos, nan=-1.0)
+
+
+def _row_rel(ref: np.ndarray, got: np.ndarray) -> np.ndarray:
+    nr, nd = np.linalg.norm(ref, axis=1), np.linalg.norm(got - ref, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(nr == 0, np.where(nd == 0, 0.0, np.inf), nd / nr)
+    return np.nan_to_num(rel, nan=np.inf)
+
+
+def judge(refs: list[list[np.ndarray]], gots: list[list[np.ndarray]], batch: int, *, min_cosine: float,
+          max_rel_err: float, min_top1_agreement: float) -> GuardResult:
+    """Pure: per-sample cosine, relative error and top-1 over every held-out feed."""
+    cos, rel, top_ref, top_got = [], [], [], []
+    for ref, got in zip(refs, gots):
+        r, g = _sample_rows(ref, batch), _sample_rows(got, batch)
+        cos.append(_row_cosine(r, g))
+        rel.append(_row_rel(r, g))
+        first_r = np.asarray(ref[0]).reshape(-1, np.asarray(ref[0]).shape[-1]) if np.asarray(ref[0]).ndim else None
+        first_g = np.asarray(got[0]).reshape(first_r.shape) if first_r is not None else None
+        if first_r is not None:
+            top_ref.append(first_r.argmax(axis=1))
+            top_got.append(first_g.argmax(axis=1))
+    cos_all, rel_all = np.concatenate(cos), np.concatenate(rel)
+    top_r = np.concatenate(top_ref) if top_ref else np.zeros(0, int)
+    top_g = np.concatenate(top_got) if top_got else np.zeros(0, int)
+    top1 = float(np.mean(top_r == top_g)) if top_r.size else 1.0
+    applies = len(np.unique(top_r)) > 1
+    worst_cos, worst_rel = float(cos_all.min()), float(rel_all.max())
+    failures = []
+    if worst_cos < min_cosine:
+        failures.append(f"cosine {worst_cos:.4f} < min_cosine {min_cosine:g} "
+                        f"({int((cos_all < min_cosine).sum())} of {cos_all.size} samples below)")
+    if worst_rel > max_rel_err:
+        failures.append(f"relative error {worst_rel:.4f} > max_rel_err {max_rel_err:g} "
+                        f"({int((rel_all > max_rel_err).sum())} of {rel_all.size} samples above)")
+    if applies and top1 < min_top1_agreement:
+        failures.append(f"top-1 agreement {top1:.4f} < min_top1_agreement {min_top1_agreement:g}")
+    return GuardResult(worst_cos, worst_rel, top1, applies, int(cos_all.size), tuple(failures))
+
+
+def run_guard(reference, candidate, feeds: list[dict[str, np.ndarray]], batch: int, **thresholds) -> GuardResult:
+    """Run both sessions (objects with `infer(feed)`) on every feed and judge the outputs."""
+    refs = [reference.infer(feed) for feed in feeds]
+    gots = [candidate.infer(feed) for feed in feeds]
+    return judge(refs, gots, batch, **thresholds)
+
+
+def refusal(result: GuardResult, precision: str, target: str) -> Diagnostic:
+    """QNT101: the quantized model is not the fp32 model, with every measured number."""
+    judged = "judged: the fp32 top-1 varies" if result.top1_applies else "not judged: the fp32 top-1 is the same for every sample"
+    return Diagnostic(
+        "QNT101", "error",
+        f"{precision} model for {target} refused by the accuracy guard on {result.samples} held-out samples: "
+        f"{'; '.join(result.failures)} (measured: min cosine {result.min_cosine:.4f}, max relative error "
+        f"{result.max_rel_err:.4f}, top-1 agreement {result.top1_agreement:.4f}, {judged})",
+        hint="calibrate on data like what the model will serve (calibration.input: npz or images), try "
+             "method: entropy or percentile, or keep the sensitive nodes in fp32 (exclude_nodes)")

@@ -1,0 +1,123 @@
+"""int8 for onnxruntime and openvino: ONNX Runtime's static quantization of the exported ONNX.
+
+The bundle is exported once (pipeline/onnx/export.py), its unnamed nodes are named after
+their first output (the exporter leaves Conv and Gemm nodes unnamed, and `nodes_to_exclude`
+matches by name), ONNX Runtime's pre-processing runs (shape inference and graph cleanup;
+symbolic shape inference is skipped: the shapes are static, and it would need sympy), and
+`quantize_static` writes a QDQ model: QuantizeLinear/DequantizeLinear pairs around int8
+weights and activations. QDQ is the format both runtimes fuse into int8 kernels, so the same
+file serves onnxruntime and openvino (OpenVINO reads QDQ as its own FakeQuantize).
+Activations are signed int8 (QInt8), as ONNX Runtime recommends for x86 CPUs with VNNI.
+
+For openvino, BatchNormalization and Concat are left unquantized: OpenVINO 2026.4.1 segfaults
+while compiling densenet121's QDQ model when either of them is quantized (measured: each alone
+crashes, neither compiles and runs). OpenVINO's own low-precision transformations carry int8
+through them from the QDQ pairs around Conv and Gemm; onnxruntime keeps ONNX Runtime's whole
+default op set.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.core import atomic
+from pipeline.model import quantized
+from pipeline.model.bundle import ModelBundle, sha256_file
+from pipeline.core.errors import StageError
+from pipeline.onnx.export import export_bundle
+from pipeline.precision.quantizers import QuantizeJob, record, register
+
+QUANTIZED_FILE = "model-int8.onnx"
+METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
+UNQUANTIZED_OPS: dict[str, frozenset[str]] = {"openvino": frozenset({"BatchNormalization", "Concat"})}
+
+
+def op_types_to_quantize(target: str) -> list[str]:
+    """ONNX Runtime's default op set (its QOperator and QDQ registries), less what `target` cannot take."""
+    from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
+
+    return sorted((set(QLinearOpsRegistry) | set(QDQRegistry)) - UNQUANTIZED_OPS.get(target, frozenset()))
+
+
+class _Reader:
+    """ONNX Runtime's CalibrationDataReader protocol over our calibration feeds."""
+
+    def __init__(self, feeds: list[dict[str, np.ndarray]]):
+        self._feeds = iter(feeds)
+
+    def get_next(self):
+        return next(self._feeds, None)
+
+    def rewind(self):  # noqa: D401  (part of the protocol; calibration reads the data once)
+        pass
+
+
+def name_nodes(model) -> None:
+    """Give every unnamed node its first output's name (the MXNet node's name, as exported)."""
+    seen = set()
+    for node in model.graph.node:
+        if not node.name:
+            base = node.output[0] if node.output else node.op_type
+            name, i = base, 1
+            while name in seen:
+                name, i = f"{base}_{i}", i + 1
+            node.name = name
+        seen.add(node.name)
+
+
+def excluded_onnx_nodes(model, exclude: tuple[str, ...]) -> list[str]:
+    """The ONNX nodes made from the excluded MXNet nodes (their names start with it); QNT108 for
+    an MXNet name nothing matches, so a typo does not silently quantize the node."""
+    names = [n.name for n in model.graph.node]
+    out = []
+    for mx_name in exclude:
+        matched = [n for n in names if n == mx_name or n.startswith(mx_name)]
+        if not matched:
+            from pipeline.core.registry import did_you_mean
+
+            raise StageError(f"exclude_nodes names '{mx_name}', which is not in the exported graph"
+                             f"{did_you_mean(mx_name, names)}", where=mx_name, code="QNT108",
+                             hint="use the MXNet node names of the bundle (model-symbol.json)")
+        out.extend(matched)
+    return out
+
+
+@register("int8", "onnxruntime", "openvino")
+def quantize_onnx_int8(job: QuantizeJob) -> ModelBundle:
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    p = job.params
+    out_path = job.stage_dir / QUANTIZED_FILE
+    with tempfile.TemporaryDirectory(prefix="mxdeploy-quantize-") as tmp:
+        exported = export_bundle(job.bundle, Path(tmp) / "model.onnx")
+        model = onnx.load(str(exported))
+        name_nodes(model)
+        excluded = excluded_onnx_nodes(model, tuple(p.exclude_nodes))
+        named = Path(tmp) / "named.onnx"
+        onnx.save(model, str(named))
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(named), str(prepared), skip_symbolic_shape=True)
+        staged = Path(tmp) / QUANTIZED_FILE
+        # ONNX Runtime's histogram calibrators print progress to stdout, which would corrupt
+        # `pipeline tune --json`; what they say is not needed.
+        with contextlib.redirect_stdout(io.StringIO()):
+            quantize_static(str(prepared), str(staged), _Reader(job.calibration), quant_format=QuantFormat.QDQ,
+                            per_channel=p.per_channel, activation_type=QuantType.QInt8,
+                            weight_type=QuantType.QInt8, nodes_to_exclude=excluded,
+                            op_types_to_quantize=op_types_to_quantize(p.target),
+                            calibrate_method=getattr(CalibrationMethod, METHODS[p.method]))
+        with atomic.atomic_path(out_path) as tmp_out:
+            shutil.copyfile(staged, tmp_out)  # /tmp may be another filesystem: no rename
+    rel = os.path.relpath(out_path, job.run_dir)
+    meta = {**job.bundle.metadata,
+            quantized.KEY: record(job, "onnx-qdq", path=rel, sha256=sha256_file(out_path),
+                                  unquantized_ops=sorted(UNQUANTIZED_OPS.get(p.target, ())))}
+    return job.bundle.evolve(stage="quantize", details={"precision": "int8", "format": "onnx-qdq"}, metadata=meta)

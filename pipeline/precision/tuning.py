@@ -1,0 +1,163 @@
+"""Pick the fastest deployment that stays correct: every target x precision, guarded, timed.
+
+Shared by `pipeline tune` (pipeline/cli/tune.py) and `deploy: {target: auto}`
+(stages/deploy.py). For each candidate the fp32 bundle is quantized with the quantize stage's
+own quantizers (pipeline/precision/quantizers.py), deployed on its target, judged by the quantize
+stage's guard against fp32 on MXNet's executor over held-out random rows (never the
+calibration rows), and timed. The choice is the passing candidate with the lowest p50.
+
+Candidates: cpu fp32; onednn fp32, bf16 and int8; onnxruntime fp32 and int8; openvino fp32,
+bf16 and int8. bf16 is tried only where the CPU computes it natively (pipeline/precision/cpuflags.py).
+A candidate whose target is not installed is left out; one that raises a coded error is in the
+table with status `error`; one the guard refuses has status `failed`.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+from pipeline.precision import cpuflags
+from pipeline.model import quantized
+from pipeline.model.bundle import ModelBundle
+from pipeline.core.errors import MxdeployError
+from pipeline.measure.latency import latency_ms
+
+# (target, precision) in the order the table lists them
+CANDIDATES: tuple[tuple[str, str], ...] = (
+    ("cpu", "fp32"), ("onednn", "fp32"), ("onednn", "bf16"), ("onednn", "int8"), ("onnxruntime", "fp32"),
+    ("onnxruntime", "int8"),
+    ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "int8"))
+TARGET_OPTIONS = {("openvino", "fp32"): {"precision": "f32"}}
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    samples: int = 32  # calibration rows (random, seeded)
+    holdout: int = 200  # guard rows, after the calibration rows
+    runs: int = 20  # timed forwards per candidate
+    warmup: int = 3
+    seed: int = 0
+    min_cosine: float = 0.99
+    max_rel_err: float = 0.2
+    min_top1_agreement: float = 0.99
+
+
+@dataclass
+class Row:
+    target: str
+    precision: str
+    status: str  # passed | failed | error
+    p50_ms: float | None = None
+    p90_ms: float | None = None
+    cosine: float | None = None
+    max_rel_err: float | None = None
+    top1_agreement: float | None = None
+    detail: str = ""  # the guard's failures or the error, for the human table and deploy's report
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("target", "precision", "status", "p50_ms", "p90_ms", "cosine",
+                                              "max_rel_err", "top1_agreement")}
+
+
+@dataclass
+class TuneResult:
+    rows: list[Row]
+    choice: Row | None
+    reason: str
+    bundles: dict[tuple[str, str], ModelBundle] = field(default_factory=dict)  # candidate -> its bundle
+
+    def to_json(self, model: str) -> dict:
+        """The `pipeline tune --json` object (DESIGN.md)."""
+        choice = None if self.choice is None else {
+            "target": self.choice.target, "precision": self.choice.precision, "p50_ms": self.choice.p50_ms,
+            "cosine": self.choice.cosine}
+        return {"model": model, "choice": choice, "table": [r.to_dict() for r in self.rows]}
+
+
+def available_candidates(flags: frozenset[str] | None = None) -> list[tuple[str, str]]:
+    from pipeline.targets import TARGETS
+
+    bf16 = cpuflags.has_bf16(flags)
+    return [(t, p) for t, p in CANDIDATES if TARGETS.get(t).is_available() and (p != "bf16" or bf16)]
+
+
+def candidate_bundle(bundle: ModelBundle, target: str, precision: str, calibration, work: Path,
+                      run_dir: Path, settings: TuneSettings) -> ModelBundle:
+    if precision == "fp32":
+        return bundle
+    from pipeline.precision.calibration import CalibrationParams
+    from pipeline.precision.catalog import QUANTIZERS, QuantizeJob, key
+    from pipeline.precision.settings import QuantizeParams
+
+    params = QuantizeParams(precision=precision, target=target,
+                            calibration=CalibrationParams(samples=settings.samples), holdout=settings.holdout,
+                            seed=settings.seed, min_cosine=settings.min_cosine, max_rel_err=settings.max_rel_err,
+                            min_top1_agreement=settings.min_top1_agreement)
+    folder = work / f"{target}-{precision}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return QUANTIZERS.get(key(precision, target))(QuantizeJob(bundle, params, calibration, folder, run_dir))
+
+
+def tune(bundle: ModelBundle, *, settings: TuneSettings = TuneSettings(), work_dir: Path | None = None,
+         run_dir: Path | None = None, candidates: list[tuple[str, str]] | None = None, progress=None) -> TuneResult:
+    """Deploy, guard and time every candidate; quantized artifacts go under `work_dir`.
+
+    `run_dir` is what artifact paths in the candidates' metadata are relative to (deploy's
+    run directory); both default to a temp folder that lives as long as the process.
+    """
+    from pipeline.targets import TARGETS
+    from pipeline.targets.cpu import CpuTarget
+    from pipeline.precision.calibration import CalibrationParams, batch_size, split_feeds
+    from pipeline.precision.guard import judge
+
+    if work_dir is None:
+        work_dir = Path(tempfile.mkdtemp(prefix="mxdeploy-tune-"))
+    run_dir = run_dir or work_dir
+    feeds = split_feeds(bundle.inputs, CalibrationParams(samples=settings.samples), None,
+                        holdout=settings.holdout, seed=settings.seed)
+    batch = batch_size(bundle.inputs)
+    with CpuTarget(api="symbol") as reference:
+        reference.deploy(bundle)
+        refs = [reference.infer(feed) for feed in feeds.holdout]
+    rows, bundles = [], {}
+    for target, precision in candidates or available_candidates():
+        if progress:
+            progress(target, precision)
+        row = Row(target, precision, "error")
+        try:
+            candidate = candidate_bundle(bundle, target, precision, feeds.calibration, work_dir, run_dir, settings)
+            options = {**TARGET_OPTIONS.get((target, precision), {}),
+                       **quantized.runtime_options(candidate.metadata, run_dir)}
+            with TARGETS.get(target)(**options) as session:
+                session.deploy(candidate)
+                gots = [session.infer(feed) for feed in feeds.holdout]
+                guard = judge(refs, gots, batch, min_cosine=settings.min_cosine, max_rel_err=settings.max_rel_err,
+                              min_top1_agreement=settings.min_top1_agreement)
+                timing = latency_ms(session, feeds.holdout[0], runs=settings.runs, warmup=settings.warmup)
+                row.p50_ms, row.p90_ms = timing["p50"], timing["p90"]
+            row.cosine, row.max_rel_err = round(guard.min_cosine, 6), round(guard.max_rel_err, 6)
+            row.top1_agreement = round(guard.top1_agreement, 6)
+            row.status = "passed" if guard.passed else "failed"
+            row.detail = "; ".join(guard.failures)
+            bundles[(target, precision)] = candidate
+        except MxdeployError as exc:
+            row.detail = f"{exc.code} {exc.message}"
+        rows.append(row)
+    passed = [r for r in rows if r.status == "passed"]
+    choice = min(passed, key=lambda r: r.p50_ms) if passed else None
+    return TuneResult(rows, choice, _reason(choice, rows, settings), bundles)
+
+
+def _reason(choice: Row | None, rows: list[Row], settings: TuneSettings) -> str:
+    guard = (f"cosine >= {settings.min_cosine:g} and relative error <= {settings.max_rel_err:g} on each of "
+             f"{settings.holdout} held-out random inputs")
+    if choice is None:
+        return f"no deployment passed the guard ({guard})"
+    passed = sorted((r for r in rows if r.status == "passed"), key=lambda r: r.p50_ms)
+    runner_up = f"; next: {passed[1].target} {passed[1].precision} at {passed[1].p50_ms:g} ms" if len(passed) > 1 else ""
+    refused = [f"{r.target} {r.precision}" for r in rows if r.status != "passed"]
+    left = f"; not eligible: {', '.join(refused)}" if refused else ""
+    return (f"{choice.target} {choice.precision} is the fastest of {len(passed)} deployments that keep {guard} "
+            f"(p50 {choice.p50_ms:g} ms){runner_up}{left}")

@@ -1,0 +1,147 @@
+"""report.json (the machine contract of DESIGN.md) and report.md (a table a person reads)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.core import atomic
+
+STATUS_MARK = {"passed": "✅ passed", "cached": "✅ cached", "failed": "❌ failed", "error": "❌ error",
+               "crashed": "💥 crashed", "skipped": "– skipped"}
+
+
+def write_reports(run_dir: Path, result: dict) -> tuple[Path, Path, Path]:
+    from pipeline.report.html import render_html
+
+    run_dir = Path(run_dir)
+    atomic.write_json(run_dir / "report.json", result)
+    atomic.write_text(run_dir / "report.md", render_markdown(result))
+    atomic.write_text(run_dir / "report.html", render_html(result))
+    return run_dir / "report.json", run_dir / "report.md", run_dir / "report.html"
+
+
+def first_problem(pipeline: dict) -> tuple[str, str]:
+    """(stage name, first error/warning diagnostic code + message) of the first bad stage."""
+    for stage in pipeline["stages"]:
+        if stage["status"] in ("failed", "error"):
+            diags = [d for d in stage["diagnostics"] if d["severity"] == "error"] or stage["diagnostics"]
+            text = f"{diags[0]['code']} {diags[0]['message']}" if diags else ""
+            return stage["name"], text
+    return "", ""
+
+
+OK_STATUSES = ("passed", "cached")
+
+
+def _latency_metrics(pipeline: dict) -> dict:
+    """Metrics of the last stage that measured latency (the verify stage)."""
+    found = {}
+    for stage in pipeline["stages"]:
+        if isinstance(stage.get("metrics", {}).get("latency_ms"), dict):
+            found = stage["metrics"]
+    return found
+
+
+def _metrics_of(pipeline: dict, name: str) -> dict:
+    found = {}
+    for stage in pipeline["stages"]:
+        if stage["name"] == name:
+            found = stage.get("metrics", {})
+    return found
+
+
+def _target(pipeline: dict, measured: dict) -> str:
+    """Where the latency was measured: verify's own record, the deploy params, the matrix value."""
+    if measured.get("target"):
+        return str(measured["target"])
+    for stage in reversed(pipeline["stages"]):
+        if stage["name"] == "deploy" and stage.get("params", {}).get("target"):
+            return str(stage["params"]["target"])
+    for stage in reversed(pipeline["stages"]):
+        if "deploy" in stage["name"] and stage.get("params", {}).get("target"):
+            return str(stage["params"]["target"])
+    return str(pipeline.get("matrix", {}).get("target", ""))
+
+
+def cell_row(pipeline: dict) -> dict:
+    """The one-row summary of a cell that report.md, report.html and `pipeline report` show."""
+    stages = pipeline["stages"]
+    source = stages[0].get("metrics", {}) if stages else {}
+    optimize = _metrics_of(pipeline, "optimize")
+    measured = _latency_metrics(pipeline)
+    failed_stage, code, problem = "", "", ""
+    for stage in stages:
+        if stage["status"] in ("failed", "error"):
+            diags = [d for d in stage["diagnostics"] if d["severity"] == "error"] or stage["diagnostics"]
+            failed_stage = stage["name"]
+            code = diags[0]["code"] if diags else ""
+            problem = diags[0]["message"] if diags else ""
+            break
+    if pipeline["status"] == "crashed" and not problem:
+        problem = pipeline.get("reason", "")
+    params_bytes = optimize.get("params_bytes_after", source.get("params_bytes"))
+    return {
+        "name": pipeline["name"],
+        "status": pipeline["status"],
+        "target": _target(pipeline, measured),
+        "failed_stage": failed_stage,
+        "code": code,
+        "problem": problem,
+        "nodes_before": optimize.get("nodes_before", source.get("nodes")),
+        "nodes_after": optimize.get("nodes_after"),
+        "params_mb": params_bytes / 1e6 if isinstance(params_bytes, (int, float)) else None,
+        "max_abs_err": measured.get("max_abs_err"),
+        "p50_ms": measured.get("latency_ms", {}).get("p50"),
+        "log": pipeline.get("log", ""),
+    }
+
+
+def _fmt(value, spec: str) -> str:
+    return format(value, spec) if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(result: dict) -> str:
+    pipelines = result["pipelines"]
+    counts: dict[str, int] = {}
+    for p in pipelines:
+        counts[p["status"]] = counts.get(p["status"], 0) + 1
+    lines = [
+        f"# mxdeploy run {result['run_id']}",
+        "",
+        f"Started {result['started']}, took {result['seconds']:.1f} s. "
+        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ".",
+        "",
+        "| cell | status | target | first failure | nodes before → after | params MB | max abs err | p50 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for p in pipelines:
+        row = cell_row(p)
+        failure = f"{row['failed_stage']}: {row['code']} {row['problem']}" if row["failed_stage"] else row["problem"]
+        if failure and row["log"]:
+            failure += f" ([log]({row['log']}))"
+        lines.append("| {} | {} | {} | {} | {} → {} | {} | {} | {} |".format(
+            _md(row["name"]), STATUS_MARK.get(row["status"], row["status"]), _md(row["target"]) or "–",
+            _md(failure) or "–", _fmt(row["nodes_before"], "d"), _fmt(row["nodes_after"], "d"),
+            _fmt(row["params_mb"], ".2f"), _fmt(row["max_abs_err"], ".2e"), _fmt(row["p50_ms"], ".2f")))
+    lines += ["", "## Stages", ""]
+    for p in pipelines:
+        lines += [f"### {p['name']}", "", "| # | stage | status | seconds | key metrics |", "|---|---|---|---|---|"]
+        for i, s in enumerate(p["stages"]):
+            shown = {k: v for k, v in s.get("metrics", {}).items() if isinstance(v, (int, float, str))}
+            metric_text = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                    for k, v in list(shown.items())[:6])
+            lines.append(f"| {i:02d} | {s['name']} | {s['status']} | {s['seconds']:.2f} | {_md(metric_text)} |")
+        diags = [(s["name"], d) for s in p["stages"] for d in s["diagnostics"]]
+        if diags:
+            lines += ["", "Diagnostics:", ""]
+            lines += [f"- `{d['code']}` {d['severity']} in {name}"
+                      + (f" at `{d['node']}`" if d.get("node") else "")
+                      + f": {d['message']}" + (f" — fix: {d['hint']}" if d.get("hint") else "")
+                      for name, d in diags]
+        if p.get("log"):
+            lines += ["", f"Log: [{p['log']}]({p['log']})"]
+        lines.append("")
+    return "\n".join(lines) + "\n"

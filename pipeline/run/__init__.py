@@ -1,0 +1,1 @@
+"""Running pipelines: the config loader, the runner, worker processes, executors, the stage cache and progress events."""

@@ -1,0 +1,278 @@
+"""Validate a located pipelines document into a Config, collecting every problem at once.
+
+Nothing here touches a model: the whole file is checked before any worker starts, and every
+error names the file, line and column, the pipeline and the field, and what was expected.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline.model.bundle import TensorSpec
+from pipeline.run.config import matrix as mx_matrix
+from pipeline.run.config.model import Config, PipelineSpec, StageSpec
+from pipeline.run.config.yamlsafe import Located
+from pipeline.core.errors import ConfigError, ConfigIssue
+from pipeline.core.paramspec import build_params
+from pipeline.core.registry import did_you_mean
+from pipeline.core.stage import STAGES, source_stage_names, transform_stage_names
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+DTYPES = ("float32", "float16", "float64", "int32", "int64", "int8", "uint8")
+TOP_KEYS = ("version", "defaults", "pipelines")
+PIPELINE_KEYS = ("source", "inputs", "stages", "matrix", "accelerator", "timeout")
+DEFAULTABLE_KEYS = ("inputs", "accelerator", "timeout")
+SHAPELESS_SOURCES = ("onnx",)  # an ONNX file carries its own static input shapes
+
+
+class _Collector:
+    """Gathers issues with positions from the located document."""
+
+    def __init__(self, located: Located):
+        self.located = located
+        self.issues: list[ConfigIssue] = []
+        self._seen: set[tuple] = set()
+
+    def add(self, path: tuple, message: str, code: str, *, key: bool = False, hint: str = "",
+            pipeline: str | None = None) -> None:
+        where = self.located.where(path, key=key)
+        text = f"pipeline '{pipeline}': {message}" if pipeline else message
+        marker = (where, code, message)
+        if marker in self._seen:  # matrix cells share a template: report each place once
+            return
+        self._seen.add(marker)
+        self.issues.append(ConfigIssue(text, where=where, code=code, hint=hint))
+
+
+def _describe(value) -> str:
+    """A short rendering of a YAML value for a message: scalars as written, collections by kind."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return repr(value)
+    return "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else type(value).__name__
+
+
+def _field_path(parts: tuple) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def validate(located: Located, config_path: Path) -> Config:
+    col = _Collector(located)
+    doc = located.data
+    if not isinstance(doc, dict):
+        col.add((), f"expected a mapping with 'version' and 'pipelines', got {_describe(doc)}", "CFG013")
+        raise ConfigError(col.issues)
+    for key in doc:
+        if key not in TOP_KEYS:
+            col.add((key,), f"unknown top-level key '{key}'{did_you_mean(key, TOP_KEYS)}", "CFG005", key=True,
+                    hint=f"expected: {', '.join(TOP_KEYS)}")
+    if doc.get("version") != 1:
+        col.add(("version",), f"version: expected 1, got {_describe(doc.get('version'))}", "CFG012",
+                hint="start the file with 'version: 1'")
+    defaults = doc.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        col.add(("defaults",), f"defaults: expected a mapping, got {_describe(defaults)}", "CFG004")
+        defaults = {}
+    _check_defaults(col, defaults)
+    pipelines = doc.get("pipelines")
+    specs: list[PipelineSpec] = []
+    if not isinstance(pipelines, dict) or not pipelines:
+        col.add(("pipelines",), "pipelines: expected a non-empty mapping of name -> pipeline", "CFG006",
+                hint="add at least one pipeline under 'pipelines:'")
+    else:
+        for name, body in pipelines.items():
+            specs.extend(_pipeline(col, str(name), body, defaults, config_path.parent))
+    if col.issues:
+        raise ConfigError(col.issues)
+    return Config(config_path, tuple(specs))
+
+
+def _check_defaults(col: _Collector, defaults: dict) -> None:
+    stage_names = STAGES.names()
+    for key, value in defaults.items():
+        path = ("defaults", key)
+        if key in DEFAULTABLE_KEYS:
+            continue
+        if key not in stage_names:
+            choices = list(DEFAULTABLE_KEYS) + stage_names
+            col.add(path, f"defaults.{key}: unknown key{did_you_mean(key, choices)}", "CFG005", key=True,
+                    hint=f"defaults take {', '.join(DEFAULTABLE_KEYS)} or a stage name with default params")
+        elif not isinstance(value, dict):
+            col.add(path, f"defaults.{key}: expected a mapping of parameters, got {_describe(value)}", "CFG004")
+
+
+def _pipeline(col: _Collector, name: str, body, defaults: dict, config_dir: Path) -> list[PipelineSpec]:
+    base = ("pipelines", name)
+    if not NAME_RE.match(name):
+        col.add(base, f"bad pipeline name '{name}'", "CFG010", key=True,
+                hint="use lowercase letters, digits, '_', '.', '-' and start with a letter or digit")
+    if not isinstance(body, dict):
+        col.add(base, f"expected a mapping with source, inputs and stages, got {_describe(body)}", "CFG004",
+                pipeline=name)
+        return []
+    for key in body:
+        if key not in PIPELINE_KEYS:
+            col.add(base + (key,), f"unknown key '{key}'{did_you_mean(key, PIPELINE_KEYS)}", "CFG005", key=True,
+                    pipeline=name, hint=f"a pipeline takes: {', '.join(PIPELINE_KEYS)}")
+    grid = body.get("matrix")
+    if grid is None:
+        return _cell(col, name, name, body, {}, defaults, config_dir)
+    if not isinstance(grid, dict) or not grid or not all(isinstance(v, list) and v for v in grid.values()):
+        col.add(base + ("matrix",), "matrix: expected a mapping of variable -> non-empty list of values", "CFG011",
+                pipeline=name)
+        return []
+    template = {k: v for k, v in body.items() if k != "matrix"}
+    unknown = mx_matrix.variables_used(template) - set(grid)
+    if unknown:
+        col.add(base, f"uses ${{{sorted(unknown)[0]}}} but the matrix defines only: {', '.join(grid)}", "CFG011",
+                key=True, pipeline=name, hint="add the variable to matrix: or fix its name")
+        return []
+    out = []
+    for values in mx_matrix.cells(grid):
+        cell_body = mx_matrix.substitute(template, values, set())
+        out.extend(_cell(col, mx_matrix.cell_name(name, values), name, cell_body, values, defaults, config_dir))
+    return out
+
+
+def _cell(col, name, template, body, values, defaults, config_dir) -> list[PipelineSpec]:
+    base = ("pipelines", template)
+    before = len(col.issues)
+    source = _source(col, name, base, body.get("source"))
+    inputs = _inputs(col, name, base, body.get("inputs", defaults.get("inputs")),
+                     required=source is not None and not _declares_own_shapes(source),  # no cascade from a bad source
+                     from_defaults="inputs" not in body)
+    stages = _stages(col, name, base, body.get("stages", []), defaults)
+    accelerator = body.get("accelerator", defaults.get("accelerator", {})) or {}
+    if not isinstance(accelerator, dict) or set(accelerator) - {"address"}:
+        col.add(base + ("accelerator",), "accelerator: expected a mapping with 'address: HOST:PORT'", "CFG004",
+                pipeline=name)
+    timeout = body.get("timeout", defaults.get("timeout"))
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        col.add(base + ("timeout",), f"timeout: expected a positive number of seconds, got {_describe(timeout)}",
+                "CFG004", pipeline=name)
+    if len(col.issues) > before or source is None:
+        return []
+    return [PipelineSpec(name=name, source=source, inputs=tuple(inputs), stages=tuple(stages),
+                         config_dir=config_dir, accelerator=dict(accelerator),
+                         timeout=float(timeout) if timeout is not None else None,
+                         template=template, matrix_values=dict(values))]
+
+
+def _source(col, name, base, source) -> StageSpec | None:
+    path = base + ("source",)
+    kinds = source_stage_names()
+    if source is None:
+        col.add(base, f"source: missing (expected one of: {', '.join(kinds)})", "CFG006", key=True, pipeline=name,
+                hint="add 'source: {gluon: {model: resnet18_v1}}' or a checkpoint/onnx source")
+        return None
+    if not isinstance(source, dict) or len(source) != 1:
+        found = ", ".join(source) if isinstance(source, dict) and source else _describe(source)
+        col.add(path, f"source: expected exactly one of {', '.join(kinds)}, got {found}", "CFG007", pipeline=name,
+                hint="keep one source kind per pipeline")
+        return None
+    (kind, raw), = source.items()
+    if kind not in kinds:
+        col.add(path + (kind,), f"source: unknown kind '{kind}'{did_you_mean(kind, kinds)}", "CFG007", key=True,
+                pipeline=name, hint=f"expected one of: {', '.join(kinds)}")
+        return None
+    return _build_stage(col, name, path + (kind,), f"source.{kind}", kind, raw or {}, {})
+
+
+def _declares_own_shapes(source: StageSpec) -> bool:
+    """ONNX files carry static input shapes; a zoo model has the zoo's default input."""
+    return source.name in SHAPELESS_SOURCES or (source.name == "gluon" and bool(getattr(source.params, "model", None)))
+
+
+def _inputs(col, name, base, inputs, *, required: bool, from_defaults: bool) -> list[TensorSpec]:
+    path = ("defaults", "inputs") if from_defaults else base + ("inputs",)
+    if inputs is None:
+        if required:
+            col.add(base, "inputs: missing; declare each input's shape, e.g. data: {shape: [1, 3, 224, 224]}",
+                    "CFG006", key=True, pipeline=name)
+        return []
+    if not isinstance(inputs, dict) or not inputs:
+        col.add(path, f"inputs: expected a mapping of name -> {{shape, dtype}}, got {_describe(inputs)}", "CFG008",
+                pipeline=name)
+        return []
+    specs = []
+    for input_name, spec in inputs.items():
+        ipath = path + (input_name,)
+        if not isinstance(spec, dict) or "shape" not in spec:
+            col.add(ipath, f"inputs.{input_name}: expected {{shape: [..], dtype: ..}}", "CFG008", pipeline=name)
+            continue
+        for key in spec:
+            if key not in ("shape", "dtype"):
+                col.add(ipath + (key,), f"inputs.{input_name}.{key}: unknown key{did_you_mean(key, ['shape', 'dtype'])}",
+                        "CFG005", key=True, pipeline=name)
+        shape, dtype = spec["shape"], spec.get("dtype", "float32")
+        if not isinstance(shape, list) or not shape or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+            col.add(ipath + ("shape",), f"inputs.{input_name}.shape: expected a list of positive integers, "
+                                        f"got {_describe(shape) if not isinstance(shape, list) else shape}",
+                    "CFG008", pipeline=name, hint="dynamic dims are not allowed: give the static shape to serve")
+            continue
+        if dtype not in DTYPES:
+            col.add(ipath + ("dtype",), f"inputs.{input_name}.dtype: unknown dtype {_describe(dtype)}"
+                                        f"{did_you_mean(dtype, DTYPES)}", "CFG008", pipeline=name,
+                    hint=f"expected one of: {', '.join(DTYPES)}")
+            continue
+        specs.append(TensorSpec(str(input_name), tuple(shape), dtype))
+    return specs
+
+
+def _stages(col, name, base, stages, defaults) -> list[StageSpec]:
+    path = base + ("stages",)
+    if not isinstance(stages, list):
+        col.add(path, f"stages: expected a list of {{stage: {{params}}}} items, got {_describe(stages)}", "CFG004",
+                pipeline=name)
+        return []
+    names = transform_stage_names()
+    out = []
+    for i, item in enumerate(stages):
+        ipath = path + (i,)
+        if isinstance(item, str):
+            stage_name, raw = item, {}
+        elif isinstance(item, dict) and len(item) == 1:
+            (stage_name, raw), = item.items()
+            raw = raw if raw is not None else {}
+        else:
+            col.add(ipath, f"stages[{i}]: expected one 'stage_name: {{params}}' item, got {_describe(item)}",
+                    "CFG004", pipeline=name)
+            continue
+        if stage_name not in names:
+            hint = (f"'{stage_name}' is a source: put it under 'source:'" if stage_name in source_stage_names()
+                    else f"known stages: {', '.join(names)}")
+            col.add(ipath + (stage_name,) if isinstance(item, dict) else ipath,
+                    f"stages[{i}]: unknown stage '{stage_name}'{did_you_mean(stage_name, names)}", "CFG009",
+                    key=isinstance(item, dict), pipeline=name, hint=hint)
+            continue
+        built = _build_stage(col, name, ipath + (stage_name,), f"stages[{i}].{stage_name}", stage_name, raw,
+                             defaults.get(stage_name) or {})
+        if built is not None:
+            out.append(built)
+    return out
+
+
+def _build_stage(col, name, path, label, stage_name, raw, stage_defaults) -> StageSpec | None:
+    cls = STAGES.get(stage_name)
+    if not isinstance(raw, dict):
+        col.add(path, f"{label}: expected a mapping of parameters, got {_describe(raw)}", "CFG004", pipeline=name)
+        return None
+    merged = {**(stage_defaults if isinstance(stage_defaults, dict) else {}), **raw}
+    params, issues = build_params(cls.Params, merged)
+    if params is not None:
+        issues = cls.check_params(params)
+    for issue in issues:
+        from_default = bool(issue.path) and issue.path[0] not in raw and issue.path[0] in merged
+        where = ("defaults", stage_name) + tuple(issue.path) if from_default else path + tuple(issue.path)
+        is_key = issue.code == "CFG005"
+        field = _field_path(issue.path)
+        col.add(where, f"{label}{'.' + field if field else ''}: {issue.message}", issue.code, key=is_key,
+                pipeline=name)
+    return None if issues else StageSpec(stage_name, params, dict(merged))

@@ -1,1 +1,0 @@
-"""The optimize stage and its graph passes."""

@@ -1,1 +1,0 @@
-"""The partition stage: accelerator subgraphs and the CPU nodes between them."""
