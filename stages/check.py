@@ -13,7 +13,7 @@ from pipeline.core import atomic
 from pipeline.core.diagnostics import SEVERITIES
 from pipeline.core.paramspec import OneOf, param
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
-from pipeline.targets import TARGETS, elastic_inference as eia, target_names  # noqa: F401  (eia: the accelerator sizes)
+from pipeline.targets import TARGETS, target_names
 from pipeline.checks.report import check, check_report, unsupported_count
 from pipeline.checks.subject import CheckSubject
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from pipeline.run.progress import stdout_console
 from pipeline.model.resolve import load_model, parse_input_arg
-from pipeline.targets import TARGETS, elastic_inference as eia  # noqa: F401  (eia: the accelerator sizes)
+from pipeline.targets import TARGETS  # (pipeline/targets/__init__.py registers every target, the eia sizes too)
 from pipeline.core.diagnostics import has_errors
 
 HELP = "compatibility diagnostics of a model for a target"

@@ -10,7 +10,7 @@ from rich.text import Text
 from pipeline.core.errors import UsageError
 from pipeline.run.progress import stdout_console, summary_table
 from pipeline.report.regress import compare_runs
-from pipeline.report.markdown import write_reports
+from pipeline.report import write_reports
 
 HELP = "re-render a run's report.md/report.html; with --baseline, list regressions (exit 1 if any)"
 

@@ -9,7 +9,7 @@ from pipeline.core.errors import UsageError
 from pipeline.run.executors import EXECUTORS
 from pipeline.run.progress import ProgressView, stdout_console, summary_table
 from pipeline.core.registry import did_you_mean
-from pipeline.report.markdown import write_reports
+from pipeline.report import write_reports
 from pipeline.run.runner import new_run_id, run_pipelines
 from pipeline.run.worker import CellOptions
 

@@ -109,6 +109,12 @@ class TargetError(MxdeployError):
     code = "TGT001"
 
 
+class ExportError(MxdeployError):
+    """A bundle that cannot be exported to ONNX as given."""
+
+    code = "EXP100"
+
+
 class UnknownNameError(MxdeployError):
     """A name looked up in a registry that does not hold it."""
 

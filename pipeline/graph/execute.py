@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.model.bundle import ModelBundle, TensorSpec
-from pipeline.core.errors import BundleError
+from pipeline.model.runtime_modules import ensure_runtime_modules
 
 
 def random_feed(inputs: list[TensorSpec], seed: int = 0) -> dict[str, np.ndarray]:
@@ -24,22 +24,6 @@ def random_feed(inputs: list[TensorSpec], seed: int = 0) -> dict[str, np.ndarray
         else:
             feed[spec.name] = rng.standard_normal(spec.shape).astype(dtype)
     return feed
-
-
-# Modules a bundle may name in metadata["runtime_modules"] (custom ops its graph uses). Only
-# these are imported: a name read from a model file is never imported as given.
-RUNTIME_MODULES = frozenset({"pipeline.partition.runtime", "pipeline.accelerator.subgraph_engine"})
-
-
-def ensure_runtime_modules(bundle: ModelBundle) -> None:
-    """Import the known runtime modules the bundle needs (e.g. the partition custom op)."""
-    import importlib
-
-    for name in bundle.metadata.get("runtime_modules", []):
-        if name not in RUNTIME_MODULES:
-            raise BundleError(f"bundle needs unknown runtime module '{name}'", code="BND005",
-                              hint=f"known runtime modules: {', '.join(sorted(RUNTIME_MODULES))}")
-        importlib.import_module(name)
 
 
 def run_bundle(bundle: ModelBundle, feed: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -37,7 +37,7 @@ import numpy as np
 from pipeline.core import atomic
 from pipeline.onnx import export_quirks as quirks
 from pipeline.model.bundle import ModelBundle
-from pipeline.core.errors import MxdeployError
+from pipeline.core.errors import ExportError  # noqa: F401  (raised here; callers import it from this module)
 from pipeline.model.labels import label_variables
 
 DEFAULT_OPSET = 13
@@ -46,12 +46,6 @@ DEFAULT_OPSET = 13
 SUPPORTED_OPSETS = range(12, 18)
 FUSED_OP_PREFIXES = ("_sg_mkldnn_", "_sg_onednn_")
 _PROTOBUF_LIMIT = 2**31  # a ModelProto cannot be serialized past 2 GiB
-
-
-class ExportError(MxdeployError):
-    """A bundle that cannot be exported to ONNX as given."""
-
-    code = "EXP100"
 
 
 def _registry() -> dict[int, dict]:

@@ -90,7 +90,7 @@ def fixed_gamma_params(graph: dict, params: dict[str, np.ndarray]) -> dict[str, 
         if gamma not in out:
             continue
         if uses[src] > 1:
-            from pipeline.onnx.export import ExportError
+            from pipeline.core.errors import ExportError
 
             raise ExportError(f"BatchNorm '{node['name']}' fixes gamma, but its gamma '{gamma}' is shared "
                                 "with other nodes", code="EXP109", where=node["name"],

@@ -1,22 +1,8 @@
 """report.json (the machine contract of DESIGN.md) and report.md (a table a person reads)."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from pipeline.core import atomic
-
 STATUS_MARK = {"passed": "✅ passed", "cached": "✅ cached", "failed": "❌ failed", "error": "❌ error",
                "crashed": "💥 crashed", "skipped": "– skipped"}
-
-
-def write_reports(run_dir: Path, result: dict) -> tuple[Path, Path, Path]:
-    from pipeline.report.html import render_html
-
-    run_dir = Path(run_dir)
-    atomic.write_json(run_dir / "report.json", result)
-    atomic.write_text(run_dir / "report.md", render_markdown(result))
-    atomic.write_text(run_dir / "report.html", render_html(result))
-    return run_dir / "report.json", run_dir / "report.md", run_dir / "report.html"
 
 
 def first_problem(pipeline: dict) -> tuple[str, str]:

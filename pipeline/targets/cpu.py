@@ -36,7 +36,7 @@ class MXNetExecutorTarget(Target):
     def _deploy_impl(self, bundle: ModelBundle) -> None:
         import mxnet as mx
 
-        from pipeline.graph.execute import ensure_runtime_modules
+        from pipeline.model.runtime_modules import ensure_runtime_modules
 
         ensure_runtime_modules(bundle)  # a partitioned bundle's subgraph op, in a fresh process too
         api = self.options.get("api", "symbol")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pipeline.model.bundle import ModelBundle
 from pipeline.graph import bundle_from_graph, graph_of
-from pipeline.graph.execute import ensure_runtime_modules
+from pipeline.model.runtime_modules import ensure_runtime_modules
 from pipeline.graph.onednn_fusion import fuse, is_fused
 from pipeline.targets.base import register_target
 from pipeline.targets.cpu import MXNetExecutorTarget

@@ -11,7 +11,8 @@ import pytest
 from pipeline.cli import report as report_cmd
 from pipeline.core.errors import UsageError
 from pipeline.report.regress import compare_runs
-from pipeline.report.markdown import cell_row, render_markdown, write_reports
+from pipeline.report import write_reports
+from pipeline.report.markdown import cell_row, render_markdown
 
 
 def _stage(name, status="passed", metrics=None, params=None, diagnostics=None):

@@ -22,21 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-RTOL, ATOL = 1e-3, 1e-5
-TIMEOUT_S = 60.0
+from pipeline.onnx.importer.coverage_scope import ATOL, RTOL, SCOPE
 
-# The documented scope: the ops of vision (CNN, detection/segmentation heads) and NLP
-# (transformer, RNN) inference models.
-SCOPE = frozenset("""
-Abs Add And ArgMax ArgMin AveragePool BatchNormalization Cast CastLike Ceil Clip Concat Constant
-ConstantOfShape Conv ConvTranspose Cos CumSum DepthToSpace Div Dropout Elu Equal Erf Exp Expand Flatten
-Floor GRU Gather GatherElements GatherND Gelu Gemm GlobalAveragePool GlobalMaxPool Greater GreaterOrEqual
-HardSigmoid HardSwish Identity InstanceNormalization LRN LSTM LayerNormalization LeakyRelu Less
-LessOrEqual Log LogSoftmax MatMul Max MaxPool Mean Min Mish Mul Neg Not OneHot Or PRelu Pad Pow Range
-Reciprocal ReduceL2 ReduceMax ReduceMean ReduceMin ReduceProd ReduceSum ReduceSumSquare Relu Reshape
-Resize Round Shape Sigmoid Sign Sin Size Slice Softmax Softplus Split Sqrt Squeeze Sub Sum Tanh Tile TopK
-Transpose Trilu Unsqueeze Upsample Where Xor
-""".split())
+TIMEOUT_S = 60.0
 
 _EXCLUDED_OPS = {
     "training": {"Adagrad", "Adam", "Momentum", "Gradient", "NegativeLogLikelihoodLoss",

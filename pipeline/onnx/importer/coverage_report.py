@@ -6,11 +6,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from pipeline.core import atomic
+from pipeline.onnx.importer.coverage_scope import ATOL, RTOL, SCOPE
 
 
 def write_report(results, summary: dict, out: Path) -> None:
-    from pipeline.onnx.importer.coverage import ATOL, RTOL, SCOPE
-
     import onnx
 
     per_op: dict[str, list] = defaultdict(list)

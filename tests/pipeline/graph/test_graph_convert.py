@@ -124,7 +124,7 @@ def test_bundle_spec_inputs_survive(tmp_path):
 
 def test_only_known_runtime_modules_are_imported():
     from pipeline.core.errors import BundleError
-    from pipeline.graph.execute import ensure_runtime_modules
+    from pipeline.model.runtime_modules import ensure_runtime_modules
 
     bundle = zoo_bundle("resnet18_v1", (1, 3, 32, 32))
     bundle.metadata["runtime_modules"] = ["pipeline.partition.runtime"]
