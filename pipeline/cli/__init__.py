@@ -1,4 +1,4 @@
-"""The `pipeline` command: subcommands are modules in pipeline/commands, listed in COMMANDS.
+"""The `pipeline` command: each subcommand is a module of this package, listed in COMMANDS.
 
 Every failure a user can cause is an `MxdeployError`, printed as one line with its code and a
 non-zero exit; `--debug` adds the traceback. Anything else is a bug: it is printed as one line

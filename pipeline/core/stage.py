@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pipeline.model.bundle import ModelBundle, TensorSpec
 from pipeline.core.diagnostics import Diagnostic, has_errors
 from pipeline.core.paramspec import NoParams, ParamIssue
 from pipeline.core.registry import Registry
+
+if TYPE_CHECKING:  # the contract names the bundle; core stays below model at run time
+    from pipeline.model.bundle import ModelBundle, TensorSpec
 
 StageStatus = Literal["passed", "failed", "error", "skipped", "cached"]
 
