@@ -1,6 +1,8 @@
 """The guard's judgement: per-sample cosine and relative error, top-1 only where it means something."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.precision.guard import judge, refusal
 
@@ -43,13 +45,65 @@ def test_top1_not_judged_when_fp32_top1_never_varies():
     assert r.top1_agreement == 0.0 and not r.top1_applies and r.passed
 
 
+def _with_wide_second_output(logits, rows=4):
+    """A second, large output that both sides agree on: the sample's cosine stays high, so only
+    top-1 can see a flipped class in the first output."""
+    wide = np.random.default_rng(5).standard_normal((rows, 400)) * 10
+    return [[np.asarray(logits, np.float32), wide.astype(np.float32)]]
+
+
 def test_top1_judged_when_fp32_top1_varies():
-    ref = np.eye(4) * 3 + 0.1
+    ref = np.eye(4) * 3 + 0.1  # confident logits: admissible noise flips none of them
     got = ref.copy()
     got[0] = [0.1, 3.2, 0.1, 0.1]
-    r = judge(batches(ref), batches(got), 4, min_cosine=0.0, max_rel_err=10.0, min_top1_agreement=0.99)
-    assert r.top1_applies and r.top1_agreement == 0.75
-    assert r.failures == ("top-1 agreement 0.7500 < min_top1_agreement 0.99",)
+    r = judge(_with_wide_second_output(ref), _with_wide_second_output(got), 4, **T)
+    assert r.min_cosine > 0.99 and r.max_rel_err < 0.2
+    assert r.top1_applies and r.top1_agreement == 0.75 and r.top1_noise_floor == 0.0 and r.top1_only
+    assert r.failures == ("top-1 agreement 0.7500 < 0.9900 (min_top1_agreement 0.99; noise of the largest "
+                          "admissible error flips 0.0000 of fp32's top-1s)",)
+
+
+def test_noise_floor_excuses_flips_on_near_ties_but_not_on_confident_logits():
+    rng = np.random.default_rng(2)
+    tied = rng.standard_normal((40, 10)) * 0.01 + 1.0  # random-weight logits: every class nearly ties
+    tied[np.arange(40), np.arange(40) % 10] += 0.002  # and the top-1 varies, so top-1 is considered
+    got = tied.copy()
+    other = int(np.argsort(tied[0])[-2])
+    got[0, other] = tied[0].max() + 0.005  # one flip in 40, with an error far inside the cosine threshold
+    r = judge(batches(tied), batches(got), 40, **T)
+    assert r.top1_applies and r.top1_agreement == pytest.approx(39 / 40)
+    assert r.top1_noise_floor > 0.2 and r.passed
+    confident = np.eye(10)[np.arange(40) % 10] * 10.0
+    flipped = confident.copy()
+    flipped[0] = np.roll(flipped[0], 1)
+    c = judge(_with_wide_second_output(confident, 40), _with_wide_second_output(flipped, 40), 40, **T)
+    assert c.top1_noise_floor == 0.0 and not c.passed and c.top1_only
+
+
+def test_the_top1_bar_does_not_depend_on_the_candidate():
+    """The floor is a property of fp32 and the thresholds: two candidates get the same bar."""
+    rng = np.random.default_rng(3)
+    ref = rng.standard_normal((50, 10))
+    a = judge(batches(ref), batches(ref + 0.001 * rng.standard_normal((50, 10))), 50, **T)
+    b = judge(batches(ref), batches(ref + 0.05 * rng.standard_normal((50, 10))), 50, **T)
+    assert a.top1_noise_floor == b.top1_noise_floor > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.001, 0.5))
+def test_a_more_accurate_candidate_is_never_refused_on_top1_where_a_less_accurate_passes(seed, scale):
+    """Along one error direction, fp32's class stays the argmax on an interval around 0, so the
+    half-size error flips a subset of what the full-size one flips; with a bar that does not
+    depend on the candidate, the half-size candidate passes top-1 whenever the full-size does."""
+    rng = np.random.default_rng(seed)
+    ref = rng.standard_normal((30, 8))
+    err = rng.standard_normal((30, 8)) * scale * np.linalg.norm(ref, axis=1, keepdims=True)
+    loose = dict(min_cosine=-1.0, max_rel_err=1e9, min_top1_agreement=0.9)  # top-1 decides alone
+    small = judge(batches(ref), batches(ref + 0.5 * err), 30, **loose)
+    large = judge(batches(ref), batches(ref + err), 30, **loose)
+    assert small.top1_agreement >= large.top1_agreement
+    if large.passed:
+        assert small.passed
 
 
 def test_samples_span_several_outputs_and_feeds():
