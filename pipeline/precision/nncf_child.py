@@ -1,0 +1,63 @@
+"""Run OpenVINO's NNCF post-training quantization on an ONNX file, inside NNCF's own venv.
+
+NNCF 3.x needs numpy 2, which MXNet 1.9.1 cannot load, so it lives in a separate virtual
+environment (`.venv-nncf`, created by `./dev setup`) and this file is run there as a plain
+script by pipeline/precision/nncf_int8.py: it imports nothing of mxdeploy, only nncf,
+openvino and numpy. Calibration rows arrive as one .npz (read with allow_pickle=False),
+one array per input stacked along a leading "row" axis. The result is an OpenVINO IR
+(model.xml + model.bin). The last line on stdout is one JSON object: {"ok": true, ...} or
+{"ok": false, "error": one line}; everything else NNCF prints goes to stderr, for the log.
+
+    python nncf_child.py MODEL.onnx CALIB.npz OUT.xml [--preset performance|mixed]
+           [--transformer] [--ignore NODE]... [--no-fast-bias-correction]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="nncf_child")
+    parser.add_argument("model")
+    parser.add_argument("calibration")
+    parser.add_argument("out")
+    parser.add_argument("--preset", choices=("performance", "mixed"), default="performance")
+    parser.add_argument("--transformer", action="store_true")
+    parser.add_argument("--ignore", action="append", default=[])
+    parser.add_argument("--no-fast-bias-correction", action="store_true")
+    args = parser.parse_args(argv)
+    real_stdout = sys.stdout
+    sys.stdout = sys.stderr  # NNCF's progress bars and logs: to the log, never into our JSON line
+    try:
+        import nncf
+        import numpy as np
+        import openvino as ov
+
+        with np.load(args.calibration, allow_pickle=False) as data:
+            names = list(data.files)
+            stacked = {n: data[n] for n in names}
+        rows = [{n: stacked[n][i] for n in names} for i in range(len(stacked[names[0]]))]
+        model = ov.Core().read_model(args.model)
+        kwargs = {"preset": getattr(nncf.QuantizationPreset, args.preset.upper()),
+                  "subset_size": len(rows), "fast_bias_correction": not args.no_fast_bias_correction}
+        if args.transformer:
+            kwargs["model_type"] = nncf.ModelType.TRANSFORMER
+        if args.ignore:
+            kwargs["ignored_scope"] = nncf.IgnoredScope(names=args.ignore, validate=False)
+        quantized = nncf.quantize(model, nncf.Dataset(rows), **kwargs)
+        ov.save_model(quantized, args.out, compress_to_fp16=False)
+        result = {"ok": True, "nncf": nncf.__version__, "openvino": ov.get_version(), "rows": len(rows)}
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as one coded line
+        import traceback
+
+        traceback.print_exc()
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        result = {"ok": False, "error": f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]}
+    print(json.dumps(result), file=real_stdout, flush=True)
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
