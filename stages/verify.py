@@ -20,7 +20,7 @@ from pipeline.model.bundle import ModelBundle
 from pipeline.measure.compare import CompareResult, compare
 from pipeline.core.diagnostics import Diagnostic, has_errors
 from pipeline.core.errors import StageError
-from pipeline.measure.inputs import make_feed
+from pipeline.measure.inputs import make_feed, random_feed
 from pipeline.measure.latency import latency_ms
 from pipeline.core.paramspec import ParamIssue, param
 from pipeline.model.references import REFERENCES
@@ -45,8 +45,8 @@ class VerifyParams:
     top_k: int = param(5, "k of the top-k agreement and of top_k_classes")
     runs: int = param(20, "timed forwards for the latency percentiles")
     warmup: int = param(3, "untimed forwards before timing")
-    dataset: Optional[str] = param(None, "labelled .npz (one array per input, and 'label'): adds accuracy and "
-                                         "reference_accuracy on it")
+    dataset: Optional[str] = param(None, ".npz, one array per input (rows on its batch_axis); with 'label' it "
+                                         "adds accuracy and reference_accuracy on it")
     max_accuracy_drop: Optional[float] = param(None, "fail (VER107) when the deployed accuracy is lower than the "
                                                      "reference's by more than this (0.01: one point)")
 
@@ -88,7 +88,8 @@ class Verify(Stage):
                                                        **quantized.runtime_options(bundle.metadata, ctx.run_dir))
             session, owned = target.deploy(bundle), True
         try:
-            dataset = load_dataset(ctx.resolve(params.dataset), bundle.inputs) if params.dataset else None
+            dataset = load_dataset(ctx.resolve(params.dataset), bundle.inputs,
+                                   need_labels=params.max_accuracy_drop is not None) if params.dataset else None
             feed = first_batch(dataset, bundle.inputs) if params.input == "dataset" else \
                 make_feed(bundle.inputs, params.input, seed=params.seed,
                           image=ctx.resolve(params.image) if params.image else None)
@@ -96,12 +97,14 @@ class Verify(Stage):
             expected = reference.run(feed)
             got = session.infer(feed)
             latency = latency_ms(session, feed, runs=params.runs, warmup=params.warmup)
-            accuracy = _dataset_accuracy(reference, session, bundle, dataset) if dataset else None
+            accuracy = _dataset_accuracy(reference, session, bundle, dataset) if dataset and \
+                dataset.labels is not None else None
+            second = _second_size(bundle, reference, session, params)
         finally:
             if owned:
                 session.close()
         result = compare(expected, got, atol=params.atol, rtol=params.rtol, top_k=params.top_k)
-        batch = bundle.inputs[0].shape[0] if bundle.inputs and bundle.inputs[0].shape else 1
+        batch = bundle.inputs[0].batch if bundle.inputs else 1
         metrics = {**result.metrics(), "latency_ms": latency,
                    "throughput_per_s": round(batch / (latency["p50"] / 1e3), 2) if latency["p50"] > 0 else None}
         diagnostics = []
@@ -110,12 +113,17 @@ class Verify(Stage):
             metrics["top_k_classes"] = classes
         if not result.passed:
             diagnostics.append(_mismatch(result, params, bundle))
+        if second is not None:
+            shapes, second_result = second
+            metrics["second_size"] = {"shapes": shapes, **second_result.metrics()}
+            if not second_result.passed:
+                diagnostics.append(_mismatch(second_result, params, bundle, at=shapes))
         if accuracy is not None:
             metrics.update(accuracy)
             drop = None if params.max_accuracy_drop is None else \
                 accuracy_drop_diagnostic(accuracy, params.max_accuracy_drop)
             diagnostics += [drop] if drop else []
-        status = "passed" if result.passed and not has_errors(diagnostics) else "failed"
+        status = "passed" if not has_errors(diagnostics) else "failed"
         atomic.write_json(ctx.stage_dir / VERIFY_FILE, {
             "status": status, "reason": result.reason, "reference": reference_spec.get("kind"),
             "deployment": bundle.metadata.get("deployment"), "input": params.input,
@@ -125,17 +133,29 @@ class Verify(Stage):
                                  artifacts={"verify": VERIFY_FILE})
 
 
+def _second_size(bundle: ModelBundle, reference, session, params: VerifyParams):
+    """With `dynamic` axes, the same comparison at the second size (TensorSpec.resized: batch + 1,
+    sequence x 2) on a random feed: a model exported with symbolic axes must hold at both."""
+    if not any(spec.dynamic for spec in bundle.inputs):
+        return None
+    specs = [spec.resized() for spec in bundle.inputs]
+    feed = random_feed(specs, params.seed, batch_index=1)
+    result = compare(reference.run(feed), session.infer(feed), atol=params.atol, rtol=params.rtol, top_k=params.top_k)
+    return {s.name: list(s.shape) for s in specs}, result
+
+
 def _dataset_accuracy(reference, session, bundle: ModelBundle, dataset) -> dict:
-    batch = bundle.inputs[0].shape[0]
+    batch = bundle.inputs[0].batch
     return accuracy_metrics(predictions(reference.run, dataset, batch), predictions(session.infer, dataset, batch),
                             dataset.labels)
 
 
-def _mismatch(result: CompareResult, params: VerifyParams, bundle: ModelBundle) -> Diagnostic:
-    """VER101: the deployed outputs are not the reference's, with the measured error."""
+def _mismatch(result: CompareResult, params: VerifyParams, bundle: ModelBundle, at: dict | None = None) -> Diagnostic:
+    """VER101: the deployed outputs are not the reference's, with the measured error (and the
+    shapes, at the second size of a dynamic input)."""
     outputs = bundle.outputs
     node = outputs[result.worst_output] if 0 <= result.worst_output < len(outputs) else ""
-    message = (f"deployed outputs differ from the reference: max abs error {result.max_abs_err:.4g}, "
+    message = (f"{'at the second size ' + str(at) + ', ' if at else ''}deployed outputs differ from the reference: max abs error {result.max_abs_err:.4g}, "
                f"max rel error {result.max_rel_err:.4g} (atol {params.atol:g}, rtol {params.rtol:g}); "
                f"{result.reason}")
     return Diagnostic("VER101", "error", message, node=node,

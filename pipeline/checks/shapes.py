@@ -19,6 +19,14 @@ def check_shapes(subject: CheckSubject) -> list[Diagnostic]:
         return []
     found = []
     target = subject.target.name
+    for spec in subject.bundle.inputs:
+        if spec.dynamic:
+            found.append(Diagnostic(
+                "EI704", "error",
+                f"input '{spec.name}' declares dynamic axes {list(spec.dynamic)}: '{target}' loads another copy of "
+                "the model for every input shape, so it serves only static shapes (deploy refuses it: TGT009)",
+                node=spec.name, hint="drop `dynamic` for this target, or serve the dynamic model on onnxruntime, "
+                                     "openvino or cpu"))
     for shapes in subject.shape_sets():
         if is_dynamic(shapes):
             names = [k for k, v in shapes.items() if any(int(d) <= 0 for d in v)]

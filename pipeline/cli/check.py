@@ -23,8 +23,9 @@ EXIT_OK, EXIT_ERRORS = 0, 1
 def add_arguments(parser) -> None:
     parser.add_argument("model", metavar="MODEL", help="model zoo name, checkpoint prefix or .onnx file")
     parser.add_argument("--target", required=True, help="target to check against, e.g. eia1.medium or cpu")
-    parser.add_argument("--input", action="append", default=[], metavar="NAME=D1,D2,...",
-                        help="an input shape; repeat a name to declare another shape it is served with")
+    parser.add_argument("--input", action="append", default=[], metavar="NAME=D1,D2,...[:OPTS]",
+                        help="an input shape[:dtype][:low..high][:int][:batch=A][:dyn=A,..] (docs/stages.md, Inputs); "
+                             "repeat a name to declare another shape it is served with")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument("--json", action="store_true", help="print one JSON object (see DESIGN.md)")
 

@@ -30,7 +30,48 @@ def stage_docs_markdown() -> str:
             default = "required" if r["required"] else json.dumps(r["default"], default=str)
             lines.append(f"| `{r['name']}` | {r['type']} | {default} | {r['help']} |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + INPUTS_DOC)
+
+
+# The `inputs:` syntax (validated by pipeline/run/config/validate.py, held by TensorSpec).
+INPUTS_DOC = """## Inputs
+
+A pipeline's `inputs:` maps each model input, in the order the model takes them (Gluon exports
+them as `data0`, `data1`, ...), to its declaration:
+
+| key | default | meaning |
+|---|---|---|
+| `shape` | required | the shape served and verified, positive integers |
+| `dtype` | float32 | float32, float16, float64, int32, int64, int8, uint8; the ONNX export keeps it |
+| `range` | none | `[low, high)` of the random feed and random calibration (without it: standard normal floats, integers in [0, 10)) |
+| `integer` | false | draw whole numbers into a float input (GluonNLP takes token ids as float32); integer dtypes always do |
+| `batch_axis` | 0 | where samples stack: 1 for a (seq, batch) LSTM input; `.npz` datasets hold their rows on this axis |
+| `dynamic` | [] | axes exported symbolic to ONNX (onnxruntime, openvino; MXNet targets rebind per shape; eia* refuse: EI704) |
+
+Bad declarations are CFG008 at FILE:LINE:COL: low >= high, a range the dtype cannot hold (or whole
+numbers it cannot hold exactly, e.g. 30522 in float16), an axis outside the shape.
+
+With `dynamic` axes, verify runs at the declared shape and at a second size, on random inputs,
+and both must pass at the same tolerance: **batch + 1** on the batch axis, **x 2** on every other
+dynamic axis (a sequence length). The rule is the same for every input, so dims the model ties
+(the sequence axis of token ids, token types and mask) stay equal; in the ONNX file a batch axis
+is named `batch` and another dynamic axis `dyn{axis}_{declared size}`, shared by every input that
+declares it (`metrics.second_size` in the report holds the second shapes and errors).
+
+A 2-layer BERT from the GluonNLP zoo, batch 2, sequence 16, the sequence axis dynamic:
+
+```yaml
+    source: {gluon: {model: bert_12_768_12, kwargs: {num_layers: 2, hparam_allow_override: true}}}
+    inputs:
+      data0: {shape: [2, 16], range: [0, 30522], integer: true, dynamic: [1]}   # token ids
+      data1: {shape: [2, 16], range: [0, 2], integer: true, dynamic: [1]}       # token types
+      data2: {shape: [2], range: [1, 17], integer: true}                        # valid length
+```
+
+On the command line (`check`, `convert`, `tune`) the same declaration is
+`--input NAME=D1,D2,...[:DTYPE][:LOW..HIGH][:int][:batch=AXIS][:dyn=AXIS,...]`, e.g.
+`--input data0=2,16:float32:0..30522:int:dyn=1`.
+""".splitlines()
 
 
 def main(args) -> int:

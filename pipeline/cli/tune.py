@@ -24,7 +24,8 @@ def add_arguments(parser) -> None:
 
     d = TuneSettings()
     parser.add_argument("model", metavar="MODEL", help="model zoo name, checkpoint prefix or .onnx file")
-    parser.add_argument("--input", action="append", default=[], metavar="NAME=D1,D2,...", help="an input shape")
+    parser.add_argument("--input", action="append", default=[], metavar="NAME=D1,D2,...[:OPTS]",
+                        help="an input shape[:dtype][:low..high][:int][:batch=A][:dyn=A,..] (docs/stages.md, Inputs)")
     parser.add_argument("--holdout", type=int, default=d.holdout, help="held-out random inputs the guard checks")
     parser.add_argument("--samples", type=int, default=d.samples, help="random calibration inputs for int8")
     parser.add_argument("--runs", type=int, default=d.runs, help="timed forwards per deployment")

@@ -1,5 +1,7 @@
 """Run a bundle on seeded random inputs and compare outputs: the evidence behind every pass.
 
+The feed is pipeline.measure.inputs.random_feed, the one generator verify and calibration use.
+
 Execution goes through the plain `cpu` target (MXNet's executor, Symbol API), the same path
 a deployed model takes, so a pass is judged by what would actually be served.
 """
@@ -9,21 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.model.bundle import ModelBundle, TensorSpec
+from pipeline.model.bundle import ModelBundle
 from pipeline.model.runtime_modules import ensure_runtime_modules
-
-
-def random_feed(inputs: list[TensorSpec], seed: int = 0) -> dict[str, np.ndarray]:
-    """Standard-normal floats; small non-negative integers for integer inputs (valid indices)."""
-    rng = np.random.default_rng(seed)
-    feed = {}
-    for spec in inputs:
-        dtype = np.dtype(spec.dtype)
-        if np.issubdtype(dtype, np.integer):
-            feed[spec.name] = rng.integers(0, 4, size=spec.shape).astype(dtype)
-        else:
-            feed[spec.name] = rng.standard_normal(spec.shape).astype(dtype)
-    return feed
+from pipeline.measure.inputs import random_feed  # noqa: F401  (the one generator; re-exported for the passes)
 
 
 def run_bundle(bundle: ModelBundle, feed: dict[str, np.ndarray]) -> list[np.ndarray]:

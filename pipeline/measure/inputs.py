@@ -36,8 +36,7 @@ def make_feed(specs: list[TensorSpec], kind: InputKind, *, seed: int = 0, image:
     several); an image feed is the same for every batch index.
     """
     if kind == "random":
-        rng = np.random.default_rng([int(seed), int(batch_index)])
-        return {spec.name: random_array(spec, rng) for spec in specs}
+        return random_feed(specs, seed, batch_index=batch_index)
     if kind == "image":
         if image is None:
             raise InputError("input 'image' needs an image file", code="INP004",
@@ -47,21 +46,57 @@ def make_feed(specs: list[TensorSpec], kind: InputKind, *, seed: int = 0, image:
     raise InputError(f"unknown input kind '{kind}'", code="INP005", hint=f"use one of: {', '.join(INPUT_KINDS)}")
 
 
-def random_array(spec: TensorSpec, rng: np.random.Generator) -> np.ndarray:
-    """Standard normal for float inputs; small non-negative integers for integer inputs.
+def random_feed(specs: list[TensorSpec], seed: int = 0, *, batch_index: int = 0) -> dict[str, np.ndarray]:
+    """The one seeded random feed (verify, calibration, tune and the graph passes' guards):
+    the same (seed, batch_index) gives bit-identical arrays in every process."""
+    rng = np.random.default_rng([int(seed), int(batch_index)])
+    return {spec.name: random_array(spec, rng) for spec in specs}
 
-    Integer inputs are nearly always indices (token ids, class ids), so values in [0, 10)
-    stay inside any embedding table or one-hot depth a test model could have.
+
+DEFAULT_INTEGER_RANGE = (0, 10)
+
+
+def random_array(spec: TensorSpec, rng: np.random.Generator) -> np.ndarray:
+    """Values of the input's declared `range` [low, high), whole numbers when `integer` (or an
+    integer dtype); without a range, standard normal floats and integers in [0, 10).
+
+    The default integer range stays inside any embedding table or one-hot depth a test model
+    could have; a real vocabulary is declared (`range: [0, 30522], integer: true`), because a
+    token id past the table is clipped by MXNet and refused by ONNX Runtime.
     """
     dtype = np.dtype(spec.dtype)
-    if np.issubdtype(dtype, np.floating):
-        return rng.standard_normal(spec.shape, dtype=np.float32).astype(dtype)
-    if np.issubdtype(dtype, np.integer):
-        return rng.integers(0, 10, size=spec.shape, dtype=dtype)
     if dtype == np.bool_:
         return rng.integers(0, 2, size=spec.shape).astype(np.bool_)
-    raise InputError(f"input '{spec.name}' has dtype {spec.dtype}, which random inputs do not cover",
-                     where=spec.name, code="INP006", hint="declare a float or integer dtype")
+    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+        raise InputError(f"input '{spec.name}' has dtype {spec.dtype}, which random inputs do not cover",
+                         where=spec.name, code="INP006", hint="declare a float or integer dtype")
+    if spec.whole_numbers:
+        low, high = spec.range if spec.range is not None else DEFAULT_INTEGER_RANGE
+        low, high = int(np.ceil(low)), int(np.ceil(high))
+        if high <= low:
+            raise InputError(f"input '{spec.name}': range [{spec.range[0]}, {spec.range[1]}) holds no whole "
+                             f"number", where=spec.name, code="INP007", hint="widen the range or drop integer")
+        return rng.integers(low, high, size=spec.shape, dtype=np.int64).astype(dtype)
+    if spec.range is not None:
+        low, high = spec.range
+        values = rng.uniform(low, high, size=spec.shape).astype(dtype)
+        return np.minimum(values, np.nextafter(dtype.type(high), dtype.type(low)))  # rounding must not reach high
+    return rng.standard_normal(spec.shape, dtype=np.float32).astype(dtype)
+
+
+def row_shape(spec: TensorSpec) -> tuple[int, ...]:
+    """One sample's shape: the input's shape without its batch axis."""
+    return tuple(d for i, d in enumerate(spec.shape) if i != spec.batch_axis)
+
+
+def to_rows(spec: TensorSpec, array: np.ndarray) -> np.ndarray:
+    """An array in the input's layout (rows on its batch axis) as (rows, *row_shape)."""
+    return np.moveaxis(np.asarray(array), spec.batch_axis, 0)
+
+
+def from_rows(spec: TensorSpec, rows: np.ndarray) -> np.ndarray:
+    """(rows, *row_shape) back to the input's layout: a (seq, batch) input gets its rows on axis 1."""
+    return np.ascontiguousarray(np.moveaxis(rows, 0, spec.batch_axis))
 
 
 def read_image(path: Path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,18 +31,88 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class TensorSpec:
-    """A declared model input: name, static shape and dtype."""
+    """A declared model input: name, shape and dtype, and how to draw valid random values for it.
+
+    `range` is [low, high) for random feeds and calibration; `integer` draws whole numbers even
+    into a float input (GluonNLP takes token ids as float32); integer dtypes always draw whole
+    numbers. `batch_axis` is where samples stack (1 for the (seq, batch) layout of an LSTM);
+    `dynamic` lists axes exported symbolic to ONNX and verified at a second size (`resized`).
+    Defaults are left out of `to_dict`, so bundles of plain inputs keep their manifests.
+    """
 
     name: str
     shape: tuple[int, ...]
     dtype: str = "float32"
+    range: tuple[float, float] | None = None
+    integer: bool = False
+    batch_axis: int = 0
+    dynamic: tuple[int, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
+        out = {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
+        if self.range is not None:
+            out["range"] = list(self.range)
+        if self.integer:
+            out["integer"] = True
+        if self.batch_axis:
+            out["batch_axis"] = self.batch_axis
+        if self.dynamic:
+            out["dynamic"] = list(self.dynamic)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> "TensorSpec":
-        return cls(data["name"], tuple(int(d) for d in data["shape"]), data.get("dtype", "float32"))
+        value_range = data.get("range")
+        return cls(data["name"], tuple(int(d) for d in data["shape"]), data.get("dtype", "float32"),
+                   range=tuple(value_range) if value_range is not None else None,
+                   integer=bool(data.get("integer", False)), batch_axis=int(data.get("batch_axis", 0)),
+                   dynamic=tuple(int(a) for a in data.get("dynamic", ())))
+
+    @property
+    def whole_numbers(self) -> bool:
+        """Random values are integers: an integer dtype, or `integer: true` on a float input."""
+        return self.integer or np.issubdtype(np.dtype(self.dtype), np.integer)
+
+    @property
+    def batch(self) -> int:
+        return self.shape[self.batch_axis] if self.shape else 1
+
+    def with_shape(self, shape: tuple[int, ...]) -> "TensorSpec":
+        return TensorSpec(self.name, tuple(shape), self.dtype, self.range, self.integer, self.batch_axis,
+                          self.dynamic)
+
+    def resized(self) -> "TensorSpec":
+        """The second verified size of a dynamic input: batch + 1 on the batch axis, x 2 on
+        every other dynamic axis (a sequence length). One rule for every input, so dims the
+        model ties (the sequence axis of token ids, types and mask) stay equal."""
+        shape = list(self.shape)
+        for axis in self.dynamic:
+            shape[axis] = shape[axis] + 1 if axis == self.batch_axis else shape[axis] * 2
+        return self.with_shape(tuple(shape))
+
+
+def range_problem(value_range, dtype: str, whole: bool) -> str:
+    """Why `value_range` is no valid [low, high) for `dtype` ('' when it is)."""
+    if not isinstance(value_range, list) or len(value_range) != 2 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value_range):
+        return f"expected [low, high) as two numbers, got {value_range!r}"
+    low, high = value_range
+    if not math.isfinite(low) or not math.isfinite(high) or low >= high:
+        return f"low must be below high (finite), got [{low}, {high})"
+    kind = np.dtype(dtype)
+    if np.issubdtype(kind, np.integer):
+        info = np.iinfo(kind)
+        if low < info.min or high - 1 > info.max:
+            return f"[{low}, {high}) does not fit {dtype} ({info.min}..{info.max})"
+    else:
+        limit = float(np.finfo(kind).max)
+        if abs(low) > limit or abs(high) > limit:
+            return f"[{low}, {high}) does not fit {dtype} (|x| <= {limit:g})"
+        if whole and max(abs(low), abs(high)) > 2 ** (np.finfo(kind).nmant + 1):
+            return f"whole numbers up to {max(abs(low), abs(high)):g} are not exact in {dtype}"
+    if whole and math.ceil(low) >= math.ceil(high):
+        return f"[{low}, {high}) holds no whole number (integer input)"
+    return ""
 
 
 def sha256_file(path: Path) -> str:

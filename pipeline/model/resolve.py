@@ -12,26 +12,60 @@ import re
 import tempfile
 from pathlib import Path
 
-from pipeline.model.bundle import ModelBundle, TensorSpec, graph_mxnet_version
+from pipeline.model.bundle import ModelBundle, TensorSpec, graph_mxnet_version, range_problem
 from pipeline.core.errors import ModelError, MxdeployError, SourceError, UsageError
 from pipeline.core.runtime_errors import first_error_line
 from pipeline.model import zoos
 from pipeline.model.zoos import mxnet_vision
 
-_INPUT_ARG = re.compile(r"^([A-Za-z_][\w.\-]*)=(\d+(?:,\d+)*)$")
+_INPUT_ARG = re.compile(r"^([A-Za-z_][\w.\-]*)=(\d+(?:,\d+)*)((?::[^:]+)*)$")
+_RANGE_ARG = re.compile(r"^(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\.\.(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)$")
+_DYNAMIC_ARG = re.compile(r"^dyn=(\d+(?:,\d+)*)$")
+INPUT_ARG_FORM = "NAME=D1,D2,...[:DTYPE][:LOW..HIGH][:int][:batch=AXIS][:dyn=AXIS,...]"
+INPUT_ARG_DTYPES = ("float32", "float16", "float64", "int32", "int64", "int8", "uint8")
 
 
 def parse_input_arg(text: str) -> TensorSpec:
-    """`data=1,3,224,224` -> TensorSpec('data', (1, 3, 224, 224))."""
+    """`data=1,3,224,224` -> TensorSpec('data', (1, 3, 224, 224)); the options after the dims
+    are those of a pipelines file's `inputs:` entry: `data0=2,16:float32:0..30522:int:dyn=1` is
+    {shape: [2, 16], dtype: float32, range: [0, 30522], integer: true, dynamic: [1]}."""
     match = _INPUT_ARG.match(text.strip())
     if not match:
         raise UsageError(f"bad --input '{text}'", where="--input",
-                         hint="write NAME=D1,D2,... with positive integers, e.g. data=1,3,224,224")
+                         hint=f"write {INPUT_ARG_FORM} with positive integers, e.g. data=1,3,224,224")
     dims = tuple(int(d) for d in match.group(2).split(","))
     if any(d <= 0 for d in dims):
         raise UsageError(f"bad --input '{text}': dimensions must be positive", where="--input",
                          hint="write NAME=D1,D2,... with positive integers")
-    return TensorSpec(match.group(1), dims)
+    fields = {"dtype": "float32", "range": None, "integer": False, "batch_axis": 0, "dynamic": ()}
+    for option in filter(None, match.group(3).split(":")):
+        _input_option(text, option, fields, len(dims))
+    whole = fields["integer"] or fields["dtype"].startswith(("int", "uint"))
+    problem = range_problem(list(fields["range"]), fields["dtype"], whole) if fields["range"] else ""
+    if problem:
+        raise UsageError(f"bad --input '{text}': range {problem}", where="--input",
+                         hint="write LOW..HIGH with LOW < HIGH, within what the dtype holds")
+    return TensorSpec(match.group(1), dims, **fields)
+
+
+def _input_option(text: str, option: str, fields: dict, rank: int) -> None:
+    """One `:OPTION` of an --input argument, written into `fields`."""
+    axes = _DYNAMIC_ARG.match(option)
+    value_range = _RANGE_ARG.match(option)
+    if option in INPUT_ARG_DTYPES:
+        fields["dtype"] = option
+    elif option == "int":
+        fields["integer"] = True
+    elif value_range:
+        fields["range"] = tuple(float(v) if any(c in v for c in ".eE") else int(v) for v in value_range.groups())
+    elif option.startswith("batch=") and option[6:].isdigit() and int(option[6:]) < rank:
+        fields["batch_axis"] = int(option[6:])
+    elif axes and all(int(a) < rank for a in axes.group(1).split(",")):
+        fields["dynamic"] = tuple(sorted({int(a) for a in axes.group(1).split(",")}))
+    else:
+        raise UsageError(f"bad --input '{text}': unknown option '{option}'", where="--input",
+                         hint=f"write {INPUT_ARG_FORM}; dtypes: {', '.join(INPUT_ARG_DTYPES)}; axes below the "
+                              f"rank ({rank})")
 
 
 ZOO_NAMES = mxnet_vision.NAMES  # MXNet's own vision zoo (the sweeps of zoo.yaml and the memory tests)

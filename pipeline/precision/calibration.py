@@ -1,13 +1,14 @@
 """Calibration and hold-out feeds: rows from one source, split so the guard never sees a
 calibration row.
 
-A source yields *rows* (one sample: an input's shape without its batch axis); feeds are
-consecutive rows grouped into the declared batch. The first `samples` rows calibrate, the
+A source yields *rows* (one sample: an input's shape without its batch axis, `batch_axis`);
+feeds are consecutive rows grouped into the declared batch, on that axis. The first `samples` rows calibrate, the
 next `holdout` rows check the result:
 
 - `random`: row k is drawn from a generator seeded with (seed, k), so calibration and
   hold-out rows are different draws of the same distribution, identical on every re-run;
-- `npz`: one array per declared input, shaped (rows, *input shape without batch);
+- `npz`: one array per declared input in the input's own layout, rows on its batch axis
+  (`batch_axis`, 0 unless declared: an LSTM's (seq, batch) input holds (seq, rows));
 - `images`: the image files of a folder in name order, each preprocessed as verify's
   `input: image` does (the Elastic Inference guide's preprocessing).
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from pipeline.model.bundle import TensorSpec
 from pipeline.core.errors import StageError
-from pipeline.measure.inputs import image_array, random_array, read_image, read_npz
+from pipeline.measure.inputs import from_rows, image_array, random_array, read_image, read_npz, row_shape, to_rows
 from pipeline.core.paramspec import param
 from pipeline.core.registry import Registry
 
@@ -47,7 +48,7 @@ ROW_SOURCES: Registry[RowSource] = Registry("calibration input")
 def random_rows(specs, params, path, count: int, seed: int) -> Rows:
     rows: Rows = {}
     for spec in specs:
-        one = TensorSpec(spec.name, tuple(spec.shape[1:]), spec.dtype)
+        one = spec.with_shape(row_shape(spec))
         rows[spec.name] = np.stack([random_array(one, np.random.default_rng([int(seed), k]))
                                     for k in range(count)])
     return rows
@@ -63,11 +64,12 @@ def npz_rows(specs, params, path, count: int, seed: int) -> Rows:
             raise StageError(f"the calibration file has no array for input '{spec.name}' "
                              f"(it has: {', '.join(sorted(arrays)) or 'none'})", where=str(path), code="QNT106",
                              hint="save one array per declared input, named after it")
-        array = arrays[spec.name]
-        if tuple(array.shape[1:]) != tuple(spec.shape[1:]):
+        array = to_rows(spec, arrays[spec.name]) if arrays[spec.name].ndim == len(spec.shape) else arrays[spec.name]
+        if tuple(array.shape[1:]) != row_shape(spec):
             raise StageError(f"array '{spec.name}' has rows of shape {tuple(array.shape[1:])}, the input takes "
-                             f"{tuple(spec.shape[1:])}", where=str(path), code="QNT106",
-                             hint="shape each array (rows, *input shape without the batch axis)")
+                             f"{row_shape(spec)}", where=str(path), code="QNT106",
+                             hint=f"shape each array as its input, with the rows on its batch axis "
+                                  f"({spec.batch_axis})")
         rows[spec.name] = array[:count].astype(np.dtype(spec.dtype))
     return rows
 
@@ -108,14 +110,16 @@ def split_feeds(specs: list[TensorSpec], params: CalibrationParams, path: Path |
                          f"held-out rows are needed", where=str(path or params.input), code="QNT104",
                          hint="add rows, or lower calibration.samples or holdout (the guard never reuses a "
                               "calibration row)")
-    feeds = [{name: array[i:i + batch] for name, array in rows.items()} for i in range(0, need, batch)]
+    by_name = {spec.name: spec for spec in specs}
+    feeds = [{name: from_rows(by_name[name], array[i:i + batch]) for name, array in rows.items()}
+             for i in range(0, need, batch)]
     cut = params.samples // batch
     return Feeds(calibration=feeds[:cut], holdout=feeds[cut:])
 
 
 def batch_size(specs: list[TensorSpec]) -> int:
-    sizes = {spec.shape[0] for spec in specs if spec.shape}
+    sizes = {spec.batch for spec in specs if spec.shape}
     if len(sizes) != 1:
         raise StageError(f"inputs disagree on the batch size ({sorted(sizes)})", code="QNT107",
-                         hint="quantize a model whose inputs share their first axis")
+                         hint="declare each input's batch_axis (0 unless given), so they share the batch")
     return sizes.pop()

@@ -66,10 +66,10 @@ class Target:
             if spec.name not in feed:
                 raise TargetError(f"input '{spec.name}' is missing", code="TGT004",
                                   hint=f"feed every declared input: {', '.join(s.name for s in self.bundle.inputs)}")
-            if tuple(feed[spec.name].shape) != tuple(spec.shape):
+            if not fits(spec, feed[spec.name].shape):
                 raise TargetError(f"input '{spec.name}' has shape {tuple(feed[spec.name].shape)}, "
                                   f"deployed for {tuple(spec.shape)}", code="TGT005",
-                                  hint="declare this shape in the pipeline's inputs")
+                                  hint="declare this shape in the pipeline's inputs, or mark the axis dynamic")
         return [np.asarray(o) for o in self._infer_impl(feed)]
 
     def close(self) -> None:
@@ -92,6 +92,13 @@ class Target:
 
     def _close_impl(self) -> None:
         pass
+
+
+def fits(spec, shape) -> bool:
+    """`shape` is the declared one, except on the input's `dynamic` axes (any size there)."""
+    shape = tuple(shape)
+    return len(shape) == len(spec.shape) and all(
+        got == want or axis in spec.dynamic for axis, (got, want) in enumerate(zip(shape, spec.shape)))
 
 
 TARGETS: Registry[type[Target]] = Registry("target")

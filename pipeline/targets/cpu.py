@@ -17,6 +17,7 @@ from pipeline.model.labels import label_variables
 from pipeline.targets.base import Target, register_target
 
 _Batch = namedtuple("Batch", ["data"])
+MAX_BOUND = 4  # executors kept per session, one per input shape seen (dynamic axes)
 
 
 class MXNetExecutorTarget(Target):
@@ -34,8 +35,6 @@ class MXNetExecutorTarget(Target):
         return bundle.symbol()
 
     def _deploy_impl(self, bundle: ModelBundle) -> None:
-        import mxnet as mx
-
         from pipeline.model.runtime_modules import ensure_runtime_modules
 
         ensure_runtime_modules(bundle)  # a partitioned bundle's subgraph op, in a fresh process too
@@ -43,20 +42,32 @@ class MXNetExecutorTarget(Target):
         if api not in self.apis:
             raise TargetError(f"target '{self.name}' has no api '{api}'", code="TGT006",
                               hint=f"use one of: {', '.join(self.apis)}")
-        sym = self._symbol(bundle)
-        arg_params, aux_params = bundle.mx_params()
-        shapes = bundle.input_shapes()
-        dtypes = {s.name: np.dtype(s.dtype) for s in bundle.inputs}
-        labels = [n for n in label_variables(bundle.symbol_json) if n not in shapes]
+        self._api = api
+        self._input_names = [s.name for s in bundle.inputs]
+        self._sym = self._symbol(bundle)
+        self._params = bundle.mx_params()
+        self._dtypes = {s.name: np.dtype(s.dtype) for s in bundle.inputs}
+        self._labels = [n for n in label_variables(bundle.symbol_json) if n not in self._dtypes]
+        self._bound: dict[tuple, object] = {}
+        self._bind(bundle.input_shapes())
+
+    def _bind(self, shapes: dict[str, tuple[int, ...]]):
+        """Bind for `shapes` (once per shape: a dynamic input fed at another size rebinds,
+        keeping at most MAX_BOUND executors, the oldest dropped first)."""
+        import mxnet as mx
+
+        key = tuple(tuple(shapes[n]) for n in self._input_names)
+        if key in self._bound:
+            self._bound[key] = self._bound.pop(key)  # most recently used last
+            return self._bound[key]
+        sym, (arg_params, aux_params), dtypes = self._sym, self._params, self._dtypes
         try:
             arg_shapes, _, _ = sym.infer_shape(**shapes)
         except mx.MXNetError as exc:
             raise TargetError(f"shape inference failed for inputs {shapes}: {str(exc).splitlines()[0]}",
                               code="TGT007", hint="check the declared input shapes") from None
-        label_shapes = {n: s for n, s in zip(sym.list_arguments(), arg_shapes) if n in labels}
-        self._api = api
-        self._input_names = [s.name for s in bundle.inputs]
-        if api == "symbol":
+        label_shapes = {n: s for n, s in zip(sym.list_arguments(), arg_shapes) if n in self._labels}
+        if self._api == "symbol":
             args = dict(arg_params)
             for name, shape in shapes.items():
                 args[name] = mx.nd.zeros(shape, dtype=dtypes[name])
@@ -66,7 +77,7 @@ class MXNetExecutorTarget(Target):
             if missing:
                 raise TargetError(f"no value for graph arguments: {', '.join(missing)}", code="TGT008",
                                   hint="declare them as inputs or supply their params")
-            self._exe = sym.bind(ctx=mx.cpu(), args=args, aux_states=aux_params, grad_req="null")
+            bound = (sym.bind(ctx=mx.cpu(), args=args, aux_states=aux_params, grad_req="null"), None)
         else:
             mod = mx.mod.Module(symbol=sym, context=mx.cpu(), data_names=self._input_names,
                                 label_names=list(label_shapes) or None)
@@ -74,8 +85,11 @@ class MXNetExecutorTarget(Target):
                      data_shapes=[mx.io.DataDesc(n, shapes[n], dtype=dtypes[n]) for n in self._input_names],
                      label_shapes=[(n, s) for n, s in label_shapes.items()] or None)
             mod.set_params(arg_params, aux_params, allow_missing=False, allow_extra=True)
-            self._mod = mod
-            self._label_zeros = [mx.nd.zeros(s) for s in label_shapes.values()]
+            bound = (mod, [mx.nd.zeros(s) for s in label_shapes.values()])
+        self._bound[key] = bound
+        while len(self._bound) > MAX_BOUND:
+            self._bound.pop(next(iter(self._bound)))
+        return bound
 
     def _infer_impl(self, feed):
         import mxnet as mx
@@ -95,18 +109,18 @@ class MXNetExecutorTarget(Target):
     def _forward(self, feed):
         import mxnet as mx
 
+        runner, label_zeros = self._bind({n: tuple(feed[n].shape) for n in self._input_names})
         if self._api == "symbol":
-            self._exe.forward(is_train=False, **{n: mx.nd.array(feed[n], dtype=feed[n].dtype)
-                                                 for n in self._input_names})
-            return [o.asnumpy() for o in self._exe.outputs]
+            runner.forward(is_train=False, **{n: mx.nd.array(feed[n], dtype=feed[n].dtype)
+                                              for n in self._input_names})
+            return [o.asnumpy() for o in runner.outputs]
         batch = mx.io.DataBatch(data=[mx.nd.array(feed[n], dtype=feed[n].dtype) for n in self._input_names],
-                                label=self._label_zeros or None)
-        self._mod.forward(batch, is_train=False)
-        return [o.asnumpy() for o in self._mod.get_outputs()]
+                                label=label_zeros or None)
+        runner.forward(batch, is_train=False)
+        return [o.asnumpy() for o in runner.get_outputs()]
 
     def _close_impl(self) -> None:
-        self._exe = None
-        self._mod = None
+        self._bound = {}
 
 
 @register_target

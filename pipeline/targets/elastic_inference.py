@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pipeline.core.errors import TargetError
 from pipeline.model.bundle import ModelBundle
 from pipeline.targets.base import MXNET_1_9_1, register_target
 from pipeline.targets.cpu import MXNetExecutorTarget
@@ -75,6 +76,12 @@ class EiaTarget(MXNetExecutorTarget):
         from pipeline.accelerator.subgraph_engine import accelerator_engine
         from pipeline.partition.apply import PartitionRequest, partition_bundle
 
+        dynamic = [s.name for s in bundle.inputs if s.dynamic]
+        if dynamic:  # the check stage says so first (EI704)
+            raise TargetError(f"'{self.name}' cannot serve dynamic axes (input(s) {', '.join(dynamic)}): every new "
+                              "input shape loads another copy of the model on the accelerator", code="TGT009",
+                              where=dynamic[0], hint="drop `dynamic` from the inputs and serve one static shape "
+                                                     "(pad or bucket inputs to it)")
         if bundle.metadata.get("partition", {}).get("target") != self.name:
             bundle = partition_bundle(bundle, PartitionRequest(self.name))[0]
         self._engine = accelerator_engine()

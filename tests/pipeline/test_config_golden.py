@@ -33,7 +33,19 @@ GOLDEN = [
     (HEAD + "    source: {glue: {model: resnet18_v1}}\n", [
         "p.yaml:4:14: pipeline 'r18': source: unknown kind 'glue' (did you mean 'gluon'?); expected one of: checkpoint, gluon, onnx [CFG007]"]),
     (HEAD + GOOD_SOURCE + "    inputs: {data: {shape: [1, 3, -1, 224]}}\n", [
-        "p.yaml:5:28: pipeline 'r18': inputs.data.shape: expected a list of positive integers, got [1, 3, -1, 224]; dynamic dims are not allowed: give the static shape to serve [CFG008]"]),
+        "p.yaml:5:28: pipeline 'r18': inputs.data.shape: expected a list of positive integers, got [1, 3, -1, 224]; give the static shape to serve (mark axes that vary with dynamic: [axes]) [CFG008]"]),
+    # typed inputs: range, integer, batch_axis, dynamic (issue 18)
+    (HEAD + GOOD_SOURCE + "    inputs: {data0: {shape: [2, 16], range: [5, 5]}}\n", [
+        "p.yaml:5:45: pipeline 'r18': inputs.data0.range: low must be below high (finite), got [5, 5); write range: [low, high) with low < high, within what the dtype holds [CFG008]"]),
+    (HEAD + GOOD_SOURCE + "    inputs: {data0: {shape: [2, 16], dtype: uint8, range: [0, 300]}}\n", [
+        "p.yaml:5:59: pipeline 'r18': inputs.data0.range: [0, 300) does not fit uint8 (0..255); write range: [low, high) with low < high, within what the dtype holds [CFG008]"]),
+    (HEAD + GOOD_SOURCE + "    inputs: {data0: {shape: [2, 16], dtype: float16, range: [0, 30522], integer: true}}\n", [
+        "p.yaml:5:61: pipeline 'r18': inputs.data0.range: whole numbers up to 30522 are not exact in float16; write range: [low, high) with low < high, within what the dtype holds [CFG008]"]),
+    (HEAD + GOOD_SOURCE + "    inputs: {data0: {shape: [2, 16], dynamic: [0, 2]}}\n", [
+        "p.yaml:5:47: pipeline 'r18': inputs.data0.dynamic: expected a list of distinct axes of the shape (0..1), got [0, 2]; e.g. dynamic: [0] for the batch, [1] for a (batch, seq) sequence axis [CFG008]"]),
+    (HEAD + GOOD_SOURCE + "    inputs: {data0: {shape: [16, 2], batch_axis: 2, ranges: [0, 1]}}\n", [
+        "p.yaml:5:53: pipeline 'r18': inputs.data0.ranges: unknown key (did you mean 'range'?); an input takes: shape, dtype, range, integer, batch_axis, dynamic [CFG005]",
+        "p.yaml:5:50: pipeline 'r18': inputs.data0.batch_axis: expected an axis of the shape (0..1), got 2 [CFG008]"]),
     (HEAD + GOOD_SOURCE + "    inputs: {data: {shape: [1, 3], dtype: float33}}\n", [
         "p.yaml:5:43: pipeline 'r18': inputs.data.dtype: unknown dtype 'float33' (did you mean 'float32'?); expected one of: float32, float16, float64, int32, int64, int8, uint8 [CFG008]"]),
     (HEAD + GOOD_SOURCE + GOOD_INPUTS + "    stages:\n      - verfy: {}\n", [

@@ -83,3 +83,35 @@ def test_random_feed_matches_its_specs_and_reproduces(specs, seed, batch_index):
         assert feed[spec.name].shape == spec.shape and feed[spec.name].dtype == np.dtype(spec.dtype)
         assert np.isfinite(feed[spec.name].astype(np.float64)).all()
         np.testing.assert_array_equal(feed[spec.name], again[spec.name])
+
+
+def test_random_feed_honours_range_integer_and_dtype():
+    from pipeline.measure.inputs import random_feed
+
+    specs = [TensorSpec("ids", (2, 64), "float32", range=(0, 30522), integer=True),
+             TensorSpec("types", (2, 64), "float32", range=(0, 2), integer=True),
+             TensorSpec("length", (2,), "int32", range=(1, 17)),
+             TensorSpec("x", (4, 100), "float16", range=(-0.5, 0.25))]
+    feed = random_feed(specs, seed=3)
+    ids, types, length, x = (feed[s.name] for s in specs)
+    assert ids.dtype == np.float32 and np.all(ids == np.round(ids)) and 0 <= ids.min() and ids.max() < 30522
+    assert ids.max() > 1000  # the whole range is drawn, not [0, 10)
+    assert set(np.unique(types)) == {0.0, 1.0}
+    assert length.dtype == np.int32 and 1 <= length.min() and length.max() < 17
+    assert x.dtype == np.float16 and -0.5 <= x.min() and x.max() < 0.25
+    np.testing.assert_array_equal(random_feed(specs, seed=3)["ids"], ids)
+
+
+def test_one_generator_for_verify_calibration_and_the_graph_guards():
+    """graph.random_feed is the measure generator; calibration rows draw from the same ranges."""
+    from pipeline import graph
+    from pipeline.measure import inputs
+    from pipeline.precision.calibration import CalibrationParams, split_feeds
+
+    assert graph.random_feed is inputs.random_feed
+    spec = TensorSpec("tokens", (5, 2), "float32", range=(3, 7), integer=True, batch_axis=1)
+    feeds = split_feeds([spec], CalibrationParams(samples=4), None, holdout=2, seed=0)
+    batches = feeds.calibration + feeds.holdout
+    assert len(batches) == 3 and all(f["tokens"].shape == (5, 2) for f in batches)
+    values = np.concatenate([f["tokens"] for f in batches], axis=1)
+    assert set(np.unique(values)) <= {3.0, 4.0, 5.0, 6.0}

@@ -57,8 +57,8 @@ def test_first_batch_is_the_first_rows(tmp_path):
 
 @pytest.mark.parametrize("override, fragment", [
     ({"label": None}, "no array for label"),
-    ({"data": np.zeros((10, 4), np.float32)}, "expected (10, 3)"),
-    ({"data": np.zeros((9, 3), np.float32)}, "to match 10 labels"),
+    ({"data": np.zeros((10, 4), np.float32)}, "with 10 rows on axis 0"),
+    ({"data": np.zeros((9, 3), np.float32)}, "with 10 rows on axis 0"),
 ])
 def test_bad_datasets_are_refused(tmp_path, override, fragment):
     arrays = {k: v for k, v in override.items() if v is not None}
@@ -66,8 +66,31 @@ def test_bad_datasets_are_refused(tmp_path, override, fragment):
     if "label" in override:
         np.savez(path, data=np.zeros((10, 3), np.float32))
     with pytest.raises(StageError) as err:
-        load_dataset(path, SPECS)
+        load_dataset(path, SPECS, need_labels=True)
     assert err.value.code == "VER106" and fragment in err.value.message
+
+
+def test_a_dataset_needs_no_label_unless_accuracy_is_asked_for(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, data=np.arange(30, dtype=np.float32).reshape(10, 3))
+    data = load_dataset(path, SPECS)
+    assert data.labels is None and data.count == 10
+    np.testing.assert_array_equal(first_batch(data, SPECS)["data"], np.arange(12).reshape(4, 3))
+
+
+def test_rows_are_taken_on_the_declared_batch_axis(tmp_path):
+    """An LSTM's (seq, batch) input: the file holds (seq, rows), feeds are (seq, batch)."""
+    specs = [TensorSpec("tokens", (5, 2), batch_axis=1), TensorSpec("length", (2,), "int32")]
+    tokens = np.arange(5 * 3, dtype=np.float32).reshape(5, 3)  # 3 rows, one per column
+    path = tmp_path / "d.npz"
+    np.savez(path, tokens=tokens, length=np.array([5, 4, 3]))
+    data = load_dataset(path, specs)
+    feed = data.feed(np.array([2, 0]))
+    np.testing.assert_array_equal(feed["tokens"], tokens[:, [2, 0]])
+    np.testing.assert_array_equal(feed["length"], [3, 5])
+    np.savez(path, tokens=tokens.T, length=np.array([5, 4, 3]))  # rows first: the wrong layout
+    with pytest.raises(StageError, match="rows on axis 1"):
+        load_dataset(path, specs)
 
 
 def test_params_need_a_dataset():

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipeline.model.bundle import TensorSpec
+from pipeline.model.bundle import TensorSpec, range_problem
 from pipeline.run.config import matrix as mx_matrix
 from pipeline.run.config.model import Config, PipelineSpec, StageSpec
 from pipeline.run.config.yamlsafe import Located
@@ -19,6 +19,7 @@ from pipeline.core.stage import STAGES, source_stage_names, transform_stage_name
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 DTYPES = ("float32", "float16", "float64", "int32", "int64", "int8", "uint8")
+INPUT_KEYS = ("shape", "dtype", "range", "integer", "batch_axis", "dynamic")
 TOP_KEYS = ("version", "defaults", "pipelines")
 PIPELINE_KEYS = ("source", "inputs", "stages", "matrix", "accelerator", "timeout")
 DEFAULTABLE_KEYS = ("inputs", "accelerator", "timeout")
@@ -202,28 +203,69 @@ def _inputs(col, name, base, inputs, *, required: bool, from_defaults: bool) -> 
         return []
     specs = []
     for input_name, spec in inputs.items():
-        ipath = path + (input_name,)
-        if not isinstance(spec, dict) or "shape" not in spec:
-            col.add(ipath, f"inputs.{input_name}: expected {{shape: [..], dtype: ..}}", "CFG008", pipeline=name)
-            continue
-        for key in spec:
-            if key not in ("shape", "dtype"):
-                col.add(ipath + (key,), f"inputs.{input_name}.{key}: unknown key{did_you_mean(key, ['shape', 'dtype'])}",
-                        "CFG005", key=True, pipeline=name)
-        shape, dtype = spec["shape"], spec.get("dtype", "float32")
-        if not isinstance(shape, list) or not shape or not all(
-                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
-            col.add(ipath + ("shape",), f"inputs.{input_name}.shape: expected a list of positive integers, "
-                                        f"got {_describe(shape) if not isinstance(shape, list) else shape}",
-                    "CFG008", pipeline=name, hint="dynamic dims are not allowed: give the static shape to serve")
-            continue
-        if dtype not in DTYPES:
-            col.add(ipath + ("dtype",), f"inputs.{input_name}.dtype: unknown dtype {_describe(dtype)}"
-                                        f"{did_you_mean(dtype, DTYPES)}", "CFG008", pipeline=name,
-                    hint=f"expected one of: {', '.join(DTYPES)}")
-            continue
-        specs.append(TensorSpec(str(input_name), tuple(shape), dtype))
+        built = _input(col, name, path + (input_name,), str(input_name), spec)
+        if built is not None:
+            specs.append(built)
     return specs
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _input(col, name, ipath, input_name, spec) -> TensorSpec | None:
+    """One `inputs:` entry: {shape, dtype, range: [low, high), integer, batch_axis, dynamic: [axes]}."""
+    import numpy as np
+
+    label = f"inputs.{input_name}"
+    if not isinstance(spec, dict) or "shape" not in spec:
+        col.add(ipath, f"{label}: expected {{shape: [..], dtype: ..}}", "CFG008", pipeline=name)
+        return None
+    for key in spec:
+        if key not in INPUT_KEYS:
+            col.add(ipath + (key,), f"{label}.{key}: unknown key{did_you_mean(key, INPUT_KEYS)}", "CFG005",
+                    key=True, pipeline=name, hint=f"an input takes: {', '.join(INPUT_KEYS)}")
+    shape, dtype = spec["shape"], spec.get("dtype", "float32")
+    if not isinstance(shape, list) or not shape or not all(_is_int(d) and d > 0 for d in shape):
+        col.add(ipath + ("shape",), f"{label}.shape: expected a list of positive integers, "
+                                    f"got {_describe(shape) if not isinstance(shape, list) else shape}",
+                "CFG008", pipeline=name,
+                hint="give the static shape to serve (mark axes that vary with dynamic: [axes])")
+        return None
+    if dtype not in DTYPES:
+        col.add(ipath + ("dtype",), f"{label}.dtype: unknown dtype {_describe(dtype)}{did_you_mean(dtype, DTYPES)}",
+                "CFG008", pipeline=name, hint=f"expected one of: {', '.join(DTYPES)}")
+        return None
+    before = len(col.issues)
+    integer = spec.get("integer", False)
+    if not isinstance(integer, bool):
+        col.add(ipath + ("integer",), f"{label}.integer: expected true or false, got {_describe(integer)}",
+                "CFG008", pipeline=name)
+    whole = integer is True or np.issubdtype(np.dtype(dtype), np.integer)
+    value_range = spec.get("range")
+    if value_range is not None:
+        problem = range_problem(value_range, dtype, whole)
+        if problem:
+            col.add(ipath + ("range",), f"{label}.range: {problem}", "CFG008", pipeline=name,
+                    hint="write range: [low, high) with low < high, within what the dtype holds")
+    batch_axis = spec.get("batch_axis", 0)
+    if not _is_int(batch_axis) or not 0 <= batch_axis < len(shape):
+        col.add(ipath + ("batch_axis",), f"{label}.batch_axis: expected an axis of the shape (0..{len(shape) - 1}), "
+                                         f"got {_describe(batch_axis)}", "CFG008", pipeline=name)
+    dynamic = spec.get("dynamic", [])
+    if not isinstance(dynamic, list) or not all(_is_int(a) and 0 <= a < len(shape) for a in dynamic) \
+            or len(set(dynamic)) != len(dynamic):
+        col.add(ipath + ("dynamic",), f"{label}.dynamic: expected a list of distinct axes of the shape "
+                                      f"(0..{len(shape) - 1}), got {_describe(dynamic) if not isinstance(dynamic, list) else dynamic}",
+                "CFG008", pipeline=name, hint="e.g. dynamic: [0] for the batch, [1] for a (batch, seq) sequence axis")
+    if len(col.issues) > before:
+        return None
+    return TensorSpec(input_name, tuple(shape), dtype, range=tuple(value_range) if value_range is not None else None,
+                      integer=integer, batch_axis=batch_axis, dynamic=tuple(sorted(dynamic)))
 
 
 def _stages(col, name, base, stages, defaults) -> list[StageSpec]:
