@@ -24,6 +24,22 @@ class SmallConvNet(gluon.HybridBlock):
         return self.out(self.pool(F.relu(self.bn(self.conv(x)))))
 
 
+class TokenClassifier(gluon.HybridBlock):
+    """Token ids (float32, as GluonNLP takes them) -> embedding -> mean over the sequence -> dense.
+
+    For the typed-input examples: ids in [0, vocab), the sequence axis dynamic.
+    """
+
+    def __init__(self, vocab=100, units=16, classes=4, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.embed = nn.Embedding(vocab, units)
+            self.out = nn.Dense(classes, flatten=False)
+
+    def hybrid_forward(self, F, ids):
+        return self.out(F.mean(self.embed(ids), axis=1))
+
+
 class PlainMLP(gluon.Block):
     """An imperative Block: it runs in Gluon but has no graph to export."""
 
@@ -52,6 +68,10 @@ class UntraceableNet(gluon.HybridBlock):
 
 def small_convnet(classes=10, channels=8):
     return SmallConvNet(classes=classes, channels=channels)
+
+
+def token_classifier(vocab=100, units=16, classes=4):
+    return TokenClassifier(vocab=vocab, units=units, classes=classes)
 
 
 def plain_mlp(classes=10):

@@ -24,7 +24,8 @@ it makes files that ONNX Runtime rejects or runs slowly:
 
 Graphs fused by oneDNN (`_sg_mkldnn_*` / `_sg_onednn_*` ops) and graphs with ops the exporter
 has no translation for are refused before the converter sees them, with one coded error each.
-Outputs keep MXNet's order; helper constants nothing reads are dropped.
+Outputs keep MXNet's order; helper constants nothing reads are dropped. Inputs declared with
+`dynamic` axes get symbolic dims there (named by `dynamic_dim_names`); every other dim is static.
 """
 from __future__ import annotations
 
@@ -156,11 +157,15 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET):
     specs, labels = _graph_inputs(graph_json, sym, bundle, param_names)
     arrays = quirks.fixed_gamma_params(graph_json, {**bundle.arg_params, **bundle.aux_params})
     params = {k: mx.nd.array(v, dtype=v.dtype) for k, v in arrays.items()}
+    dims = dynamic_dim_names(bundle.inputs)
+    order = [n["name"] for n in graph_json["nodes"] if n["op"] == "null" and n["name"] not in param_names]
+    dynamic_shapes = [tuple(None if a in dims.get(n, {}) else d for a, d in enumerate(shape))
+                      for n, (shape, _) in zip(order, specs)] if dims else None
     try:
         with quirks.checker_opset(opset):
             graph = MXNetGraph().create_onnx_graph_proto(
                 sym, params, [s for s, _ in specs], [helper.np_dtype_to_tensor_dtype(d) for _, d in specs],
-                opset_version=opset, dynamic=False)
+                opset_version=opset, dynamic=bool(dims), dynamic_input_shapes=dynamic_shapes)
     except (NotImplementedError, AssertionError, ValueError, KeyError, IndexError, TypeError,
             mx.MXNetError, onnx.checker.ValidationError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -173,6 +178,7 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET):
                               doc_string="exported by mxdeploy with MXNet's mx2onnx converter")
     model.ir_version = helper.find_min_ir_version_for(opsets)
     _rename_values(model.graph, aliases)
+    _name_dynamic_dims(model.graph, dims)
     _clean_graph(model.graph, [aliases.get(n, n) for n in labels],
                  [_onnx_output_name(n) for n in sym.list_outputs()])
     if model.ByteSize() >= _PROTOBUF_LIMIT:
@@ -184,6 +190,26 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET):
         raise ExportError(f"the exported model fails onnx.checker: {str(exc).splitlines()[0]}",
                           code="EXP104", hint="report this model: the exporter produced invalid ONNX") from None
     return model
+
+
+def dynamic_dim_names(inputs) -> dict[str, dict[int, str]]:
+    """{input: {axis: symbolic dim name}} for the declared `dynamic` axes.
+
+    Dims the model ties share a name: a batch axis is `batch`, any other dynamic axis is
+    `dyn{axis}_{declared size}`, so the sequence axis of token ids, token types and a mask
+    (axis 1, size 16 in each) is one symbol `dyn1_16`, as verify's second size keeps them equal.
+    """
+    return {s.name: {a: "batch" if a == s.batch_axis else f"dyn{a}_{s.shape[a]}" for a in s.dynamic}
+            for s in inputs if s.dynamic}
+
+
+def _name_dynamic_dims(graph, dims: dict[str, dict[int, str]]) -> None:
+    """Write the symbolic names on the graph inputs (the exporter leaves dynamic dims unnamed)."""
+    for value in graph.input:
+        for axis, dim_name in dims.get(value.name, {}).items():
+            dim = value.type.tensor_type.shape.dim[axis]
+            dim.ClearField("dim_value")
+            dim.dim_param = dim_name
 
 
 def _rename_values(graph, renames: dict[str, str]) -> None:

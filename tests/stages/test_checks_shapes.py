@@ -37,3 +37,10 @@ def test_dynamic_dims_warn():
     bundle.inputs = [TensorSpec("data", (0, 1024, 1024))]
     assert run("shapes", subject(bundle, "eia1.large")) == [("EI702", "warning", "data")]
     assert run("memory", subject(bundle, "eia1.large")) == []  # nothing to estimate at a dynamic shape
+
+
+def test_declared_dynamic_axes_are_refused_on_accelerators_only():
+    bundle = _bundle(batch=2)
+    bundle.inputs = [TensorSpec("data", (2, 1024, 1024), dynamic=(0,))]
+    assert run("shapes", subject(bundle, "eia1.large")) == [("EI704", "error", "data")]
+    assert run("shapes", subject(bundle, "cpu")) == []

@@ -53,6 +53,21 @@ def test_factory_model_verifies(make_runner):
                                                                rel=1e-3)
 
 
+@pytest.mark.parametrize("target", ["cpu", "onnxruntime"])
+def test_a_dynamic_axis_is_verified_at_a_second_size(make_runner, target):
+    """seq 8 -> 16 (x 2), batch 2 -> 3 (+ 1): one deployment, both sizes compared."""
+    from pipeline.model.bundle import TensorSpec
+
+    spec = TensorSpec("data", (2, 8), range=(0, 100), integer=True, dynamic=(0, 1))
+    runner = make_runner([spec])
+    bundle, _ = runner.run("gluon", None, GluonParams(factory="factories:token_classifier"))
+    bundle, _ = runner.run("deploy", bundle, DeployParams(target=target))
+    _, result = runner.run("verify", bundle, VerifyParams(top_k=2, **FAST))
+    assert result.status == "passed", result.diagnostics
+    second = result.metrics["second_size"]
+    assert second["shapes"] == {"data": [3, 16]} and second["max_abs_err"] < 1e-4
+
+
 def test_perturbed_weights_fail_with_the_measured_error(make_runner):
     runner = make_runner([("data", (4, 64))])
     bundle, _ = runner.run("checkpoint", None, CheckpointParams(prefix="digits-mlp"))
