@@ -81,8 +81,8 @@ def vision_zoo_names() -> list[str]:
     return sorted(ZOO_NAMES)
 
 
-def default_zoo_inputs(name: str) -> list[TensorSpec]:
-    return zoos.find_zoo(name).default_inputs(name)
+def default_zoo_inputs(name: str, kwargs: dict | None = None) -> list[TensorSpec]:
+    return zoos.find_zoo(name).default_inputs(name, dict(kwargs or {}))
 
 
 def export_block(block, inputs: list[TensorSpec], folder: Path) -> ModelBundle:

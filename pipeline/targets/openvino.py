@@ -97,6 +97,9 @@ def query_onnx(bundle: ModelBundle, onnx_path: Path, core=None) -> OpenVinoQuery
     return result
 
 
+MAX_COMPILED = 4  # compiled models kept per session, one per input shape seen (dynamic axes)
+
+
 @register_target
 class OpenVinoTarget(ExportedOnnxTarget):
     name = "openvino"
@@ -143,13 +146,35 @@ class OpenVinoTarget(ExportedOnnxTarget):
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if self.option("threads"):
             config["INFERENCE_NUM_THREADS"] = self.option("threads")
-        compiled = core.compile_model(read_onnx(core, path), "CPU", config)
+        self._core, self._config, self._path, self._by_shape = core, config, path, {}
+        self._compiled, self._request = self._compile(
+            {s.name: tuple(s.shape) for s in self.bundle.inputs} if self.bundle is not None else {})
+
+    def _compile(self, shapes: dict[str, tuple[int, ...]]):
+        """(compiled model, infer request) for these input shapes, compiled once per shape.
+
+        An export with `dynamic` axes is reshaped to the fed shape before compiling: OpenVINO
+        2026.4's CPU plugin refuses to compile the dynamic BERT-family graphs ("get_partial_shape()
+        .same_scheme(value.get_shape())" failed) and compiles each static shape of them, like
+        the MXNet targets rebind per shape. A static export is compiled as it is.
+        """
+        key = tuple(sorted(shapes.items()))
+        if key in self._by_shape:
+            return self._by_shape[key]
+        model = read_onnx(self._core, self._path)
+        if any(inp.get_partial_shape().is_dynamic for inp in model.inputs) and shapes:
+            model.reshape({inp.get_any_name(): shapes[inp.get_any_name()] for inp in model.inputs
+                           if inp.get_any_name() in shapes})
+        compiled = self._core.compile_model(model, "CPU", self._config)
         took = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+        precision = self._config["INFERENCE_PRECISION_HINT"]
         if took != precision:
             raise TargetError(f"OpenVINO compiled for {took} although {precision} was requested",
                               code="OVN102", where="precision", hint="use precision: f32")
-        self._compiled = compiled
-        self._request = compiled.create_infer_request()
+        self._by_shape[key] = (compiled, compiled.create_infer_request())
+        while len(self._by_shape) > MAX_COMPILED:
+            self._by_shape.pop(next(iter(self._by_shape)))
+        return self._by_shape[key]
 
     def _precision(self) -> str:
         """The `precision` option, or bf16 when the quantize stage left that hint on the bundle
@@ -164,6 +189,7 @@ class OpenVinoTarget(ExportedOnnxTarget):
         return "bf16"
 
     def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        self._compiled, self._request = self._compile({n: tuple(a.shape) for n, a in feed.items()})
         results = self._request.infer(feed)
         # The request reuses its output buffers: copy before the next call overwrites them.
         return [np.array(results[out], copy=True) for out in self._compiled.outputs]
@@ -171,3 +197,4 @@ class OpenVinoTarget(ExportedOnnxTarget):
     def _close_runtime(self) -> None:
         self._request = None
         self._compiled = None
+        self._by_shape = {}

@@ -72,7 +72,7 @@ class GluonSource(Stage):
             if params.model is None:
                 raise SourceError(f"factory '{params.factory}' needs its inputs declared", where=params.factory,
                                   code="SRC104", hint="add inputs: {data: {shape: [N, C, H, W]}} to the pipeline")
-            inputs = default_zoo_inputs(params.model)
+            inputs = default_zoo_inputs(params.model, params.kwargs)
         block = build_block(model=params.model, factory=params.factory, kwargs=params.kwargs,
                             config_dir=ctx.config_dir, params=user_params, seed=params.seed)
         with tempfile.TemporaryDirectory() as tmp:

@@ -31,7 +31,9 @@ class Zoo:
         """A Gluon block with random weights, seeded; `kwargs` pass through to the constructor."""
         raise NotImplementedError
 
-    def default_inputs(self, name: str) -> list[TensorSpec]:
+    def default_inputs(self, name: str, kwargs: dict | None = None) -> list[TensorSpec]:
+        """The inputs a model takes when the pipeline declares none (`kwargs` as for build:
+        an LSTM LM's begin-state shapes follow its num_layers and hidden size)."""
         raise NotImplementedError
 
     def family(self, name: str) -> str:

@@ -35,7 +35,7 @@ class MxnetVision(Zoo):
         block.initialize(mx.init.Xavier(magnitude=2.0))
         return block
 
-    def default_inputs(self, name: str) -> list[TensorSpec]:
+    def default_inputs(self, name: str, kwargs: dict | None = None) -> list[TensorSpec]:
         """Inception v3 takes 299x299; every other vision zoo model 224x224."""
         side = 299 if name.startswith("inception") else 224
         return [TensorSpec("data", (1, 3, side, side))]

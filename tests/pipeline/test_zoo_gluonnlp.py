@@ -1,0 +1,68 @@
+"""The GluonNLP zoo: random weights, a synthetic vocabulary, typed default inputs in the model's order.
+
+Tiny hparams (2 layers, small widths, vocab 100) through `hparam_allow_override`; the zoo file
+runs the real sizes (zoo-gluonnlp.yaml, --run-slow).
+"""
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("gluonnlp")
+
+from pipeline.graph import run_bundle  # noqa: E402
+from pipeline.measure.inputs import random_feed  # noqa: E402
+from pipeline.model import zoos  # noqa: E402
+from pipeline.model.resolve import default_zoo_inputs, export_block, zoo_block  # noqa: E402
+from pipeline.targets import TARGETS  # noqa: E402
+
+TINY_BERT = {"num_layers": 2, "units": 32, "hidden_size": 64, "num_heads": 2, "max_length": 64, "embed_size": 32,
+             "hparam_allow_override": True, "vocab_size": 100}
+TINY_LM = {"embed_size": 16, "hidden_size": 16, "num_layers": 2, "hparam_allow_override": True, "vocab_size": 100}
+
+
+def test_names_resolve_to_the_gluonnlp_zoo_with_family_nlp():
+    for name in ("bert_12_768_12", "roberta_12_768_12", "distilbert_6_768_12", "standard_lstm_lm_200",
+                 "awd_lstm_lm_600"):
+        zoo = zoos.find_zoo(name)
+        assert zoo.name == "gluonnlp" and zoo.family(name) == "nlp"
+
+
+def test_bert_inputs_are_typed_with_the_vocabulary_range():
+    specs = default_zoo_inputs("bert_12_768_12")
+    assert [(s.name, s.shape, s.dtype, s.range, s.integer) for s in specs] == [
+        ("data0", (2, 16), "float32", (0, 30522), True),  # token ids in [0, vocab)
+        ("data1", (2, 16), "float32", (0, 2), True),  # token types
+        ("data2", (2,), "float32", (1, 17), True)]  # valid length in [1, seq]
+    assert [s.name for s in default_zoo_inputs("roberta_12_768_12")] == ["data0", "data1"]  # no token types
+    assert default_zoo_inputs("roberta_12_768_12")[0].range == (0, 50265)
+
+
+def test_lm_inputs_are_seq_batch_with_their_begin_states():
+    specs = default_zoo_inputs("standard_lstm_lm_200", TINY_LM)
+    assert [(s.shape, s.batch_axis) for s in specs] == [((16, 2), 1), ((2, 2, 16), 1), ((2, 2, 16), 1)]
+    assert specs[0].range == (0, 100) and specs[0].integer
+
+
+@pytest.mark.parametrize("name, kwargs, dynamic", [
+    ("bert_12_768_12", TINY_BERT, {"data0": (1,), "data1": (1,)}),
+    ("standard_lstm_lm_200", TINY_LM, {"data0": (0,)}),
+])
+@pytest.mark.parametrize("target", ["onnxruntime", "openvino"])
+def test_exports_match_mxnet_at_both_sizes(name, kwargs, dynamic, target):
+    """Random token ids drawn from the declared vocabulary, the sequence axis dynamic."""
+    specs = [dataclasses.replace(s, dynamic=dynamic.get(s.name, ())) for s in default_zoo_inputs(name, kwargs)]
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = export_block(zoo_block(name, kwargs), specs, Path(tmp))
+    with TARGETS.get(target)(api="symbol") as session:
+        session.deploy(bundle)
+        for batch_index, feed_specs in enumerate((specs, [s.resized() for s in specs])):
+            feed = random_feed(feed_specs, seed=0, batch_index=batch_index)
+            assert feed["data0"].max() >= 10  # the whole vocabulary is drawn
+            ref, got = run_bundle(bundle, feed), session.infer(feed)
+            assert len(ref) == len(got)
+            for r, g in zip(ref, got):
+                assert np.abs(r).max() > 1e-3  # not a vacuous comparison
+                np.testing.assert_allclose(g, r, atol=1e-4, rtol=1e-3)
