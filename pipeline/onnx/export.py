@@ -18,7 +18,9 @@ it makes files that ONNX Runtime rejects or runs slowly:
    Conv+Add+Relu...). We drop those inputs (measured: bench/bench_onnx_export.py).
 3. **Training heads keep their label input.** SoftmaxOutput exports to Softmax and ignores
    the label, yet the label stays a required input. We drop label inputs no node consumes.
-4. Smaller converter bugs (the skipped `softmax_label` that breaks SoftmaxOutput, boolean
+4. Its stacked-LSTM translation assumes input size == hidden size: multi-layer `RNN` ops are
+   split into one-layer ones first (pipeline/onnx/export_rnn.py).
+5. Smaller converter bugs (the skipped `softmax_label` that breaks SoftmaxOutput, boolean
    attributes whose MXNet default is true read as false, BatchNorm's fix_gamma ignored, the
    converter's own checker call) are worked around in pipeline/onnx/export_quirks.py.
 
@@ -37,6 +39,7 @@ import numpy as np
 
 from pipeline.core import atomic
 from pipeline.onnx import export_quirks as quirks
+from pipeline.onnx.export_rnn import split_rnn_layers
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.errors import ExportError  # noqa: F401  (raised here; callers import it from this module)
 from pipeline.model.labels import label_variables
@@ -153,9 +156,11 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET):
     internals = sym.get_internals()
     graph_json = quirks.spell_out_boolean_defaults(bundle.graph())
     aliases = quirks.alias_skipped_label(graph_json, internals[len(internals) - 1].name, param_names)
+    arrays = quirks.fixed_gamma_params(graph_json, {**bundle.arg_params, **bundle.aux_params})
+    graph_json, arrays = split_rnn_layers(graph_json, arrays)
+    param_names = set(arrays)
     sym = quirks.load_symbol(graph_json)
     specs, labels = _graph_inputs(graph_json, sym, bundle, param_names)
-    arrays = quirks.fixed_gamma_params(graph_json, {**bundle.arg_params, **bundle.aux_params})
     params = {k: mx.nd.array(v, dtype=v.dtype) for k, v in arrays.items()}
     dims = dynamic_dim_names(bundle.inputs)
     order = [n["name"] for n in graph_json["nodes"] if n["op"] == "null" and n["name"] not in param_names]

@@ -27,16 +27,22 @@ class _FoldingContext(ConvertContext):
     def __init__(self, *args):
         super().__init__(*args)
         self.feeds: dict[str, np.ndarray] = {}
+        self._vars: dict[int, object] = {}
 
     def input(self, i: int):
+        """One placeholder per input, however often a converter asks for it: a Split reads its
+        input once per part, and distinct variables of one name make MXNet's eval refuse the
+        group ("arg_names.size() == in_args_map.size()")."""
         import mxnet as mx
 
         if not self.has_input(i):
             return None
-        value = self.state.statics[self.node.inputs[i]]
-        name = f"__fold{i}"
-        self.feeds[name] = value.astype(np.float32) if value.dtype == np.bool_ else value
-        return mx.sym.var(name)
+        if i not in self._vars:
+            value = self.state.statics[self.node.inputs[i]]
+            name = f"__fold{i}"
+            self.feeds[name] = value.astype(np.float32) if value.dtype == np.bool_ else value
+            self._vars[i] = mx.sym.var(name)
+        return self._vars[i]
 
 
 def check_supported(nodes: list[OnnxNode], model_opsets: dict[str, int]) -> None:
