@@ -19,8 +19,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("src", help="an .onnx file, a checkpoint prefix (PREFIX-symbol.json) or a zoo name")
     parser.add_argument("dst", help="X.onnx, or a checkpoint prefix to write PREFIX-symbol.json + PREFIX-0000.params")
     parser.add_argument("--input", action="append", default=[], metavar="NAME=D1,D2,...[:OPTS]",
-                        help="an input's shape[:dtype][:low..high][:int][:batch=A][:dyn=A,..] (docs/stages.md, Inputs); "
-                             "repeatable (needed for checkpoints and dynamic ONNX dims)")
+                        help="an input's shape[:dtype][:low..high][:int][:batch=A][:dyn=A,..] (docs/stages.md, "
+                             "Inputs); repeatable (needed for checkpoints and dynamic ONNX dims)")
     parser.add_argument("--opset", type=int, default=None, help="ONNX opset of an .onnx DST (default: pinned 13)")
 
 

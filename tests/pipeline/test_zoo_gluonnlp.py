@@ -66,3 +66,37 @@ def test_exports_match_mxnet_at_both_sizes(name, kwargs, dynamic, target):
             for r, g in zip(ref, got):
                 assert np.abs(r).max() > 1e-3  # not a vacuous comparison
                 np.testing.assert_allclose(g, r, atol=1e-4, rtol=1e-3)
+
+
+ZOO_FILE = Path(__file__).resolve().parents[2] / "zoo-gluonnlp.yaml"
+
+
+def _run_zoo(tmp_path, *only: str) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MXDEPLOY_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    selection = [arg for name in only for arg in ("--only", name)]
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(ZOO_FILE), *selection, "--out",
+                           str(tmp_path / "out")], env=env, text=True, capture_output=True, timeout=3600)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    bad = {p["name"]: p["status"] for p in report["pipelines"] if p["status"] not in ("passed", "cached")}
+    assert bad == {} and proc.returncode == 0, proc.stdout[-3000:]
+    for cell in report["pipelines"]:
+        verify = next(s for s in cell["stages"] if s["name"] == "verify")
+        assert verify["metrics"]["second_size"]["max_abs_err"] < 1e-4  # the second sequence length too
+    return report
+
+
+def test_zoo_file_lstm_lm_on_every_host_target(tmp_path):
+    """One model of zoo-gluonnlp.yaml in the default run: the LSTM LM x {cpu, onnxruntime, openvino}."""
+    report = _run_zoo(tmp_path, "standard-lstm-lm-200")
+    assert len(report["pipelines"]) == 3
+
+
+@pytest.mark.slow
+def test_zoo_file_every_model_on_every_host_target(tmp_path):
+    report = _run_zoo(tmp_path)
+    assert len(report["pipelines"]) == 15
