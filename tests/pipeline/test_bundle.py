@@ -77,3 +77,18 @@ def test_graph_version_and_evolve():
     newer = bundle.evolve(stage="x", details={"n": 1}, metadata={"a": 1})
     assert newer.history[-1] == {"stage": "x", "n": 1} and bundle.history == []
     assert newer.metadata == {"a": 1} and bundle.metadata != newer.metadata
+
+
+def test_typed_input_declarations_survive_save_and_load(tmp_path):
+    """range, integer, batch_axis and dynamic travel in bundle.json; plain inputs keep the old form."""
+    import mxnet as mx
+
+    from pipeline.model.bundle import ModelBundle, TensorSpec
+
+    sym = mx.sym.FullyConnected(mx.sym.var("tokens"), num_hidden=2, name="fc")
+    spec = TensorSpec("tokens", (16, 2), range=(0, 30522), integer=True, batch_axis=1, dynamic=(0,))
+    bundle = ModelBundle.from_symbol(sym, {"fc_weight": np.ones((2, 2), np.float32),
+                                           "fc_bias": np.zeros(2, np.float32)}, {}, [spec])
+    bundle.save(tmp_path / "b")
+    assert ModelBundle.load(tmp_path / "b").inputs == [spec]
+    assert TensorSpec("data", (1, 3)).to_dict() == {"name": "data", "shape": [1, 3], "dtype": "float32"}

@@ -115,3 +115,15 @@ def test_one_generator_for_verify_calibration_and_the_graph_guards():
     assert len(batches) == 3 and all(f["tokens"].shape == (5, 2) for f in batches)
     values = np.concatenate([f["tokens"] for f in batches], axis=1)
     assert set(np.unique(values)) <= {3.0, 4.0, 5.0, 6.0}
+
+
+def test_calibration_npz_rows_sit_on_the_batch_axis(tmp_path):
+    """An .npz for a (seq, batch) input holds (seq, rows); feeds are consecutive rows on axis 1."""
+    from pipeline.precision.calibration import CalibrationParams, split_feeds
+
+    spec = TensorSpec("tokens", (3, 2), batch_axis=1)
+    rows = np.arange(3 * 6, dtype=np.float32).reshape(3, 6)  # 6 rows, one per column
+    np.savez(tmp_path / "c.npz", tokens=rows)
+    feeds = split_feeds([spec], CalibrationParams(input="npz", samples=4), tmp_path / "c.npz", holdout=2, seed=0)
+    np.testing.assert_array_equal(feeds.calibration[1]["tokens"], rows[:, 2:4])
+    np.testing.assert_array_equal(feeds.holdout[0]["tokens"], rows[:, 4:6])
