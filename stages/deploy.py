@@ -21,6 +21,7 @@ from pipeline.core.errors import StageError
 from pipeline.core.paramspec import OneOf, ParamIssue, param
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets import TARGETS, target_names
+from pipeline.targets.onnx_base import ExportedOnnxTarget
 from stages import deploy_auto
 from stages.deploy_auto import AUTO
 
@@ -46,6 +47,8 @@ class DeployParams:
                                        factory=dict)
     optimizer: Optional[str] = param(None, "an optimizer has no use for inference; must be unset")
     threads: Optional[int] = param(None, "worker threads for the target's engine, where it takes them")
+    clip_indices: bool = param(False, "onnxruntime/openvino: clip Embedding indices to the table as MXNet does "
+                                      "(else an id past it fails or reads zeros; check warns: EI901)")
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,8 @@ class Deploy(Stage):
             ctx.session.close()
             ctx.session = None
         options.update({"threads": params.threads} if params.threads is not None else {})
+        if params.clip_indices and issubclass(target_cls, ExportedOnnxTarget):  # MXNet's targets clip already
+            options["clip_indices"] = True
         if target_cls.is_accelerator and ctx.settings.get("accelerator"):
             options["accelerator"] = dict(ctx.settings["accelerator"])  # a running server to use
         deployment = {"target": target, "api": params.api, "options": options}

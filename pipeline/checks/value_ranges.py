@@ -59,5 +59,6 @@ def check_value_ranges(subject: CheckSubject) -> list[Diagnostic]:
                 f"input '{spec.name}' declares range [{low}, {high}), which indexes past Embedding '{node['name']}' "
                 f"({rows} rows, ids 0..{rows - 1}): MXNet clips such ids to the table, ONNX Runtime refuses them "
                 "(Gather: indices out of data bounds), so the reference and the export disagree",
-                node=node["name"], hint=f"declare range: [0, {rows}] (integer: true) on input '{spec.name}'"))
+                node=node["name"], hint=f"declare range: [0, {rows}] (integer: true) on input '{spec.name}', or deploy "
+                                        "with clip_indices: true to keep MXNet's clipping in the export"))
     return found

@@ -39,6 +39,7 @@ import numpy as np
 
 from pipeline.core import atomic
 from pipeline.onnx import export_quirks as quirks
+from pipeline.onnx.export_embedding import clip_embedding_indices
 from pipeline.onnx.export_rnn import split_rnn_layers
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.errors import ExportError  # noqa: F401  (raised here; callers import it from this module)
@@ -142,8 +143,11 @@ def _onnx_output_name(mx_name: str) -> str:
     return mx_name
 
 
-def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET):
-    """The bundle as a checked onnx.ModelProto (in memory): see the module docstring."""
+def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET, clip_indices: bool = False):
+    """The bundle as a checked onnx.ModelProto (in memory): see the module docstring.
+
+    `clip_indices` keeps MXNet's Embedding index clipping (pipeline/onnx/export_embedding.py).
+    """
     import mxnet as mx
     import onnx
     from onnx import helper
@@ -158,6 +162,7 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET):
     aliases = quirks.alias_skipped_label(graph_json, internals[len(internals) - 1].name, param_names)
     arrays = quirks.fixed_gamma_params(graph_json, {**bundle.arg_params, **bundle.aux_params})
     graph_json, arrays = split_rnn_layers(graph_json, arrays)
+    graph_json = clip_embedding_indices(graph_json) if clip_indices else graph_json
     param_names = set(arrays)
     sym = quirks.load_symbol(graph_json)
     specs, labels = _graph_inputs(graph_json, sym, bundle, param_names)
@@ -251,9 +256,9 @@ def _clean_graph(graph, labels: list[str], output_order: list[str]) -> None:
         graph.output.extend(ordered)
 
 
-def export_bundle(bundle: ModelBundle, dest: Path, *, opset: int = DEFAULT_OPSET) -> Path:
+def export_bundle(bundle: ModelBundle, dest: Path, *, opset: int = DEFAULT_OPSET, clip_indices: bool = False) -> Path:
     """Export `bundle` to the ONNX file `dest` (written atomically) and return its path."""
-    model = to_onnx(bundle, opset=opset)
+    model = to_onnx(bundle, opset=opset, clip_indices=clip_indices)
     dest = Path(dest)
     atomic.write_bytes(dest, model.SerializeToString())
     return dest

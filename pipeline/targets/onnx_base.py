@@ -36,6 +36,8 @@ class ExportedOnnxTarget(Target):
         "threads": (int, 0, lambda v: v >= 0, "a thread count >= 0 (0: the runtime's default)"),
         "export_dir": ((str, Path), None, lambda v: True, "a folder path"),
         "opset": (int, DEFAULT_OPSET, lambda v: True, "an ONNX opset number"),
+        # Keep MXNet's Embedding index clipping in the export (pipeline/onnx/export_embedding.py).
+        "clip_indices": (bool, False, lambda v: True, "true or false"),
         # The run directory a quantized bundle's ONNX file is relative to (pipeline/model/quantized.py).
         "base_dir": ((str, Path), None, lambda v: True, "a folder path"),
         # The deploy and verify stages pass every target the MXNet binding API; the exported
@@ -62,7 +64,7 @@ class ExportedOnnxTarget(Target):
             types, _, ok, expected = self.option_types[key]
             if value is None and self.option_types[key][1] is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, types) or not ok(value):
+            if (isinstance(value, bool) and types is not bool) or not isinstance(value, types) or not ok(value):
                 raise TargetError(f"target '{self.name}': option {key}={value!r} is invalid", code="TGT102",
                                   where=key, hint=f"expected {expected}")
 
@@ -95,7 +97,8 @@ class ExportedOnnxTarget(Target):
         rec = quantized.record(bundle.metadata)
         if rec is not None and rec.get("format") == "onnx-qdq":
             return quantized.artifact_path(bundle.metadata, self.option("base_dir"))
-        return export_bundle(bundle, folder / ONNX_FILE, opset=self.option("opset"))
+        return export_bundle(bundle, folder / ONNX_FILE, opset=self.option("opset"),
+                             clip_indices=self.option("clip_indices"))
 
     def _infer_impl(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         # Runtimes take exactly the declared dtype; MXNet casts on copy, so cast the same way.
