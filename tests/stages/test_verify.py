@@ -169,3 +169,29 @@ def test_guide_models_verify_at_default_tolerance(make_runner, model, api):
     bundle, _ = runner.run("deploy", bundle, DeployParams(api=api))
     _, result = runner.run("verify", bundle, VerifyParams(**FAST))
     assert_close_pass(result)
+
+
+def test_the_second_size_fails_on_a_real_difference():
+    """A deployment right at the declared shape and off by 1e-3 at the second one fails there."""
+    from pipeline.model.bundle import TensorSpec
+    from stages.verify import _mismatch, _second_size
+
+    spec = TensorSpec("data", (2, 8), range=(0, 100), integer=True, dynamic=(1,))
+    bundle = ModelBundle("{}", {}, {}, [spec], outputs=["out_output"])
+
+    class Reference:
+        def run(self, feed):
+            return [feed["data"].sum(axis=1, keepdims=True)]
+
+    class Session:
+        def infer(self, feed):
+            out = feed["data"].sum(axis=1, keepdims=True)
+            return [out + (1e-3 * np.abs(out).max() if feed["data"].shape[1] != 8 else 0)]
+
+    params = VerifyParams(**FAST)
+    shapes, result = _second_size(bundle, Reference(), Session(), params)
+    assert shapes == {"data": [2, 16]} and not result.passed
+    diagnostic = _mismatch(result, params, bundle, at=shapes)
+    assert diagnostic.code == "VER101" and diagnostic.message.startswith("at the second size {'data': [2, 16]}")
+    assert _second_size(ModelBundle("{}", {}, {}, [TensorSpec("data", (2, 8))]), Reference(), Session(),
+                        params) is None  # nothing dynamic: one size
