@@ -48,6 +48,10 @@ them as `data0`, `data1`, ...), to its declaration:
 | `batch_axis` | 0 | where samples stack: 1 for a (seq, batch) LSTM input; `.npz` datasets hold their rows on this axis |
 | `dynamic` | [] | axes exported symbolic to ONNX (onnxruntime, openvino; MXNet targets rebind per shape; eia* refuse: EI704) |
 
+`check` follows each input to the `Embedding`s it indexes: a range past the table is EI901 (MXNet
+clips such ids, ONNX Runtime refuses them; deploy's `clip_indices: true` keeps MXNet's clipping
+in the export), no range on such an input EI902.
+
 Bad declarations are CFG008 at FILE:LINE:COL: low >= high, a range the dtype cannot hold (or whole
 numbers it cannot hold exactly, e.g. 30522 in float16), an axis outside the shape.
 
