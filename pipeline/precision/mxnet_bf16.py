@@ -54,7 +54,7 @@ def _converted_any(symbol_json: str) -> bool:
         for n in nodes)
 
 
-@register("bf16", "cpu", "onednn")
+@register("bf16", "cpu", "onednn", format="mxnet-bf16", label="MXNet's AMP")
 def convert_mxnet_bf16(job: QuantizeJob) -> ModelBundle:
     import mxnet as mx
     from mxnet.contrib import amp
