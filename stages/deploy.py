@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Annotated, Callable, Literal, Optional
 
 import numpy as np
@@ -125,6 +126,9 @@ class Deploy(Stage):
     name = "deploy"
     summary = "deploy to a target (inference only) and run one warm-up forward"
     Params = DeployParams
+    # target auto: the target and precision it chose (metrics.auto.choice), else the one named
+    summary_metrics = MappingProxyType({"target": ("metrics.auto.choice.target", "params.target"),
+                                        "precision": ("metrics.auto.choice.precision",)})
 
     @classmethod
     def check_params(cls, params: DeployParams) -> list[ParamIssue]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Annotated
 
 from pipeline.core.diagnostics import Diagnostic
@@ -50,6 +51,9 @@ class OptimizeStage(Stage):
     name = "optimize"
     summary = "graph passes (fold BatchNorm, strip training heads, ...), each proven to keep outputs"
     Params = OptimizeParams
+    summary_metrics = MappingProxyType({"nodes_before": ("metrics.nodes_before",),
+                                        "nodes_after": ("metrics.nodes_after",),
+                                        "params_bytes": ("metrics.params_bytes_after",)})
 
     def run(self, bundle, params, ctx):
         return optimize(bundle, params, passes=PASSES)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal, Optional
 
 import numpy as np
@@ -55,6 +56,8 @@ class Verify(Stage):
     name = "verify"
     summary = "compare the deployed outputs with the source's reference; measure latency"
     Params = VerifyParams
+    summary_metrics = MappingProxyType({"max_abs_err": ("metrics.max_abs_err",),
+                                        "p50_ms": ("metrics.latency_ms.p50",)})
 
     @classmethod
     def check_params(cls, params: VerifyParams) -> list[ParamIssue]:
