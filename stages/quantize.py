@@ -20,7 +20,7 @@ from pipeline.core.paramspec import ParamIssue, to_plain
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets.build import open_target
 from pipeline.targets.cpu import CpuTarget
-from pipeline.precision.catalog import QUANTIZERS, QuantizeJob, key
+from pipeline.precision.catalog import QUANTIZERS, QuantizeJob, key, quantizer_keys
 from pipeline.precision.calibration import batch_size, split_feeds
 from pipeline.precision.guard import refusal, run_guard
 from pipeline.precision.settings import QuantizeParams
@@ -37,13 +37,12 @@ class Quantize(Stage):
     @classmethod
     def check_params(cls, params: QuantizeParams) -> list[ParamIssue]:
         issues = []
-        if key(params.precision, params.target) not in QUANTIZERS:
-            have = [k.split(":")[1] for k in QUANTIZERS.names() if k.startswith(params.precision + ":")]
+        name = key(params.precision, params.target)
+        if name not in QUANTIZERS:
+            have = [t for p, t in quantizer_keys() if p == params.precision]
             issues.append(ParamIssue(("target",), f"no {params.precision} quantizer for target '{params.target}'; "
                                                   f"{params.precision} is made for: {', '.join(have)}"))
-        quantizer = QUANTIZERS.get(key(params.precision, params.target)) \
-            if key(params.precision, params.target) in QUANTIZERS else None
-        if quantizer is not None and params.method not in quantizer.methods:
+        elif params.method not in (quantizer := QUANTIZERS.get(name)).methods:
             issues.append(ParamIssue(("method",), f"{quantizer.label} (target {params.target}) calibrates with "
                                                   f"{' or '.join(quantizer.methods)}, not {params.method}"))
         cal = params.calibration

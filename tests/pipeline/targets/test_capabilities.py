@@ -11,8 +11,7 @@ import pytest
 
 from pipeline.core.errors import TargetError
 from pipeline.model.quantized import FORMATS
-from pipeline.precision.catalog import QUANTIZERS
-from pipeline.precision.quantizers import quantizer_keys
+from pipeline.precision.catalog import QUANTIZERS, quantizer_keys
 from pipeline.precision.tuning import candidates, tune_options
 from pipeline.targets import TARGETS, quantize_target_names, targets_serving
 from pipeline.targets.base import PLAIN_FORMATS, PRECISIONS, Target, register_target
