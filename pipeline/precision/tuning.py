@@ -8,7 +8,8 @@ calibration rows), and timed. The choice is the passing candidate with the lowes
 
 Candidates are read from the targets' declarations (`Target.tune`: today cpu fp32; onednn fp32,
 bf16 and int8; onnxruntime fp32 and int8; openvino fp32, bf16 and int8) crossed with the
-registered quantizers; adding a target adds its candidates. bf16 is tried only where the CPU computes it natively (pipeline/precision/cpuflags.py).
+registered quantizers; adding a target adds its candidates. bf16 is tried only where the CPU
+computes it natively (pipeline/precision/cpuflags.py).
 A candidate whose target is not installed is left out; one that raises a coded error is in the
 table with status `error`; one the guard refuses has status `failed`.
 """
@@ -23,7 +24,6 @@ from pipeline.precision import cpuflags
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.errors import MxdeployError
 from pipeline.measure.latency import latency_ms
-
 
 
 def candidates() -> list[tuple[str, str]]:

@@ -8,8 +8,8 @@ A target also declares what it can serve, in one place, so that adding a target 
 `precisions` (fp32, bf16, int8), `formats` (the artifact formats it runs: `symbol`, `onnx`,
 and the quantized formats of pipeline/model/quantized.py) and `tune` (the precisions
 `pipeline tune` / `deploy: {target: auto}` try on it, each with the target options it is
-opened with). Quantize's target list, tune's candidates, `quantized.check_servable` and the
-capability table of docs/targets.md are all read from these declarations.
+opened with). Quantize's target list, tune's candidates, the QNT201 check
+(pipeline/targets/build.py) and the capability table of docs/targets.md all read these.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from pipeline.model.bundle import ModelBundle
 from pipeline.model.quantized import FORMATS
-from pipeline.core.errors import TargetError
+from pipeline.core.errors import InternalError, TargetError
 from pipeline.core.registry import Registry
 
 GiB = 1 << 30
@@ -123,7 +123,7 @@ def check_capabilities(cls: type[Target]) -> None:
     untuned = set(cls.tune) - set(cls.precisions)
     wrong_precision = {f for f in cls.formats if f in FORMATS and FORMATS[f] not in cls.precisions}
     if "fp32" not in cls.precisions or unknown or bad_formats or untuned or wrong_precision:
-        raise TypeError(f"target {cls.name!r} declares inconsistent capabilities: precisions "
+        raise InternalError(f"target {cls.name!r} declares inconsistent capabilities: precisions "
                         f"{sorted(cls.precisions)} (fp32 required; known {PRECISIONS}), formats {sorted(cls.formats)}"
                         f" (unknown {sorted(bad_formats)}, precision not served {sorted(wrong_precision)}), "
                         f"tune {sorted(cls.tune)} (not served {sorted(untuned)})")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core.errors import TargetError
+from pipeline.core.errors import InternalError, TargetError
 from pipeline.model.quantized import FORMATS
 from pipeline.precision.catalog import QUANTIZERS, quantizer_keys
 from pipeline.precision.tuning import candidates, tune_options
@@ -66,7 +66,7 @@ def test_a_contradictory_declaration_is_refused_at_registration():
         precisions = frozenset({"fp32"})
         formats = frozenset({"symbol", "onnx-qdq"})  # an int8 format on an fp32-only target
 
-    with pytest.raises(TypeError, match="inconsistent capabilities"):
+    with pytest.raises(InternalError, match="inconsistent capabilities"):
         register_target(Broken)
     assert "broken_test_target" not in TARGETS
 
