@@ -32,12 +32,11 @@ sys.path.insert(0, str(ROOT))
 from bench.benchlib import load_average, write_section  # noqa: E402
 
 from pipeline.precision import cpuflags  # noqa: E402
-from pipeline.model import quantized  # noqa: E402
 from pipeline.core.errors import MxdeployError  # noqa: E402
 from pipeline.model.zoo_bundle import zoo_bundle  # noqa: E402
-from pipeline.targets import TARGETS  # noqa: E402
+from pipeline.targets.build import open_target  # noqa: E402
 from pipeline.targets.cpu import CpuTarget  # noqa: E402
-from pipeline.precision.tuning import TARGET_OPTIONS, TuneSettings, available_candidates, candidate_bundle  # noqa: E402
+from pipeline.precision.tuning import TuneSettings, available_candidates, candidate_bundle, tune_options  # noqa: E402
 from pipeline.precision.calibration import CalibrationParams, split_feeds  # noqa: E402
 from pipeline.precision.guard import judge  # noqa: E402
 
@@ -59,8 +58,7 @@ def deployments(bundle, work: Path):
     for target, precision in available_candidates():
         try:
             cand = candidate_bundle(bundle, target, precision, feeds.calibration, work, work, settings)
-            options = {**TARGET_OPTIONS.get((target, precision), {}), **quantized.runtime_options(cand.metadata, work)}
-            session = TARGETS.get(target)(**options).deploy(cand)
+            session = open_target(target, cand.metadata, work, **tune_options(target, precision)).deploy(cand)
             guard = judge(refs, [session.infer(f) for f in feeds.holdout], batch, min_cosine=0.99, max_rel_err=0.2,
                           min_top1_agreement=0.99)
             out[(target, precision)] = (session, guard)

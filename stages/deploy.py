@@ -11,16 +11,17 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Annotated, Callable, Literal, Optional
 
 import numpy as np
 
-from pipeline.model import quantized
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.errors import StageError
 from pipeline.core.paramspec import OneOf, ParamIssue, param
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets import TARGETS, target_names
+from pipeline.targets.build import open_target
 from pipeline.targets.onnx_base import ExportedOnnxTarget
 from stages import deploy_auto
 from stages.deploy_auto import AUTO
@@ -128,6 +129,9 @@ class Deploy(Stage):
     name = "deploy"
     summary = "deploy to a target (inference only) and run one warm-up forward"
     Params = DeployParams
+    # target auto: the target and precision it chose (metrics.auto.choice), else the one named
+    summary_metrics = MappingProxyType({"target": ("metrics.auto.choice.target", "params.target"),
+                                        "precision": ("metrics.auto.choice.precision",)})
 
     @classmethod
     def check_params(cls, params: DeployParams) -> list[ParamIssue]:
@@ -162,10 +166,8 @@ class Deploy(Stage):
         deployment = {"target": target, "api": params.api, "options": options}
         out = bundle.evolve(stage="deploy", details={"target": target, "api": params.api},
                             metadata={**bundle.metadata, "deployment": deployment})
-        quantized.check_servable(out.metadata, target)
-        runtime = quantized.runtime_options(out.metadata, ctx.run_dir)  # not recorded: run-dir specific
         started = time.perf_counter()
-        session = target_cls(api=params.api, **options, **runtime).deploy(out)
+        session = open_target(target, out.metadata, ctx.run_dir, api=params.api, **options).deploy(out)
         loaded = time.perf_counter()
         try:
             session.infer(zeros_feed(out))

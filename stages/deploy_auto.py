@@ -15,7 +15,7 @@ from pipeline.model.bundle import ModelBundle
 from pipeline.core.diagnostics import Diagnostic
 from pipeline.core.errors import StageError
 from pipeline.core.stage import RunContext, StageResult
-from pipeline.precision.tuning import TARGET_OPTIONS, TuneResult, TuneSettings, tune
+from pipeline.precision.tuning import TuneResult, TuneSettings, tune, tune_options
 
 AUTO = "auto"
 TUNE_FILE = "tune.json"
@@ -48,4 +48,4 @@ def choose(bundle: ModelBundle, ctx: RunContext) -> tuple[TuneResult, dict, Stag
 def chosen(result: TuneResult) -> tuple[ModelBundle, str, dict]:
     """(the chosen candidate's bundle, its target, the target options it was tuned with)."""
     key = (result.choice.target, result.choice.precision)
-    return result.bundles[key], result.choice.target, dict(TARGET_OPTIONS.get(key, {}))
+    return result.bundles[key], result.choice.target, tune_options(*key)

@@ -8,13 +8,16 @@ naming the pass and the measured error, and the bundle it returns is the last go
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Annotated
 
 from pipeline.core.diagnostics import Diagnostic
 from pipeline.core.errors import MxdeployError
-from pipeline.graph import bundle_from_graph, compare, graph_of, random_feed, run_bundle
+from pipeline.graph import bundle_from_graph, graph_of, random_feed, run_bundle
+from pipeline.measure.compare import CompareResult, compare
 from pipeline.graph.edit import op_count
 from pipeline.core.paramspec import OneOf, param
 from pipeline.core.stage import Stage, StageResult, register_stage
@@ -33,13 +36,13 @@ class OptimizeParams:
     guard: bool = param(True, help="compare outputs before and after every pass and refuse a pass that diverges")
 
 
-def _refusal(name: str, cmp, params) -> Diagnostic:
-    err = "outputs differ in shape or count" if cmp.detail else f"max abs error {cmp.max_abs_err:.3g}"
+def _refusal(name: str, cmp: CompareResult, params) -> Diagnostic:
+    # a finite max error names how far the values moved; otherwise the reason says what broke
+    err = f"max abs error {cmp.max_abs_err:.3g}" if math.isfinite(cmp.max_abs_err) else f"outputs differ: {cmp.reason}"
     return Diagnostic(
         code="OPT101", severity="error", node=name,
-        message=f"pass '{name}' changed the outputs beyond tolerance ({err}"
-                f"{': ' + cmp.detail if cmp.detail else ''}; atol={params.atol:g}, rtol={params.rtol:g}); "
-                f"pass refused",
+        message=f"pass '{name}' changed the outputs beyond tolerance ({err}; "
+                f"atol={params.atol:g}, rtol={params.rtol:g}); pass refused",
         hint=f"remove '{name}' from optimize.passes, or loosen atol/rtol if the difference is expected")
 
 
@@ -48,6 +51,9 @@ class OptimizeStage(Stage):
     name = "optimize"
     summary = "graph passes (fold BatchNorm, strip training heads, ...), each proven to keep outputs"
     Params = OptimizeParams
+    summary_metrics = MappingProxyType({"nodes_before": ("metrics.nodes_before",),
+                                        "nodes_after": ("metrics.nodes_after",),
+                                        "params_bytes": ("metrics.params_bytes_after",)})
 
     def run(self, bundle, params, ctx):
         return optimize(bundle, params, passes=PASSES)
@@ -74,9 +80,9 @@ def optimize(bundle, params: OptimizeParams, *, passes=PASSES):
         row.update(nodes_after=op_count(new_graph), params_bytes_after=new_store.nbytes())
         if params.guard:
             after = run_bundle(candidate, feed)
-            cmp = compare(before, after, atol=params.atol, rtol=params.rtol)
-            row["max_abs_err"] = cmp.max_abs_err
-            if not cmp.ok:
+            cmp = compare(before, after, atol=params.atol, rtol=params.rtol, equal_nan=True)
+            row["max_abs_err"] = cmp.metrics()["max_abs_err"]
+            if not cmp.passed:
                 row["seconds"] = round(time.perf_counter() - start, 4)
                 row["refused"] = True
                 result.metrics["passes"].append(row)

@@ -18,15 +18,14 @@ from pipeline.model.bundle import ModelBundle
 from pipeline.core.errors import StageError
 from pipeline.core.paramspec import ParamIssue, to_plain
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
-from pipeline.targets import TARGETS
+from pipeline.targets.build import open_target
 from pipeline.targets.cpu import CpuTarget
-from pipeline.precision.catalog import QUANTIZERS, QuantizeJob, key
+from pipeline.precision.catalog import QUANTIZERS, QuantizeJob, key, quantizer_keys
 from pipeline.precision.calibration import batch_size, split_feeds
 from pipeline.precision.guard import refusal, run_guard
 from pipeline.precision.settings import QuantizeParams
 
 GUARD_FILE = "guard.json"
-MXNET_METHODS = ("minmax", "entropy")
 
 
 @register_stage
@@ -38,13 +37,14 @@ class Quantize(Stage):
     @classmethod
     def check_params(cls, params: QuantizeParams) -> list[ParamIssue]:
         issues = []
-        if key(params.precision, params.target) not in QUANTIZERS:
-            have = [k.split(":")[1] for k in QUANTIZERS.names() if k.startswith(params.precision + ":")]
+        name = key(params.precision, params.target)
+        if name not in QUANTIZERS:
+            have = [t for p, t in quantizer_keys() if p == params.precision]
             issues.append(ParamIssue(("target",), f"no {params.precision} quantizer for target '{params.target}'; "
                                                   f"{params.precision} is made for: {', '.join(have)}"))
-        if params.precision == "int8" and params.target in ("cpu", "onednn") and params.method not in MXNET_METHODS:
-            issues.append(ParamIssue(("method",), f"MXNet's quantization (target {params.target}) calibrates with "
-                                                  f"{' or '.join(MXNET_METHODS)}, not {params.method}"))
+        elif params.method not in (quantizer := QUANTIZERS.get(name)).methods:
+            issues.append(ParamIssue(("method",), f"{quantizer.label} (target {params.target}) calibrates with "
+                                                  f"{' or '.join(quantizer.methods)}, not {params.method}"))
         cal = params.calibration
         if cal.input != "random" and not cal.path:
             issues.append(ParamIssue(("calibration", "path"), f"calibration input {cal.input} needs a path"))
@@ -72,8 +72,7 @@ class Quantize(Stage):
         job = QuantizeJob(bundle, params, feeds.calibration, ctx.stage_dir, ctx.run_dir)
         out = QUANTIZERS.get(key(params.precision, params.target))(job)
         made = time.perf_counter()
-        options = quantized.runtime_options(out.metadata, ctx.run_dir)
-        with CpuTarget(api="symbol") as reference, TARGETS.get(params.target)(**options) as candidate:
+        with CpuTarget(api="symbol") as reference, open_target(params.target, out.metadata, ctx.run_dir) as candidate:
             reference.deploy(bundle)
             candidate.deploy(out)
             guard = run_guard(reference, candidate, feeds.holdout, batch_size(bundle.inputs),

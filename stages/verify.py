@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal, Optional
 
 import numpy as np
 
 from pipeline.core import atomic
-from pipeline.model import quantized
 from pipeline.model.bundle import ModelBundle
 from pipeline.measure.compare import CompareResult, compare
 from pipeline.core.diagnostics import Diagnostic, has_errors
@@ -25,7 +25,7 @@ from pipeline.measure.latency import latency_ms
 from pipeline.core.paramspec import ParamIssue, param
 from pipeline.model.references import REFERENCES
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
-from pipeline.targets import TARGETS
+from pipeline.targets.build import deployed_target
 from stages.verify_accuracy import (accuracy_drop_diagnostic, accuracy_metrics, first_batch, load_dataset,
                                     predictions)
 
@@ -56,6 +56,8 @@ class Verify(Stage):
     name = "verify"
     summary = "compare the deployed outputs with the source's reference; measure latency"
     Params = VerifyParams
+    summary_metrics = MappingProxyType({"max_abs_err": ("metrics.max_abs_err",),
+                                        "p50_ms": ("metrics.latency_ms.p50",)})
 
     @classmethod
     def check_params(cls, params: VerifyParams) -> list[ParamIssue]:
@@ -80,12 +82,10 @@ class Verify(Stage):
                              hint="start the pipeline with a gluon, checkpoint or onnx source")
         session, owned = ctx.session, False
         if session is None:  # deploy came from the cache: open the same deployment again
-            deployment = bundle.metadata.get("deployment")
-            if not deployment:
+            target = deployed_target(bundle.metadata, ctx.run_dir)
+            if target is None:
                 raise StageError("nothing is deployed to verify", code="VER102",
                                  hint="put a deploy stage before verify")
-            target = TARGETS.get(deployment["target"])(api=deployment["api"], **deployment.get("options", {}),
-                                                       **quantized.runtime_options(bundle.metadata, ctx.run_dir))
             session, owned = target.deploy(bundle), True
         try:
             dataset = load_dataset(ctx.resolve(params.dataset), bundle.inputs,

@@ -24,3 +24,11 @@ def test_every_code_raised_in_the_code_is_documented():
                 if match["code"] not in documented:
                     missing.setdefault(match["code"], str(path.relative_to(REPO)))
     assert missing == {}, f"codes used but not in docs/errors.md or docs/diagnostics.md: {missing}"
+
+
+def test_targets_doc_capability_table_is_the_targets_declarations():
+    from pipeline.targets import capabilities_markdown
+
+    text = (REPO / "docs" / "targets.md").read_text()
+    table = text.split("<!-- capabilities:begin", 1)[1].split("-->", 1)[1].split("<!-- capabilities:end -->")[0]
+    assert table.strip() == capabilities_markdown(), "regenerate with pipeline.targets.capabilities_markdown()"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pipeline.model.bundle import ModelBundle, graph_mxnet_version
+from pipeline.model.symbol_json import node_attrs
 from pipeline.core.diagnostics import Diagnostic
 from pipeline.core.registry import Registry
 from pipeline.targets.base import TARGETS, Target
@@ -54,7 +55,7 @@ class CheckSubject:
 
     @staticmethod
     def attrs(node: dict) -> dict:
-        return node.get("attrs", node.get("attr", node.get("param", {}))) or {}
+        return node_attrs(node)
 
     # -- model facts ---------------------------------------------------------------------
     @property

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping
 
 from pipeline.core.diagnostics import Diagnostic, has_errors
 from pipeline.core.paramspec import NoParams, ParamIssue
@@ -17,6 +18,12 @@ if TYPE_CHECKING:  # the contract names the bundle; core stays below model at ru
     from pipeline.model.bundle import ModelBundle, TensorSpec
 
 StageStatus = Literal["passed", "failed", "error", "skipped", "cached"]
+# summary column -> where its value is in the stage's report entry, first found wins
+# ("metrics.latency_ms.p50", "params.target"). The report's one-row-per-cell table reads these.
+SummaryMetrics = Mapping[str, tuple[str, ...]]
+# What every source reports (its metrics `nodes` and `params_bytes`), unless it declares otherwise.
+SOURCE_SUMMARY: SummaryMetrics = MappingProxyType({"nodes_before": ("metrics.nodes",),
+                                                   "params_bytes": ("metrics.params_bytes",)})
 
 
 @dataclass
@@ -67,6 +74,15 @@ class Stage:
     cacheable: ClassVar[bool] = True
     # True for stages that read ctx.planned_stages (check): the plan then joins their cache key.
     reads_plan: ClassVar[bool] = False
+    # Which of its metrics (or params) go to the report's summary table, by column; None: a
+    # source's SOURCE_SUMMARY, nothing for a transform. Later stages of a cell win a column.
+    summary_metrics: ClassVar[SummaryMetrics | None] = None
+
+    @classmethod
+    def summary_columns(cls) -> SummaryMetrics:
+        if cls.summary_metrics is not None:
+            return cls.summary_metrics
+        return SOURCE_SUMMARY if cls.kind == "source" else MappingProxyType({})
 
     @classmethod
     def check_params(cls, params) -> list[ParamIssue]:
@@ -83,6 +99,29 @@ STAGES: Registry[type[Stage]] = Registry("stage")
 def register_stage(cls: type[Stage]) -> type[Stage]:
     """Class decorator: register a stage under its `name`."""
     return STAGES.register(cls.name, cls)
+
+
+def _lookup(entry: dict, path: str):
+    value: Any = entry
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def stage_summary(name: str, entry: dict) -> dict:
+    """The summary values stage `name` declares, read from its report entry (metrics, params).
+
+    A stage name this process does not know (a plugin not loaded) has no summary."""
+    if name not in STAGES:
+        return {}
+    out = {}
+    for column, paths in STAGES.get(name).summary_columns().items():
+        value = next((v for v in (_lookup(entry, p) for p in paths) if v is not None), None)
+        if value is not None:
+            out[column] = value
+    return out
 
 
 def source_stage_names() -> list[str]:

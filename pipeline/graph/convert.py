@@ -22,6 +22,7 @@ import json
 import networkx as nx
 
 from pipeline.core.errors import InternalError, MxdeployError
+from pipeline.model.symbol_json import node_attrs
 
 
 class GraphError(MxdeployError):
@@ -59,7 +60,7 @@ def from_json(symbol_json: str, *, params=(), inputs=()) -> nx.MultiDiGraph:
     graph = nx.MultiDiGraph()
     for i, node in enumerate(nodes):
         name = node["name"]
-        info = {"op": node["op"], "name": name, "attrs": dict(node.get("attrs", node.get("param", {})) or {}),
+        info = {"op": node["op"], "name": name, "attrs": node_attrs(node),
                 "order": float(i)}
         if node.get("subgraphs"):
             info["subgraphs"] = node["subgraphs"]

@@ -5,6 +5,11 @@ report its fields. The pass rule is numpy's `allclose` rule per element,
 `|got - ref| <= atol + rtol * |ref|`, over every element of every output; the other fields
 (relative error, cosine, top-k agreement) explain a failure, they do not decide it.
 Arithmetic is in float64 so the comparison itself adds no rounding.
+
+This is the one comparator family: verify, tune, the optimize stage's per-pass output guard
+and the pass tests all call `compare`. `equal_nan=True` (numpy's `allclose(equal_nan=True)`)
+counts a NaN in both outputs at the same place as equal: the pass guard wants that, since a
+pass that keeps a NaN the model already produced has not changed the model.
 """
 from __future__ import annotations
 
@@ -46,7 +51,7 @@ def _failed(reason: str, top_k: int) -> CompareResult:
 
 
 def compare(ref: list[np.ndarray], got: list[np.ndarray], *, atol: float, rtol: float,
-            top_k: int = 5) -> CompareResult:
+            top_k: int = 5, equal_nan: bool = False) -> CompareResult:
     """Compare deployed outputs `got` with reference outputs `ref`, output by output."""
     ref = [np.asarray(r, dtype=np.float64) for r in ref]
     got = [np.asarray(g, dtype=np.float64) for g in got]
@@ -55,19 +60,21 @@ def compare(ref: list[np.ndarray], got: list[np.ndarray], *, atol: float, rtol: 
     for i, (r, g) in enumerate(zip(ref, got)):
         if r.shape != g.shape:
             return _failed(f"output {i} has shape {g.shape}, the reference {r.shape}", top_k)
+    both = [np.isnan(r) & np.isnan(g) if equal_nan else np.zeros(r.shape, bool) for r, g in zip(ref, got)]
     abs_errs, rel_errs, excess = [], [], []
-    for r, g in zip(ref, got):
+    for r, g, nan in zip(ref, got, both):
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             # equal infinities are equal; inf - inf would otherwise read as NaN
-            diff = np.where(r == g, 0.0, np.abs(g - r))
-            rel = np.where(r != 0, diff / np.abs(r), 0.0)
+            diff = np.where((r == g) | nan, 0.0, np.abs(g - r))
+            rel = np.where((r != 0) & ~nan, diff / np.abs(r), 0.0)
             over = np.where(diff == 0, -atol, diff - (atol + rtol * np.abs(r)))
         abs_errs.append(diff)
         rel_errs.append(rel)
         excess.append(np.where(np.isnan(over), np.inf, over))
     max_abs = max((float(d.max()) for d in abs_errs if d.size), default=0.0)
     max_rel = max((float(d.max()) for d in rel_errs if d.size), default=0.0)
-    cosine = _cosine(ref, got)
+    cosine = _cosine(ref, got) if not equal_nan else _cosine([np.where(b, 0.0, r) for r, b in zip(ref, both)],
+                                                             [np.where(b, 0.0, g) for g, b in zip(got, both)])
     top1, topk = _agreement(ref[0], got[0], top_k) if ref else (1.0, 1.0)
     mismatches = int(sum(int((e > 0).sum()) for e in excess))
     worst_output, worst_index, worst_ref, worst_got = -1, (), float("nan"), float("nan")
@@ -80,7 +87,7 @@ def compare(ref: list[np.ndarray], got: list[np.ndarray], *, atol: float, rtol: 
         worst_got = float(got[worst_output].flat[flat])
     reason = ""
     nan_in = [(name, i) for name, arrays in (("reference", ref), ("deployed", got))
-              for i, a in enumerate(arrays) if np.isnan(a).any()]
+              for i, a in enumerate(arrays) if (np.isnan(a) & ~both[i]).any()]
     if nan_in:
         name, i = nan_in[0]
         reason = f"the {name} output {i} contains NaN"

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.core.errors import InternalError, ModelError
+from pipeline.model.symbol_json import node_attrs
 
 MATCH_RANGE = 16  # MXNET_EXEC_MATCH_RANGE default
 
@@ -112,10 +113,6 @@ def mxnet_message(exc: Exception) -> str:
 
 def _itemsize(dtype) -> int:
     return int(np.dtype(dtype).itemsize)
-
-
-def _parse_attrs(node: dict) -> dict:
-    return node.get("attrs", node.get("attr", node.get("param", {}))) or {}
 
 
 def infer_entries(symbol_json: str, shapes: dict[str, tuple], dtypes: dict[str, str]):
@@ -203,7 +200,7 @@ def eliminate_common_expr(nodes: list[dict], heads: list) -> tuple[list[dict], l
         node = {**node, "inputs": inputs}
         op = node["op"]
         if op != "null" and op not in NO_CSE and not op.startswith(_RANDOM_PREFIXES):
-            key = (op, json.dumps(_parse_attrs(node), sort_keys=True), tuple((i[0], i[1]) for i in inputs))
+            key = (op, json.dumps(node_attrs(node), sort_keys=True), tuple((i[0], i[1]) for i in inputs))
             if key in seen:
                 canon[nid] = seen[key]
                 node = {"op": "null", "name": node["name"], "inputs": [], "merged": True}
@@ -225,7 +222,7 @@ def plan_activations(nodes: list[dict], entries: dict, heads: list) -> int:
             visible = visible_count[nid]
             in_shapes = [entries[(i[0], i[1])][0] for i in node["inputs"]]
             out_shapes = [entries[(nid, j)][0] for j in range(visible)]
-            for j, shape in enumerate(hidden(_parse_attrs(node), in_shapes, out_shapes)):
+            for j, shape in enumerate(hidden(node_attrs(node), in_shapes, out_shapes)):
                 shapes[(nid, visible + j)] = (tuple(shape), entries[(nid, 0)][1])
     ref = {k: 0 for k in shapes}
     for node in nodes:

@@ -15,6 +15,8 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
+from pipeline.model.symbol_json import node_attrs
+
 MX_DTYPE = np.dtype([("bfloat16", np.uint16)])  # how MXNet 1.9.1 names bfloat16 to numpy
 TYPE_CODE = "12"  # mshadow's kBfloat16, as written in a variable's __dtype__ attribute
 
@@ -23,7 +25,7 @@ def declared(symbol_json: str) -> frozenset[str]:
     """The variables the graph declares bfloat16."""
     nodes = json.loads(symbol_json)["nodes"]
     return frozenset(n["name"] for n in nodes
-                     if n["op"] == "null" and (n.get("attrs") or {}).get("__dtype__") == TYPE_CODE)
+                     if n["op"] == "null" and node_attrs(n).get("__dtype__") == TYPE_CODE)
 
 
 def is_bf16(value) -> bool:

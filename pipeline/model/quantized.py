@@ -5,7 +5,8 @@ The quantize stage records what it produced in `bundle.metadata["quantized"]`:
     {"precision": "int8" | "bf16", "format": FORMAT, "target": the target it was made for,
      "method": ..., "path": run-dir-relative artifact (onnx-qdq only), "sha256": ...}
 
-Formats and who serves them:
+Formats (which targets serve each is declared on the targets: `Target.formats`,
+pipeline/targets/base.py):
 
 - `onnx-qdq`: an int8 QDQ ONNX file written by ONNX Runtime's static quantization. The
   bundle's Symbol stays the fp32 graph (MXNet cannot run QDQ); onnxruntime and openvino
@@ -29,32 +30,14 @@ from pipeline.model.bundle import sha256_file
 from pipeline.core.errors import TargetError
 
 KEY = "quantized"
-SERVED_BY: dict[str, frozenset[str]] = {
-    "onnx-qdq": frozenset({"onnxruntime", "openvino"}),
-    "mxnet-int8": frozenset({"cpu", "onednn"}),
-    "mxnet-bf16": frozenset({"cpu", "onednn"}),
-    "openvino-bf16": frozenset({"openvino"}),
-}
+# format -> the precision its artifact computes in
+FORMATS: dict[str, str] = {"onnx-qdq": "int8", "mxnet-int8": "int8", "mxnet-bf16": "bf16", "openvino-bf16": "bf16"}
 FILE_FORMATS = frozenset({"onnx-qdq"})
 
 
 def record(metadata: dict) -> dict | None:
     """The bundle's quantization record, or None for a full-precision bundle."""
     return metadata.get(KEY) or None
-
-
-def check_servable(metadata: dict, target: str) -> None:
-    """Refuse to serve a quantized bundle on a target that would silently run it in fp32 (QNT201)."""
-    rec = record(metadata)
-    if rec is None:
-        return
-    served = SERVED_BY.get(rec.get("format"), frozenset())
-    if target not in served:
-        raise TargetError(f"the bundle was quantized to {rec.get('precision')} as {rec.get('format')} for "
-                          f"'{rec.get('target')}'; target '{target}' would serve it in full precision",
-                          code="QNT201", where=target,
-                          hint=f"deploy to {' or '.join(sorted(served)) or 'its own target'}, or quantize for "
-                               f"'{target}'")
 
 
 def runtime_options(metadata: dict, run_dir: str | Path) -> dict:

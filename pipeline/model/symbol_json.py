@@ -34,6 +34,20 @@ def registered_ops() -> frozenset:
     return frozenset(mx.operator.get_all_registered_operators())
 
 
+# Where a node's attributes live, oldest spelling first: pre-1.0 files wrote op parameters
+# under "param" and user attributes under "attr"; 1.x writes both under "attrs". nnvm's loader
+# reads all three into one dict, in this order, so a later spelling wins on a clash.
+ATTR_KEYS = ("param", "attr", "attrs")
+
+
+def node_attrs(node: dict) -> dict:
+    """A node's attributes (strings), whichever MXNet version wrote the JSON: the one reader."""
+    merged: dict = {}
+    for key in ATTR_KEYS:
+        merged.update(node.get(key) or {})
+    return merged
+
+
 def _node_where(path: str, index: int, node) -> str:
     name = node.get("name") if isinstance(node, dict) else None
     return f"{path}: node {index} '{name}'" if isinstance(name, str) else f"{path}: node {index}"
@@ -131,7 +145,7 @@ def _check_node(node, i: int, count: int, where: str, ops: frozenset) -> None:
         if entry[0] >= count:
             raise ModelError(f"inputs[{k}] points at node {entry[0]}, but the graph has {count} nodes",
                              where=where, code="LDR104", hint=_HINT)
-    for key in ("attrs", "attr", "param"):  # "attr"/"param": the pre-1.0 spellings
+    for key in ATTR_KEYS:
         attrs = node.get(key, {})
         if not isinstance(attrs, dict):
             raise ModelError(f"'{key}' must be an object of strings", where=where, code="LDR106", hint=_HINT)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.model.bundle import ModelBundle
+from pipeline.model.symbol_json import node_attrs
 
 QK_OP = "_contrib_interleaved_matmul_selfatt_qk"
 VALATT_OP = "_contrib_interleaved_matmul_selfatt_valatt"
@@ -92,7 +93,7 @@ class _MxGraph:
 
     @staticmethod
     def attrs(node: dict) -> dict:
-        return node.get("attrs") or node.get("attr") or node.get("param") or {}
+        return node_attrs(node)
 
 
 def _interleaved_params(g: _MxGraph, node: dict, kind: str) -> list[np.ndarray] | None:

@@ -22,6 +22,7 @@ from pipeline.model.bundle import ModelBundle, symbol_json
 from pipeline.core.errors import StageError
 from pipeline.graph.onednn_fusion import FUSED_PREFIX
 from pipeline.core.registry import did_you_mean
+from pipeline.model.symbol_json import node_attrs
 from pipeline.precision.quantizers import QuantizeJob, record, register, require_bf16
 
 
@@ -50,11 +51,11 @@ def _check_exclusions(symbol_json: str, exclude: tuple[str, ...]) -> None:
 def _converted_any(symbol_json: str) -> bool:
     nodes = json.loads(symbol_json)["nodes"]
     return bool(bf16.declared(symbol_json)) or any(
-        n["op"] in ("amp_cast", "amp_multicast") and (n.get("attrs") or {}).get("dtype") == "bfloat16"
+        n["op"] in ("amp_cast", "amp_multicast") and node_attrs(n).get("dtype") == "bfloat16"
         for n in nodes)
 
 
-@register("bf16", "cpu", "onednn")
+@register("bf16", "cpu", "onednn", format="mxnet-bf16", label="MXNet's AMP")
 def convert_mxnet_bf16(job: QuantizeJob) -> ModelBundle:
     import mxnet as mx
     from mxnet.contrib import amp

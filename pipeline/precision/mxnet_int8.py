@@ -50,7 +50,7 @@ def fused_exclusions(fused_json: str, exclude: tuple[str, ...]) -> list[str]:
     return out
 
 
-@register("int8", "cpu", "onednn")
+@register("int8", "cpu", "onednn", format="mxnet-int8", methods=tuple(CALIB_MODES), label="MXNet's quantization")
 def quantize_mxnet_int8(job: QuantizeJob) -> ModelBundle:
     import mxnet as mx
     from mxnet.contrib import quantization

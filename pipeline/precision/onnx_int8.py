@@ -88,7 +88,7 @@ def excluded_onnx_nodes(model, exclude: tuple[str, ...]) -> list[str]:
     return out
 
 
-@register("int8", "onnxruntime", "openvino")
+@register("int8", "onnxruntime", "openvino", format="onnx-qdq", label="ONNX Runtime's static quantization")
 def quantize_onnx_int8(job: QuantizeJob) -> ModelBundle:
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static

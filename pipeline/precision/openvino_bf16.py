@@ -16,7 +16,7 @@ from pipeline.core.errors import StageError
 from pipeline.precision.quantizers import QuantizeJob, record, register, require_bf16
 
 
-@register("bf16", "openvino")
+@register("bf16", "openvino", format="openvino-bf16", label="OpenVINO's bf16 hint")
 def hint_openvino_bf16(job: QuantizeJob) -> ModelBundle:
     require_bf16()
     if job.params.exclude_nodes:

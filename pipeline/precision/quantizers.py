@@ -3,6 +3,10 @@
 A quantizer takes the fp32 bundle and the calibration feeds and returns the bundle to serve,
 with `metadata["quantized"]` filled in (pipeline/model/quantized.py says what each format means).
 A pair with no quantizer is refused at validation time, before any model loads.
+
+Each registration also says which artifact format it writes and which calibration methods it
+accepts, so the quantize stage checks a method against the quantizer (not a list of target
+names), and a test checks that every quantizer's format is one its target declares it serves.
 """
 from __future__ import annotations
 
@@ -28,7 +32,22 @@ class QuantizeJob:
     run_dir: Path  # what artifact paths in metadata are relative to
 
 
-Quantizer = Callable[[QuantizeJob], ModelBundle]
+CALIBRATION_METHODS: tuple[str, ...] = ("minmax", "entropy", "percentile")
+
+
+@dataclass(frozen=True)
+class Quantizer:
+    """A registered quantizer: the function, the format it writes, the calibration methods it takes."""
+
+    fn: Callable[[QuantizeJob], ModelBundle]
+    format: str  # a format of pipeline/model/quantized.py
+    methods: tuple[str, ...] = CALIBRATION_METHODS
+    label: str = ""  # how the quantize stage names it in a refusal ("MXNet's quantization")
+
+    def __call__(self, job: QuantizeJob) -> ModelBundle:
+        return self.fn(job)
+
+
 QUANTIZERS: Registry[Quantizer] = Registry("quantizer")
 
 
@@ -36,15 +55,22 @@ def key(precision: str, target: str) -> str:
     return f"{precision}:{target}"
 
 
-def register(precision: str, *targets: str):
+def register(precision: str, *targets: str, format: str, methods: tuple[str, ...] = CALIBRATION_METHODS,
+             label: str = ""):
     """Decorator: register one function as the quantizer of `precision` for each target."""
 
-    def wrap(fn: Quantizer) -> Quantizer:
+    def wrap(fn):
+        entry = Quantizer(fn, format, tuple(methods), label or fn.__name__)
         for target in targets:
-            QUANTIZERS.register(key(precision, target), fn)
+            QUANTIZERS.register(key(precision, target), entry)
         return fn
 
     return wrap
+
+
+def quantizer_keys() -> list[tuple[str, str]]:
+    """Every registered (precision, target) pair."""
+    return [tuple(k.split(":", 1)) for k in QUANTIZERS.names()]
 
 
 def record(job: QuantizeJob, fmt: str, **extra) -> dict:

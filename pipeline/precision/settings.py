@@ -2,18 +2,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from pipeline.core.paramspec import param
+from pipeline.core.paramspec import OneOf, param
 from pipeline.precision.calibration import CalibrationParams
 
-TARGETS = ("onnxruntime", "openvino", "cpu", "onednn")
+
+def quantize_targets() -> list[str]:
+    """The targets that declare a reduced precision (Target.precisions): the choices of `target`."""
+    from pipeline.targets import quantize_target_names
+
+    return quantize_target_names()
 
 
 @dataclass(frozen=True)
 class QuantizeParams:
     precision: Literal["int8", "bf16"] = param("int8", "the reduced precision to serve in")
-    target: Literal["onnxruntime", "openvino", "cpu", "onednn"] = param(
+    target: Annotated[str, OneOf(quantize_targets, "target")] = param(
         "onnxruntime", "the target the quantized model is for (it picks the quantizer)")
     calibration: CalibrationParams = param(help="rows to calibrate int8 ranges on: {input: random | npz | images, "
                                                 "path, samples}", factory=CalibrationParams)

@@ -6,8 +6,10 @@ own quantizers (pipeline/precision/quantizers.py), deployed on its target, judge
 stage's guard against fp32 on MXNet's executor over held-out random rows (never the
 calibration rows), and timed. The choice is the passing candidate with the lowest p50.
 
-Candidates: cpu fp32; onednn fp32, bf16 and int8; onnxruntime fp32 and int8; openvino fp32,
-bf16 and int8. bf16 is tried only where the CPU computes it natively (pipeline/precision/cpuflags.py).
+Candidates are read from the targets' declarations (`Target.tune`: today cpu fp32; onednn fp32,
+bf16 and int8; onnxruntime fp32 and int8; openvino fp32, bf16 and int8) crossed with the
+registered quantizers; adding a target adds its candidates. bf16 is tried only where the CPU
+computes it natively (pipeline/precision/cpuflags.py).
 A candidate whose target is not installed is left out; one that raises a coded error is in the
 table with status `error`; one the guard refuses has status `failed`.
 """
@@ -19,17 +21,28 @@ from pathlib import Path
 
 
 from pipeline.precision import cpuflags
-from pipeline.model import quantized
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.errors import MxdeployError
 from pipeline.measure.latency import latency_ms
 
-# (target, precision) in the order the table lists them
-CANDIDATES: tuple[tuple[str, str], ...] = (
-    ("cpu", "fp32"), ("onednn", "fp32"), ("onednn", "bf16"), ("onednn", "int8"), ("onnxruntime", "fp32"),
-    ("onnxruntime", "int8"),
-    ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "int8"))
-TARGET_OPTIONS = {("openvino", "fp32"): {"precision": "f32"}}
+
+def candidates() -> list[tuple[str, str]]:
+    """Every (target, precision) tune tries, in the order the table lists them: the precisions each
+    registered target declares in `Target.tune`, fp32 as it is, a reduced precision only where a
+    quantizer is registered for it (pipeline/precision/quantizers.py)."""
+    from pipeline.precision.catalog import QUANTIZERS, key
+    from pipeline.targets import TARGETS
+    from pipeline.targets.base import PRECISIONS
+
+    return [(name, p) for name, cls in TARGETS.items() for p in PRECISIONS
+            if p in cls.tune and (p == "fp32" or key(p, name) in QUANTIZERS)]
+
+
+def tune_options(target: str, precision: str) -> dict:
+    """The target options the candidate (target, precision) is opened with (`Target.tune`)."""
+    from pipeline.targets import TARGETS
+
+    return dict(TARGETS.get(target).tune.get(precision, {}))
 
 
 @dataclass(frozen=True)
@@ -80,7 +93,7 @@ def available_candidates(flags: frozenset[str] | None = None) -> list[tuple[str,
     from pipeline.targets import TARGETS
 
     bf16 = cpuflags.has_bf16(flags)
-    return [(t, p) for t, p in CANDIDATES if TARGETS.get(t).is_available() and (p != "bf16" or bf16)]
+    return [(t, p) for t, p in candidates() if TARGETS.get(t).is_available() and (p != "bf16" or bf16)]
 
 
 def candidate_bundle(bundle: ModelBundle, target: str, precision: str, calibration, work: Path,
@@ -107,7 +120,7 @@ def tune(bundle: ModelBundle, *, settings: TuneSettings = TuneSettings(), work_d
     `run_dir` is what artifact paths in the candidates' metadata are relative to (deploy's
     run directory); both default to a temp folder that lives as long as the process.
     """
-    from pipeline.targets import TARGETS
+    from pipeline.targets.build import open_target
     from pipeline.targets.cpu import CpuTarget
     from pipeline.precision.calibration import CalibrationParams, batch_size, split_feeds
     from pipeline.precision.guard import judge
@@ -128,9 +141,7 @@ def tune(bundle: ModelBundle, *, settings: TuneSettings = TuneSettings(), work_d
         row = Row(target, precision, "error")
         try:
             candidate = candidate_bundle(bundle, target, precision, feeds.calibration, work_dir, run_dir, settings)
-            options = {**TARGET_OPTIONS.get((target, precision), {}),
-                       **quantized.runtime_options(candidate.metadata, run_dir)}
-            with TARGETS.get(target)(**options) as session:
+            with open_target(target, candidate.metadata, run_dir, **tune_options(target, precision)) as session:
                 session.deploy(candidate)
                 gots = [session.infer(feed) for feed in feeds.holdout]
                 guard = judge(refs, gots, batch, min_cosine=settings.min_cosine, max_rel_err=settings.max_rel_err,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from html import escape
 
-from pipeline.report.markdown import STATUS_MARK, cell_row
+from pipeline.report.markdown import STATUS_MARK, cell_row, target_text
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
 CSS = """
@@ -75,7 +75,7 @@ def render_html(result: dict) -> str:
             failure += f' (<a href="{escape(row["log"], quote=True)}">log</a>)'
         out.append(f'<tr class="{escape(row["status"])}"><td>{escape(row["name"])}</td>'
                    f'<td class="status">{escape(STATUS_MARK.get(row["status"], row["status"]))}</td>'
-                   f'<td>{escape(row["target"]) or "–"}</td><td>{failure or "–"}</td>'
+                   f'<td>{escape(target_text(row)) or "–"}</td><td>{failure or "–"}</td>'
                    f'<td class="num">{_num(row["nodes_before"], "d")}</td>'
                    f'<td class="num">{_num(row["nodes_after"], "d")}</td>'
                    f'<td class="num">{_num(row["params_mb"], ".2f")}</td>'

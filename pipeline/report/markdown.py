@@ -1,6 +1,8 @@
 """report.json (the machine contract of DESIGN.md) and report.md (a table a person reads)."""
 from __future__ import annotations
 
+from pipeline.core.stage import stage_summary
+
 STATUS_MARK = {"passed": "✅ passed", "cached": "✅ cached", "failed": "❌ failed", "error": "❌ error",
                "crashed": "💥 crashed", "skipped": "– skipped"}
 
@@ -18,42 +20,27 @@ def first_problem(pipeline: dict) -> tuple[str, str]:
 OK_STATUSES = ("passed", "cached")
 
 
-def _latency_metrics(pipeline: dict) -> dict:
-    """Metrics of the last stage that measured latency (the verify stage)."""
-    found = {}
+def cell_summary(pipeline: dict) -> dict:
+    """The summary values the cell's stages declare (Stage.summary_metrics), later stages winning.
+
+    Each stage's report entry records them under "summary"; an entry written before stages
+    declared them (an older report.json) gets them from its stage's declaration, when known."""
+    found: dict = {}
     for stage in pipeline["stages"]:
-        if isinstance(stage.get("metrics", {}).get("latency_ms"), dict):
-            found = stage["metrics"]
+        summary = stage["summary"] if "summary" in stage else stage_summary(stage["name"], stage)
+        found.update({k: v for k, v in summary.items() if v is not None})
     return found
 
 
-def _metrics_of(pipeline: dict, name: str) -> dict:
-    found = {}
-    for stage in pipeline["stages"]:
-        if stage["name"] == name:
-            found = stage.get("metrics", {})
-    return found
-
-
-def _target(pipeline: dict, measured: dict) -> str:
-    """Where the latency was measured: verify's own record, the deploy params, the matrix value."""
-    if measured.get("target"):
-        return str(measured["target"])
-    for stage in reversed(pipeline["stages"]):
-        if stage["name"] == "deploy" and stage.get("params", {}).get("target"):
-            return str(stage["params"]["target"])
-    for stage in reversed(pipeline["stages"]):
-        if "deploy" in stage["name"] and stage.get("params", {}).get("target"):
-            return str(stage["params"]["target"])
-    return str(pipeline.get("matrix", {}).get("target", ""))
+def target_text(row: dict) -> str:
+    """The target column: the target, and the precision when a stage declared one (target: auto)."""
+    return " ".join(str(v) for v in (row["target"], row.get("precision")) if v)
 
 
 def cell_row(pipeline: dict) -> dict:
     """The one-row summary of a cell that report.md, report.html and `pipeline report` show."""
     stages = pipeline["stages"]
-    source = stages[0].get("metrics", {}) if stages else {}
-    optimize = _metrics_of(pipeline, "optimize")
-    measured = _latency_metrics(pipeline)
+    summary = cell_summary(pipeline)
     failed_stage, code, problem = "", "", ""
     for stage in stages:
         if stage["status"] in ("failed", "error"):
@@ -64,19 +51,20 @@ def cell_row(pipeline: dict) -> dict:
             break
     if pipeline["status"] == "crashed" and not problem:
         problem = pipeline.get("reason", "")
-    params_bytes = optimize.get("params_bytes_after", source.get("params_bytes"))
+    params_bytes = summary.get("params_bytes")
     return {
         "name": pipeline["name"],
         "status": pipeline["status"],
-        "target": _target(pipeline, measured),
+        "target": str(summary.get("target") or pipeline.get("matrix", {}).get("target", "")),
+        "precision": summary.get("precision"),
         "failed_stage": failed_stage,
         "code": code,
         "problem": problem,
-        "nodes_before": optimize.get("nodes_before", source.get("nodes")),
-        "nodes_after": optimize.get("nodes_after"),
+        "nodes_before": summary.get("nodes_before"),
+        "nodes_after": summary.get("nodes_after"),
         "params_mb": params_bytes / 1e6 if isinstance(params_bytes, (int, float)) else None,
-        "max_abs_err": measured.get("max_abs_err"),
-        "p50_ms": measured.get("latency_ms", {}).get("p50"),
+        "max_abs_err": summary.get("max_abs_err"),
+        "p50_ms": summary.get("p50_ms"),
         "log": pipeline.get("log", ""),
     }
 
@@ -109,7 +97,7 @@ def render_markdown(result: dict) -> str:
         if failure and row["log"]:
             failure += f" ([log]({row['log']}))"
         lines.append("| {} | {} | {} | {} | {} → {} | {} | {} | {} |".format(
-            _md(row["name"]), STATUS_MARK.get(row["status"], row["status"]), _md(row["target"]) or "–",
+            _md(row["name"]), STATUS_MARK.get(row["status"], row["status"]), _md(target_text(row)) or "–",
             _md(failure) or "–", _fmt(row["nodes_before"], "d"), _fmt(row["nodes_after"], "d"),
             _fmt(row["params_mb"], ".2f"), _fmt(row["max_abs_err"], ".2e"), _fmt(row["p50_ms"], ".2f")))
     lines += ["", "## Stages", ""]

@@ -8,7 +8,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.report.markdown import STATUS_MARK, cell_row
+from pipeline.report.markdown import STATUS_MARK, cell_row, target_text
+from pipeline.run.events import Event, PipelineEnd, PipelineStart, RunStart, StageEnd, StageStart
 
 
 class ProgressView:
@@ -41,37 +42,38 @@ class ProgressView:
     def _plain(self, text: str) -> None:
         self.console.print(text, highlight=False, markup=False)
 
-    def __call__(self, event) -> None:
-        kind, name = event[0], event[1]
-        if kind == "run_start":
-            self._total = event[2]
-            if self._progress is not None:
-                self._overall = self._progress.add_task("cells", total=event[2])
-        elif kind == "pipeline_start":
-            if self._progress is not None:
-                self._tasks[name] = self._progress.add_task(name, total=event[2])
+    def __call__(self, event: Event) -> None:
+        live = self._progress
+        if isinstance(event, RunStart):
+            self._total = event.cells
+            if live is not None:
+                self._overall = live.add_task("cells", total=event.cells)
+        elif isinstance(event, PipelineStart):
+            if live is not None:
+                self._tasks[event.pipeline] = live.add_task(event.pipeline, total=event.stages)
             else:
-                self._plain(f"[{name}] started")
-        elif kind == "stage_start":
-            if self._progress is not None and name in self._tasks:
-                self._progress.update(self._tasks[name], description=f"{name}: {event[3]}")
-        elif kind == "stage_end":
-            report = event[3]
-            if self._progress is not None and name in self._tasks:
-                self._progress.advance(self._tasks[name])
-            elif self._progress is None:
-                self._plain(f"[{name}] {event[2]:02d}-{report['name']} {report['status']} ({report['seconds']:.1f}s)")
-        elif kind == "pipeline_end":
+                self._plain(f"[{event.pipeline}] started")
+        elif isinstance(event, StageStart):
+            if live is not None and event.pipeline in self._tasks:
+                live.update(self._tasks[event.pipeline], description=f"{event.pipeline}: {event.stage}")
+        elif isinstance(event, StageEnd):
+            report = event.report
+            if live is not None and event.pipeline in self._tasks:
+                live.advance(self._tasks[event.pipeline])
+            elif live is None:
+                self._plain(f"[{event.pipeline}] {event.index:02d}-{report['name']} {report['status']} "
+                            f"({report['seconds']:.1f}s)")
+        elif isinstance(event, PipelineEnd):
             self._done += 1
-            if self._progress is not None:
-                if name in self._tasks:
-                    self._progress.remove_task(self._tasks.pop(name))
+            if live is not None:
+                if event.pipeline in self._tasks:
+                    live.remove_task(self._tasks.pop(event.pipeline))
                 if self._overall is not None:
-                    self._progress.advance(self._overall)
-                self._progress.console.print(f"{name}: {STATUS_MARK.get(event[2], event[2])}", highlight=False,
-                                             markup=False)
+                    live.advance(self._overall)
+                live.console.print(f"{event.pipeline}: {STATUS_MARK.get(event.status, event.status)}",
+                                   highlight=False, markup=False)
             else:
-                self._plain(f"[{name}] {event[2]} ({self._done}/{self._total or '?'} cells)")
+                self._plain(f"[{event.pipeline}] {event.status} ({self._done}/{self._total or '?'} cells)")
 
 
 def summary_table(result: dict) -> Table:
@@ -81,7 +83,7 @@ def summary_table(result: dict) -> Table:
     for p in result["pipelines"]:
         row = cell_row(p)
         problem = f"{row['failed_stage']}: {row['code']} {row['problem']}" if row["failed_stage"] else row["problem"]
-        table.add_row(Text(row["name"]), STATUS_MARK.get(row["status"], row["status"]), Text(row["target"] or "–"),
+        table.add_row(Text(row["name"]), STATUS_MARK.get(row["status"], row["status"]), Text(target_text(row) or "–"),
                       f"{row['max_abs_err']:.2e}" if isinstance(row["max_abs_err"], (int, float)) else "–",
                       f"{row['p50_ms']:.2f}" if isinstance(row["p50_ms"], (int, float)) else "–", Text(problem))
     return table

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.core import atomic
+from pipeline.run.events import RunStart
 from pipeline.run.paths import pipeline_folder
 from pipeline.run.worker import CellOptions
 
@@ -41,7 +42,7 @@ class RunResult:
 def run_pipelines(specs, run_dir: Path, *, jobs: int = 1, observer=None, run_id: str | None = None,
                   executor: str = "local", scheduler: str | None = None, options: CellOptions | None = None,
                   **executor_options) -> RunResult:
-    """Run `specs` with `executor`; `observer(event)` sees progress events (tuples)."""
+    """Run `specs` with `executor`; `observer(event)` sees the progress events of pipeline/run/events.py."""
     from pipeline.run.cache import StageCache
     from pipeline.run.executors import EXECUTORS
 
@@ -55,7 +56,7 @@ def run_pipelines(specs, run_dir: Path, *, jobs: int = 1, observer=None, run_id:
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     if observer is not None:
-        observer(("run_start", "", len(specs)))
+        observer(RunStart(len(specs)))
     results = execute(list(specs), run_dir, options, jobs=jobs, scheduler=scheduler, observer=observer,
                       **executor_options)
     settings = {"executor": executor, "jobs": jobs, "cache": bool(options.cache_dir),

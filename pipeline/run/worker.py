@@ -12,7 +12,6 @@ never races with orphans.
 """
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import shutil
@@ -29,8 +28,9 @@ from pipeline.model.bundle import ModelBundle
 from pipeline.run.config.model import PipelineSpec
 from pipeline.core.diagnostics import Diagnostic
 from pipeline.core.errors import MxdeployError
-from pipeline.core.paramspec import to_plain
 from pipeline.core.stage import STAGES, RunContext, StageResult
+from pipeline.run.events import Event, StageEnd, StageStart, to_line
+from pipeline.run.stage_report import StageReport
 
 RESULT_FILE = "result.json"
 LOG_FILE = "log.txt"
@@ -94,11 +94,6 @@ def _error_result(exc: BaseException) -> StageResult:
     return StageResult(status="error", diagnostics=[diag])
 
 
-def _skipped(name: str, params) -> dict:
-    return {"name": name, "status": "skipped", "seconds": 0.0, "metrics": {}, "diagnostics": [], "artifacts": {},
-            "params": to_plain(params)}
-
-
 class _Model:
     """The current bundle, loaded from disk only when a stage that runs needs it.
 
@@ -134,9 +129,9 @@ def run_pipeline(spec: PipelineSpec, run_dir: Path, pipeline_dir: Path, events=N
     stopped = False
     for index, stage_spec in enumerate(all_stages):
         if stopped:
-            reports.append(_skipped(stage_spec.name, stage_spec.params))
+            reports.append(StageReport.skipped(stage_spec).to_dict())
             continue
-        _send(events, ["stage_start", spec.name, index, stage_spec.name])
+        _send(events, StageStart(spec.name, index, stage_spec.name))
         stage_dir = pipeline_dir / stage_folder(index, stage_spec.name)
         shutil.rmtree(stage_dir, ignore_errors=True)  # leftovers of a killed run in this run dir
         stage_dir.mkdir(parents=True, exist_ok=True)
@@ -158,7 +153,7 @@ def run_pipeline(spec: PipelineSpec, run_dir: Path, pipeline_dir: Path, events=N
                         session.close()
                         session = None
                 reports.append(report)
-                _send(events, ["stage_end", spec.name, index, report])
+                _send(events, StageEnd(spec.name, index, report))
                 continue
         ctx = RunContext(spec.name, stage_dir, run_dir, spec.config_dir, list(spec.inputs), stage_index=index,
                          planned_stages=planned, settings=settings, session=session)
@@ -173,19 +168,14 @@ def run_pipeline(spec: PipelineSpec, run_dir: Path, pipeline_dir: Path, events=N
         except Exception as exc:  # every stage failure is reported, never allowed to kill the run
             result = _error_result(exc)
         session = ctx.session
-        report = {
-            "name": stage_spec.name,
-            "status": result.status,
-            "seconds": round(time.perf_counter() - started, 3),
-            "metrics": result.metrics,
-            "diagnostics": [d.to_dict() for d in result.diagnostics + cache_note],
-            "artifacts": {k: os.path.relpath(stage_dir / v, run_dir) for k, v in result.artifacts.items()},
-            "params": to_plain(stage_spec.params),
-        }
+        report = StageReport.of(
+            stage_spec, result.status, seconds=round(time.perf_counter() - started, 3), metrics=result.metrics,
+            diagnostics=[d.to_dict() for d in result.diagnostics + cache_note],
+            artifacts={k: os.path.relpath(stage_dir / v, run_dir) for k, v in result.artifacts.items()}).to_dict()
         if key is not None and result.status == "passed":
             _store(cache, key, material, stage_dir, report, result, produced)
         reports.append(report)
-        _send(events, ["stage_end", spec.name, index, report])
+        _send(events, StageEnd(spec.name, index, report))
         stopped = result.status in ("failed", "error")
     if session is not None:
         session.close()
@@ -261,16 +251,11 @@ def _store(cache, key, material, stage_dir: Path, report: dict, result: StageRes
 
 def _cached_report(entry, stage_spec, stage_dir: Path, run_dir: Path, key: str, started: float) -> dict:
     stored = entry.report
-    return {
-        "name": stage_spec.name,
-        "status": "cached",
-        "seconds": round(time.perf_counter() - started, 3),
-        "metrics": stored["metrics"],
-        "diagnostics": stored["diagnostics"],
-        "artifacts": {k: os.path.relpath(stage_dir / v, run_dir) for k, v in stored["artifacts"].items()},
-        "params": to_plain(stage_spec.params),
-        "cache": {"key": key, "computed_seconds": stored["seconds"]},
-    }
+    return StageReport.of(
+        stage_spec, "cached", seconds=round(time.perf_counter() - started, 3), metrics=stored["metrics"],
+        diagnostics=stored["diagnostics"],
+        artifacts={k: os.path.relpath(stage_dir / v, run_dir) for k, v in stored["artifacts"].items()},
+        cache={"key": key, "computed_seconds": stored["seconds"]}).to_dict()
 
 
 def pipeline_status(stage_reports: list[dict]) -> str:
@@ -284,10 +269,10 @@ def pipeline_status(stage_reports: list[dict]) -> str:
     return "passed"
 
 
-def _send(events, message: list) -> None:
+def _send(events, event: Event) -> None:
     if events is not None:
         try:
-            events.write(json.dumps(message) + "\n")
+            events.write(to_line(event) + "\n")
         except BrokenPipeError:  # the parent is gone; the parent watch ends this process
             pass
 

@@ -3,19 +3,33 @@
 `Target` owns the public `deploy` / `infer` / `close` and the context manager, so input
 checks live in one place; subclasses implement only the `_*_impl` hooks. `is_available()`,
 `version()` and `supported_ops()` are classmethods so checks can ask without building anything.
+
+A target also declares what it can serve, in one place, so that adding a target is one file:
+`precisions` (fp32, bf16, int8), `formats` (the artifact formats it runs: `symbol`, `onnx`,
+and the quantized formats of pipeline/model/quantized.py) and `tune` (the precisions
+`pipeline tune` / `deploy: {target: auto}` try on it, each with the target options it is
+opened with). Quantize's target list, tune's candidates, the QNT201 check
+(pipeline/targets/build.py) and the capability table of docs/targets.md all read these.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from types import MappingProxyType
+from typing import ClassVar, Mapping
 
 import numpy as np
 
 from pipeline.model.bundle import ModelBundle
-from pipeline.core.errors import TargetError
+from pipeline.model.quantized import FORMATS
+from pipeline.core.errors import InternalError, TargetError
 from pipeline.core.registry import Registry
 
 GiB = 1 << 30
 MXNET_1_9_1 = 10901
+# Every precision a target may serve, in the order tables list them.
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "int8")
+# The plain (not quantized) artifacts: the bundle's Symbol bound by MXNet, or its ONNX export.
+PLAIN_FORMATS: tuple[str, ...] = ("symbol", "onnx")
+NO_TUNING: Mapping[str, Mapping[str, object]] = MappingProxyType({})
 
 
 class Target:
@@ -25,6 +39,11 @@ class Target:
     runtime_mxnet_version: ClassVar[int] = MXNET_1_9_1
     dtypes: ClassVar[frozenset[str]] = frozenset({"float32", "float64", "float16", "int32", "int64", "uint8", "int8"})
     is_accelerator: ClassVar[bool] = False
+    # -- capabilities (see the module docstring) --
+    precisions: ClassVar[frozenset[str]] = frozenset({"fp32"})
+    formats: ClassVar[frozenset[str]] = frozenset({"symbol"})
+    # precision -> target options tune opens the candidate with; empty: tune never tries this target
+    tune: ClassVar[Mapping[str, Mapping[str, object]]] = NO_TUNING
 
     @classmethod
     def is_available(cls) -> bool:
@@ -104,5 +123,29 @@ def fits(spec, shape) -> bool:
 TARGETS: Registry[type[Target]] = Registry("target")
 
 
+def check_capabilities(cls: type[Target]) -> None:
+    """A declaration that contradicts itself is a bug in the target module (raised at import)."""
+    unknown = set(cls.precisions) - set(PRECISIONS)
+    bad_formats = set(cls.formats) - set(PLAIN_FORMATS) - set(FORMATS)
+    untuned = set(cls.tune) - set(cls.precisions)
+    wrong_precision = {f for f in cls.formats if f in FORMATS and FORMATS[f] not in cls.precisions}
+    if "fp32" not in cls.precisions or unknown or bad_formats or untuned or wrong_precision:
+        raise InternalError(f"target {cls.name!r} declares inconsistent capabilities: precisions "
+                        f"{sorted(cls.precisions)} (fp32 required; known {PRECISIONS}), formats {sorted(cls.formats)}"
+                        f" (unknown {sorted(bad_formats)}, precision not served {sorted(wrong_precision)}), "
+                        f"tune {sorted(cls.tune)} (not served {sorted(untuned)})")
+
+
 def register_target(cls: type[Target]) -> type[Target]:
+    check_capabilities(cls)
     return TARGETS.register(cls.name, cls)
+
+
+def targets_serving(fmt: str) -> list[str]:
+    """The names of the registered targets that run artifacts of format `fmt`."""
+    return [name for name, cls in TARGETS.items() if fmt in cls.formats]
+
+
+def quantize_target_names() -> list[str]:
+    """Targets that serve a reduced precision: what the quantize stage's `target` may name."""
+    return [name for name, cls in TARGETS.items() if set(cls.precisions) - {"fp32"}]

@@ -7,6 +7,7 @@ so a checkpoint saved from training deploys as it is.
 from __future__ import annotations
 
 from collections import namedtuple
+from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
@@ -24,6 +25,9 @@ class MXNetExecutorTarget(Target):
     """Shared by MXNet-backed targets: binds `self._symbol(bundle)` with the chosen API."""
 
     apis: ClassVar[tuple[str, ...]] = ("symbol", "module")
+    # MXNet binds the int8 (oneDNN quantization) and bf16 (AMP) Symbols the quantizers write.
+    precisions = frozenset({"fp32", "bf16", "int8"})
+    formats = frozenset({"symbol", "mxnet-int8", "mxnet-bf16"})
 
     @classmethod
     def version(cls) -> str:
@@ -127,3 +131,6 @@ class MXNetExecutorTarget(Target):
 class CpuTarget(MXNetExecutorTarget):
     name = "cpu"
     summary = "MXNet's own executor on the host CPU (Symbol bind or Module API)"
+    # Only fp32 is tuned here: a quantized Symbol on the plain executor is what onednn serves
+    # (MXNet 1.9.1's MKLDNN build fuses at bind), so tuning it twice would time one thing twice.
+    tune = MappingProxyType({"fp32": {}})

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from pipeline.core.errors import TargetError
 from pipeline.model.bundle import ModelBundle
-from pipeline.targets.base import MXNET_1_9_1, register_target
+from pipeline.targets.base import GiB, MXNET_1_9_1, register_target
 from pipeline.targets.cpu import MXNetExecutorTarget
 from pipeline.targets.sizes import ACCELERATOR_SIZES
 
@@ -63,6 +63,10 @@ class EiaTarget(MXNetExecutorTarget):
     """An Elastic Inference accelerator size: fixed memory, MXNet 1.9.1 runtime, float only."""
 
     is_accelerator = True
+    # float32/float16 only: quantized ops are not in EIA_OPS, so no quantized format is served,
+    # and tune leaves the accelerators out (their subgraphs run on an emulating server).
+    precisions = frozenset({"fp32"})
+    formats = frozenset({"symbol"})
     runtime_mxnet_version = MXNET_1_9_1
     dtypes: ClassVar[frozenset[str]] = frozenset({"float32", "float16"})
     subgraph_engine: ClassVar[str] = "accelerator"
@@ -93,43 +97,16 @@ class EiaTarget(MXNetExecutorTarget):
         self._engine.detach()
 
 
-@register_target
-class Eia1Medium(EiaTarget):
-    name = "eia1.medium"
-    summary = "Elastic Inference eia1.medium accelerator (1 GiB)"
-    memory_bytes = ACCELERATOR_SIZES["eia1.medium"]
+def _size_target(size: str, memory: int) -> type[EiaTarget]:
+    """The target class of one accelerator size; its class name is the size's (eia1.large -> Eia1Large)."""
+    class_name = "".join(part.capitalize() for part in size.split("."))
+    cls = type(class_name, (EiaTarget,), {
+        "__module__": __name__, "__qualname__": class_name, "__doc__": f"The {size} accelerator.",
+        "name": size, "memory_bytes": memory,
+        "summary": f"Elastic Inference {size} accelerator ({memory // GiB} GiB)"})
+    return register_target(cls)
 
 
-@register_target
-class Eia1Large(EiaTarget):
-    name = "eia1.large"
-    summary = "Elastic Inference eia1.large accelerator (2 GiB)"
-    memory_bytes = ACCELERATOR_SIZES["eia1.large"]
-
-
-@register_target
-class Eia1Xlarge(EiaTarget):
-    name = "eia1.xlarge"
-    summary = "Elastic Inference eia1.xlarge accelerator (4 GiB)"
-    memory_bytes = ACCELERATOR_SIZES["eia1.xlarge"]
-
-
-@register_target
-class Eia2Medium(EiaTarget):
-    name = "eia2.medium"
-    summary = "Elastic Inference eia2.medium accelerator (2 GiB)"
-    memory_bytes = ACCELERATOR_SIZES["eia2.medium"]
-
-
-@register_target
-class Eia2Large(EiaTarget):
-    name = "eia2.large"
-    summary = "Elastic Inference eia2.large accelerator (4 GiB)"
-    memory_bytes = ACCELERATOR_SIZES["eia2.large"]
-
-
-@register_target
-class Eia2Xlarge(EiaTarget):
-    name = "eia2.xlarge"
-    summary = "Elastic Inference eia2.xlarge accelerator (8 GiB)"
-    memory_bytes = ACCELERATOR_SIZES["eia2.xlarge"]
+# One registered target per size, in ACCELERATOR_SIZES' order (eia1.medium ... eia2.xlarge).
+SIZE_TARGETS: dict[str, type[EiaTarget]] = {size: _size_target(size, memory)
+                                           for size, memory in ACCELERATOR_SIZES.items()}

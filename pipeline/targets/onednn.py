@@ -8,6 +8,8 @@ it can be inspected, saved and verified, and does not depend on that environment
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from pipeline.model.bundle import ModelBundle
 from pipeline.graph import bundle_from_graph, graph_of
 from pipeline.model.runtime_modules import ensure_runtime_modules
@@ -20,6 +22,7 @@ from pipeline.targets.cpu import MXNetExecutorTarget
 class OneDnnTarget(MXNetExecutorTarget):
     name = "onednn"
     summary = "MXNet executor on the oneDNN-fused graph (optimize_for('MKLDNN'))"
+    tune = MappingProxyType({"fp32": {}, "bf16": {}, "int8": {}})
 
     @classmethod
     def is_available(cls) -> bool:

@@ -31,6 +31,9 @@ ONNX_FILE = "model.onnx"
 class ExportedOnnxTarget(Target):
     """A target that runs the bundle's ONNX export; subclasses implement `_open` and `_run`."""
 
+    # The Symbol's export, or the quantize stage's int8 QDQ file in its place.
+    precisions = frozenset({"fp32", "int8"})
+    formats = frozenset({"onnx", "onnx-qdq"})
     # option -> (accepted types, default, check, what a valid value is)
     option_types: ClassVar[dict[str, tuple]] = {
         "threads": (int, 0, lambda v: v >= 0, "a thread count >= 0 (0: the runtime's default)"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from pipeline.targets.onnx_base import ExportedOnnxTarget
 class OnnxRuntimeTarget(ExportedOnnxTarget):
     name = "onnxruntime"
     summary = "ONNX export (opset 13, weights as constants) run by ONNX Runtime, CPUExecutionProvider"
+    tune = MappingProxyType({"fp32": {}, "int8": {}})
 
     @classmethod
     def is_available(cls) -> bool:

@@ -24,6 +24,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -104,6 +105,10 @@ MAX_COMPILED = 4  # compiled models kept per session, one per input shape seen (
 class OpenVinoTarget(ExportedOnnxTarget):
     name = "openvino"
     summary = "ONNX export compiled by OpenVINO for the CPU (latency hint; f32 or bf16)"
+    precisions = frozenset({"fp32", "bf16", "int8"})
+    formats = frozenset({*ExportedOnnxTarget.formats, "openvino-bf16"})
+    # fp32 is asked for explicitly: on a CPU with AMX OpenVINO's own default is bf16.
+    tune = MappingProxyType({"fp32": {"precision": "f32"}, "bf16": {}, "int8": {}})
     option_types = {
         **ExportedOnnxTarget.option_types,
         "precision": (str, "f32", lambda v: v in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),

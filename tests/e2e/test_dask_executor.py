@@ -67,7 +67,7 @@ def _scenario(tmp: str) -> dict:
         # as if the workers could not see the run dir: the cell's folder comes back in the result
         shipped = run_pipelines(specs[:1], tmp_path / "shipped", executor="dask", options=options,
                                 scheduler=cluster.scheduler_address, force_ship=True)
-    out.update(dask=_summary(remote), shipped=_summary(shipped), events=sorted({e[0] for e in events}))
+    out.update(dask=_summary(remote), shipped=_summary(shipped), events=sorted({e.kind for e in events}))
     out["artifacts"] = {run: result.pipelines[0]["stages"][0]["artifacts"]["bundle"]
                         for run, result in (("dask", remote), ("shipped", shipped))}
     out["metrics"] = [remote.pipelines[0]["stages"][2]["metrics"]]

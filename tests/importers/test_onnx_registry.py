@@ -83,7 +83,7 @@ def test_no_converter_module_is_missing_from_families():
     listed = {m.__name__.rsplit(".", 1)[1] for m in families.MODULES}
     package = Path(families.__file__).parent
     modules = {p.stem for p in package.glob("*.py")}
-    helpers = {"__init__", "registry", "context", "state", "convert", "modelfile", "errors", "families",
-               "padding", "coverage", "coverage_report", "reference", "rnn_unrolled"}
+    helpers = {"__init__", "registry", "context", "state", "convert", "modelfile", "onnxfile", "errors", "families",
+               "padding", "coverage", "coverage_report", "coverage_scope", "reference", "rnn_unrolled"}
     assert modules - helpers == listed
     assert np.all([k.domain == "ai.onnx" for k in all_keys()])

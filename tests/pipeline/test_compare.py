@@ -95,3 +95,21 @@ def test_equal_infinities_are_equal():
     x = np.array([np.inf, -np.inf, 1.0])
     assert compare([x], [x.copy()], atol=0, rtol=0).passed
     assert not compare([x], [np.array([np.inf, np.inf, 1.0])], atol=0, rtol=0).passed
+
+
+def test_equal_nan_counts_a_shared_nan_as_equal_and_nothing_else():
+    """The optimize stage's pass guard: a NaN the model produced before and after a pass is no change."""
+    ref = np.array([np.nan, 1.0, 2.0])
+    assert not compare([ref], [ref.copy()], atol=0, rtol=0).passed
+    same = compare([ref], [ref.copy()], atol=0, rtol=0, equal_nan=True)
+    assert same.passed and same.max_abs_err == 0.0 and same.max_rel_err == 0.0 and same.cosine == pytest.approx(1.0)
+    moved = compare([ref], [np.array([1.0, np.nan, 2.0])], atol=0, rtol=0, equal_nan=True)
+    assert not moved.passed and "NaN" in moved.reason
+    changed = compare([ref], [np.array([np.nan, 1.5, 2.0])], atol=0.1, rtol=0, equal_nan=True)
+    assert not changed.passed and changed.max_abs_err == 0.5 and changed.worst_index == (1,)
+
+
+def test_a_structural_difference_fails_with_a_reason_and_no_error_size():
+    result = compare([np.ones((2, 3))], [np.ones((3, 2))], atol=1, rtol=1, equal_nan=True)
+    assert not result.passed and "shape" in result.reason and math.isnan(result.max_abs_err)
+    assert result.metrics()["max_abs_err"] is None

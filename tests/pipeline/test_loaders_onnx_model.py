@@ -9,7 +9,8 @@ import onnx
 import pytest
 
 from pipeline.core.errors import MxdeployError
-from pipeline.onnx.load import load_onnx, read_onnx
+from pipeline.onnx.load import load_onnx
+from pipeline.onnx.importer.onnxfile import read_onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bad_inputs"))
 from make_corpus import write_onnx  # noqa: E402
@@ -50,3 +51,21 @@ def test_importer_errors_name_the_file(tmp_path):
     with pytest.raises(MxdeployError) as info:
         load_onnx(path, {"X": (1, 8)})
     assert info.value.code == "ONNX101" and info.value.where.startswith(str(path))
+
+
+@pytest.mark.parametrize("location", ["../w.data", "sub/w.data"])
+def test_the_importer_entry_point_runs_the_same_external_data_checks(tmp_path, location):
+    """import_onnx used to parse the file itself and load whatever `location` named."""
+    from pipeline.onnx.importer import import_onnx
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "w.data").write_bytes(np.ones(32, "float32").tobytes())
+    (tmp_path / "w.data").write_bytes(np.ones(32, "float32").tobytes())
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "sub").symlink_to(outside)
+    path = write_onnx(model_dir / "m.onnx", external={"location": location})
+    with pytest.raises(MxdeployError) as info:
+        import_onnx(path, {"X": (1, 8)})
+    assert info.value.code == "ONNX113"

@@ -73,3 +73,21 @@ def test_deep_chains_are_checked_without_recursion(tmp_path):
         nodes.append({"op": "relu", "name": f"r{i}", "inputs": [[i - 1, 0, 0]]})
     graph = {"nodes": nodes, "arg_nodes": [0], "heads": [[4999, 0, 0]], "attrs": {"mxnet_version": ["int", 10901]}}
     read_graph(_write(tmp_path, graph))
+
+
+def test_node_attrs_reads_every_spelling_mxnet_wrote():
+    """One reader for 1.x "attrs" and pre-1.0 "param"/"attr" (memory, the checks and the graph view use it)."""
+    from pipeline.checks.subject import CheckSubject
+    from pipeline.graph.convert import from_json
+    from pipeline.model.symbol_json import node_attrs
+
+    assert node_attrs({"op": "Pooling", "attrs": {"pool_type": "avg"}}) == {"pool_type": "avg"}
+    assert node_attrs({"op": "Pooling", "param": {"pool_type": "avg"}, "attr": {"ctx_group": "a"}}) == \
+        {"pool_type": "avg", "ctx_group": "a"}
+    assert node_attrs({"op": "null", "name": "x", "attrs": None}) == {}
+    legacy = json.dumps({"nodes": [{"op": "null", "name": "x", "inputs": []},
+                                   {"op": "Dropout", "name": "d", "inputs": [[0, 0]], "param": {"p": "0.5"},
+                                    "attr": {"mode": "always"}}], "arg_nodes": [0], "heads": [[1, 0]]})
+    graph = from_json(legacy)
+    assert graph.nodes["d"]["attrs"] == {"p": "0.5", "mode": "always"}
+    assert CheckSubject.attrs(json.loads(legacy)["nodes"][1]) == graph.nodes["d"]["attrs"]

@@ -4,7 +4,8 @@ import json
 import mxnet as mx
 import numpy as np
 
-from pipeline.graph import compare, random_feed, run_bundle
+from pipeline.graph import random_feed, run_bundle
+from pipeline.measure.compare import compare
 from pipeline.model.zoo_bundle import zoo_bundle
 from pipeline.partition.runtime import ENGINES, MXNetSubgraphEngine
 from stages.partition import PartitionParams, partition_bundle
@@ -41,7 +42,7 @@ def test_engine_is_chosen_by_node_attr_and_loads_once(monkeypatch):
     with CpuTarget() as target:
         target.deploy(new)
         first, second = target.infer(feed), target.infer(feed)
-    assert compare(ref, first, atol=1e-5, rtol=1e-5).ok and compare(first, second, atol=0, rtol=0).ok
+    assert compare(ref, first, atol=1e-5, rtol=1e-5).passed and compare(first, second, atol=0, rtol=0).passed
     loads = [c for c in _CountingEngine.calls if c[0] == "load"]
     forwards = [c for c in _CountingEngine.calls if c[0] == "forward"]
     assert len(loads) == result.metrics["subgraphs"] and len(forwards) == 2 * len(loads)

@@ -4,6 +4,7 @@ import pytest
 from pipeline.model import quantized
 from pipeline.model.bundle import sha256_file
 from pipeline.core.errors import TargetError
+from pipeline.targets.build import check_servable
 
 QDQ = {"quantized": {"precision": "int8", "format": "onnx-qdq", "target": "onnxruntime", "path": "p/01-quantize/m.onnx"}}
 
@@ -17,15 +18,15 @@ QDQ = {"quantized": {"precision": "int8", "format": "onnx-qdq", "target": "onnxr
 def test_servable_targets(fmt, ok, refused):
     meta = {"quantized": {"precision": "x", "format": fmt, "target": ok[0]}}
     for target in ok:
-        quantized.check_servable(meta, target)
+        check_servable(meta, target)
     for target in refused:
         with pytest.raises(TargetError) as err:
-            quantized.check_servable(meta, target)
+            check_servable(meta, target)
         assert err.value.code == "QNT201"
 
 
 def test_full_precision_bundles_are_served_anywhere_and_need_no_run_dir():
-    quantized.check_servable({}, "cpu")
+    check_servable({}, "cpu")
     assert quantized.runtime_options({}, "/runs/x") == {}
     assert quantized.runtime_options({"quantized": {"format": "mxnet-int8"}}, "/runs/x") == {}
     assert quantized.runtime_options(QDQ, "/runs/x") == {"base_dir": "/runs/x"}

@@ -153,3 +153,26 @@ def test_report_command_exit_codes(tmp_path, capsys):
     with pytest.raises(UsageError) as err:
         report_cmd.main(_args(tmp_path / "nothing"))
     assert err.value.code == "RPT001"
+
+
+def test_target_auto_shows_the_target_and_precision_it_chose():
+    auto = {"choice": {"target": "openvino", "precision": "int8", "p50_ms": 1.0, "cosine": 0.999}, "table": []}
+    run = {"run_id": "r2", "started": "2026-11-25T00:00:00+00:00", "seconds": 1.0, "pipelines": [
+        {"name": "auto", "status": "passed", "matrix": {}, "stages": [
+            _stage("gluon", metrics={"nodes": 5, "params_bytes": 10}),
+            _stage("deploy", metrics={"load_seconds": 0.1, "auto": auto}, params={"target": "auto"}),
+            _stage("verify", metrics={"max_abs_err": 0.01, "latency_ms": {"p50": 1.5}})]}]}
+    row = cell_row(run["pipelines"][0])
+    assert (row["target"], row["precision"], row["p50_ms"]) == ("openvino", "int8", 1.5)
+    assert "| auto | ✅ passed | openvino int8 |" in render_markdown(run)
+
+
+def test_summary_columns_come_from_declarations_not_stage_names():
+    run = _run()
+    cell = copy.deepcopy(run["pipelines"][0])
+    # a stage named like deploy, but declaring nothing, does not pick the target
+    cell["stages"].append(_stage("deploy_notes", params={"target": "openvino"}))
+    assert cell_row(cell)["target"] == "cpu"
+    # a recorded summary is what the report reads
+    cell["stages"].append({**_stage("x_plugin"), "summary": {"target": "eia1.large", "p50_ms": 9.0}})
+    assert (cell_row(cell)["target"], cell_row(cell)["p50_ms"]) == ("eia1.large", 9.0)

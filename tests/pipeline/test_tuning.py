@@ -4,7 +4,7 @@ import pytest
 from pipeline.precision import cpuflags
 from pipeline.model.bundle import TensorSpec
 from pipeline.model.resolve import build_block, export_block
-from pipeline.precision.tuning import CANDIDATES, TuneSettings, available_candidates, tune
+from pipeline.precision.tuning import TuneSettings, available_candidates, candidates, tune
 
 FAST = dict(samples=4, holdout=8, runs=2, warmup=1)
 
@@ -58,6 +58,6 @@ def test_bf16_is_a_candidate_only_with_native_bf16():
     without = available_candidates(frozenset({"avx2"}))
     assert {("openvino", "bf16"), ("onednn", "bf16")} <= set(with_bf16)
     assert all(p != "bf16" for _, p in without)
-    assert set(with_bf16) <= set(CANDIDATES)
+    assert set(with_bf16) <= set(candidates())
     assert cpuflags.precision_flags(frozenset({"avx512_bf16", "avx512_vnni", "amx_tile"})) == \
         {"avx512_bf16": True, "amx": True, "vnni": True}

@@ -134,6 +134,7 @@ class Deploy(Stage):
     name = "t_deploy"
     summary = "test stage: 'deploys' (a fake session in ctx.session) and records the deployment"
     Params = DeployParams
+    summary_metrics = {"target": ("metrics.target",)}
 
     def run(self, bundle, params: DeployParams, ctx: RunContext):
         ctx.session = _FakeSession(params.target)
@@ -153,6 +154,8 @@ class Verify(Stage):
     summary = "test stage: uses the live session, or re-deploys from the bundle's deployment (never cached)"
     Params = VerifyParams
     cacheable = False
+    summary_metrics = {"target": ("metrics.target",), "max_abs_err": ("metrics.max_abs_err",),
+                       "p50_ms": ("metrics.latency_ms.p50",)}
 
     def run(self, bundle, params: VerifyParams, ctx: RunContext):
         session, redeployed = ctx.session, False

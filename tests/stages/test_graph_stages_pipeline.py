@@ -11,7 +11,8 @@ import pipeline.partition.runtime  # noqa: F401
 from pipeline.model.bundle import ModelBundle
 from pipeline.run.config import load_config
 from pipeline.core.errors import ConfigError
-from pipeline.graph import compare, random_feed, run_bundle
+from pipeline.graph import random_feed, run_bundle
+from pipeline.measure.compare import compare
 from pipeline.model.zoo_bundle import zoo_bundle
 from pipeline.core.paramspec import param
 from pipeline.core.stage import STAGES, Stage, StageResult
@@ -69,7 +70,7 @@ def test_pipeline_runs_optimize_then_partition(tmp_path):
     deployed = ModelBundle.load(tmp_path / "r18" / "02-partition")
     assert [h["stage"] for h in deployed.history] == ["optimize"] * 3 + ["partition"]
     feed = random_feed(source.inputs, seed=11)
-    assert compare(run_bundle(source, feed), run_bundle(deployed, feed), atol=1e-4, rtol=1e-3).ok
+    assert compare(run_bundle(source, feed), run_bundle(deployed, feed), atol=1e-4, rtol=1e-3).passed
 
 
 def test_bad_pass_and_target_names_point_at_the_yaml(tmp_path):

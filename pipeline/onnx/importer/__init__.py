@@ -18,10 +18,10 @@ def import_onnx(path, input_shapes: dict[str, tuple] | None = None, *,
     MXNet needs as an attribute (axes, a target shape), which ONNX's own tests feed at run time.
     """
     from pipeline.onnx.importer.convert import convert_model
-    from pipeline.onnx.importer.modelfile import read_model
+    from pipeline.onnx.importer.onnxfile import read_onnx
 
     path = Path(path)
-    return convert_model(read_model(path), path, input_shapes, constants)
+    return convert_model(read_onnx(path), path, input_shapes, constants)
 
 
 __all__ = ["import_onnx"]

@@ -1,53 +1,16 @@
-"""Reading an ONNX file without trusting the installed onnx to know its IR version.
+"""Reading the parts of a parsed ONNX model: opsets, nodes, tensors, value types, inferred shapes.
 
-The protobuf is parsed directly (`ModelProto.ParseFromString`): a model saved with a newer IR
-than the installed onnx knows still parses, and its ops decide whether it converts. The
-checker is deliberately not a gate; ONNX's shape inference only adds rank and dtype hints and
-a failure there is recorded, not fatal.
+The file itself is read by pipeline/onnx/importer/onnxfile.py (the one reader, with the
+external-data checks). ONNX's shape inference only adds rank and dtype hints here; a failure
+there is recorded, not fatal.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
 from pipeline.onnx.importer import errors
 from pipeline.onnx.importer.registry import OnnxNode, normalize_domain
-
-
-def read_model(path: Path):
-    import onnx
-    from google.protobuf.message import DecodeError
-
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise errors.OnnxImportError(f"cannot read the ONNX file ({exc.strerror})", code=errors.UNREADABLE,
-                                     where=str(path), hint="check the path") from None
-    model = onnx.ModelProto()
-    try:
-        model.ParseFromString(data)
-    except DecodeError as exc:
-        raise errors.OnnxImportError(f"not an ONNX model protobuf ({exc})", code=errors.UNREADABLE,
-                                     where=str(path), hint="give a .onnx file saved by onnx.save") from None
-    if not model.HasField("graph"):
-        raise errors.OnnxImportError("the file holds no graph", code=errors.UNREADABLE, where=str(path),
-                                     hint="give a .onnx file saved by onnx.save")
-    if _uses_external_data(model):
-        from onnx.external_data_helper import load_external_data_for_model
-
-        try:
-            load_external_data_for_model(model, str(Path(path).parent))
-        except OSError as exc:
-            raise errors.OnnxImportError(f"external tensor data is missing ({exc})", code=errors.UNREADABLE,
-                                         where=str(path), hint="keep the .data files beside the model") from None
-    return model
-
-
-def _uses_external_data(model) -> bool:
-    import onnx
-
-    return any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
 
 
 def opsets(model) -> dict[str, int]:

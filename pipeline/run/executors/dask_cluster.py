@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pipeline.core import atomic
 from pipeline.core.errors import UsageError
+from pipeline.run.events import PipelineEnd
 from pipeline.run.executors.base import EXECUTORS
 from pipeline.run.executors.supervise import CellProcess, crashed_result
 from pipeline.run.paths import pipeline_folder
@@ -111,7 +112,7 @@ def run_dask(specs, run_dir, options, *, jobs: int = 1, scheduler: str | None = 
             if archive is not None:
                 _unpack(archive, run_dir / folder)
             results[spec.name] = result
-            _notify(observer, ("pipeline_end", spec.name, result["status"]))
+            _notify(observer, PipelineEnd(spec.name, result["status"]))
     finally:
         client.close()
         (run_dir / TOKEN_FILE).unlink(missing_ok=True)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.run import worker
+from pipeline.run.events import Event, StageEnd, StageStart, from_line
+from pipeline.run.stage_report import StageReport
 from pipeline.run.config.model import PipelineSpec
 from pipeline.run.worker import CellOptions
 
@@ -73,7 +75,7 @@ class CellProcess:
             cached["log"] = f"{self.folder}/{worker.LOG_FILE}"
             self.stages = list(cached["stages"])
             self._replay = [e for i, s in enumerate(self.stages)
-                            for e in (("stage_start", self.spec.name, i, s["name"]), ("stage_end", self.spec.name, i, s))]
+                            for e in (StageStart(self.spec.name, i, s["name"]), StageEnd(self.spec.name, i, s))]
             self.result = cached
             return self
         payload = self.payload or pickle.dumps((self.spec, self.options))
@@ -90,7 +92,7 @@ class CellProcess:
         os.set_blocking(self._proc.stdout.fileno(), False)
         return self
 
-    def poll(self) -> list[tuple]:
+    def poll(self) -> list[Event]:
         """Progress events since the last poll; sets `result` once the cell is over."""
         if self._proc is None:  # served from the cache without a worker
             events, self._replay = self._replay, []
@@ -126,7 +128,7 @@ class CellProcess:
         self._proc.wait()
         self._read_events(final=True)
 
-    def _read_events(self, final: bool = False) -> list[tuple]:
+    def _read_events(self, final: bool = False) -> list[Event]:
         out = []
         try:
             chunk = self._proc.stdout.read() if self._proc else None
@@ -139,12 +141,11 @@ class CellProcess:
             lines.append(self._buffer)
             self._buffer = b""
         for line in lines:
-            try:
-                event = tuple(json.loads(line))
-            except ValueError:  # a torn line from a killed worker
+            event = from_line(line)
+            if event is None:  # a torn line from a killed worker
                 continue
-            if event[0] == "stage_end":
-                self.stages.append(event[3])
+            if isinstance(event, StageEnd):
+                self.stages.append(event.report)
             out.append(event)
         if final and self._proc and not self._proc.stdout.closed:
             self._proc.stdout.close()
@@ -172,19 +173,13 @@ class CellProcess:
 
 def crashed_result(spec: PipelineSpec, reason: str, finished: list[dict], log: str) -> dict:
     """The report of a cell whose worker died: finished stages, then the culprit, then skips."""
-    from pipeline.core.paramspec import to_plain
-
     stages = list(finished)
     all_specs = [spec.source, *spec.stages]
     if len(stages) < len(all_specs):
         culprit = all_specs[len(stages)]
-        stages.append({"name": culprit.name, "status": "error", "seconds": 0.0, "metrics": {}, "artifacts": {},
-                       "params": to_plain(culprit.params),
-                       "diagnostics": [{"code": "RUN001", "severity": "error", "node": "",
-                                        "message": f"{reason} during stage '{culprit.name}'",
-                                        "hint": "see the pipeline's log.txt; the other pipelines were not affected"}]})
-        for rest in all_specs[len(stages):]:
-            stages.append({"name": rest.name, "status": "skipped", "seconds": 0.0, "metrics": {}, "diagnostics": [],
-                           "artifacts": {}, "params": to_plain(rest.params)})
+        stages.append(StageReport.of(culprit, "error", diagnostics=[
+            {"code": "RUN001", "severity": "error", "node": "", "message": f"{reason} during stage '{culprit.name}'",
+             "hint": "see the pipeline's log.txt; the other pipelines were not affected"}]).to_dict())
+        stages += [StageReport.skipped(rest).to_dict() for rest in all_specs[len(stages):]]
     return {"name": spec.name, "status": "crashed", "reason": reason, "stages": stages,
             "matrix": dict(spec.matrix_values), "template": spec.template or spec.name, "log": log}

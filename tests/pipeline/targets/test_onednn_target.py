@@ -1,7 +1,8 @@
 """The onednn target: deploys the oneDNN-fused graph and matches the plain cpu target."""
 import pytest
 
-from pipeline.graph import compare, graph_of, random_feed
+from pipeline.graph import graph_of, random_feed
+from pipeline.measure.compare import compare
 from pipeline.graph.onednn_fusion import is_fused
 from pipeline.model.zoo_bundle import zoo_bundle
 from pipeline.targets.base import TARGETS
@@ -20,7 +21,7 @@ def test_matches_cpu(name, side, api):
         assert is_fused(graph_of(onednn.fused_bundle)[0])
         assert onednn.fused_bundle.node_count() < bundle.node_count()
     result = compare(ref, got, atol=1e-4, rtol=1e-3)
-    assert result.ok, result
+    assert result.passed, result
 
 
 def test_already_fused_bundle_is_deployed_as_is():

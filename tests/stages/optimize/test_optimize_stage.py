@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from pipeline.graph import compare, random_feed, run_bundle
+from pipeline.graph import random_feed, run_bundle
+from pipeline.measure.compare import compare
 from pipeline.model.zoo_bundle import zoo_bundle
 from pipeline.core.paramspec import build_params
 from pipeline.core.registry import Registry
@@ -31,7 +32,7 @@ def test_default_passes_keep_outputs_and_report_metrics(bundle, tmp_path):
     assert result.metrics["nodes_after"] == new.node_count() < bundle.node_count()
     assert [h["pass"] for h in new.history[-len(DEFAULT_PASSES):]] == list(DEFAULT_PASSES)
     feed = random_feed(bundle.inputs, seed=9)
-    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=1e-4, rtol=1e-3).ok
+    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=1e-4, rtol=1e-3).passed
 
 
 def _broken(graph, params, inputs):

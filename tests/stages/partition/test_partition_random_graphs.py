@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 import pipeline.partition.runtime  # noqa: F401
 from pipeline.model.bundle import ModelBundle, TensorSpec
-from pipeline.graph import compare, random_feed, run_bundle
+from pipeline.graph import random_feed, run_bundle
+from pipeline.measure.compare import compare
 from stages.partition import PartitionParams, partition_bundle
 
 UNARY = ("relu", "sigmoid", "tanh", "abs")
@@ -49,4 +50,4 @@ def test_partitioned_random_graph_matches(case):
     assert result.metrics["cpu_nodes"] == len(cpu)
     feed = random_feed(bundle.inputs, seed=1)
     outcome = compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=1e-6, rtol=1e-6)
-    assert outcome.ok, outcome
+    assert outcome.passed, outcome

@@ -5,7 +5,8 @@ import pytest
 
 import pipeline.partition.runtime  # noqa: F401  (registers the subgraph custom op)
 from pipeline.model.bundle import ModelBundle
-from pipeline.graph import compare, random_feed, run_bundle
+from pipeline.graph import random_feed, run_bundle
+from pipeline.measure.compare import compare
 from pipeline.model.zoo_bundle import zoo_bundle
 from pipeline.core.paramspec import build_params
 from pipeline.core.stage import STAGES, RunContext
@@ -49,7 +50,7 @@ def _matches(new, reference, api="symbol"):
         target.deploy(new)
         got = target.infer(feed)
     result = compare(ref, got, atol=1e-5, rtol=1e-5)
-    assert result.ok, result
+    assert result.passed, result
 
 
 def test_resnet18_with_pooling_excluded(bundle, reference, tmp_path):
@@ -127,7 +128,7 @@ def test_large_models_partition_and_match(name, side, excluded):
     new, result, _ = partition_bundle(big, PartitionParams("cpu", exclude_ops=(excluded,)))
     assert result.metrics["subgraphs"] >= 2
     feed = random_feed(big.inputs)
-    assert compare(run_bundle(big, feed), run_bundle(new, feed), atol=1e-4, rtol=1e-3).ok
+    assert compare(run_bundle(big, feed), run_bundle(new, feed), atol=1e-4, rtol=1e-3).passed
 
 
 def test_resnet18_for_eia1_large_with_pooling_excluded(bundle, reference):

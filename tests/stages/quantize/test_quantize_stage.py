@@ -14,6 +14,7 @@ from pipeline.core.errors import StageError, TargetError
 from pipeline.core.paramspec import build_params
 from stages.deploy import DeployParams
 from pipeline.precision.quantizers import QUANTIZERS
+from pipeline.targets import targets_serving
 from pipeline.precision.calibration import CalibrationParams
 from pipeline.precision.settings import QuantizeParams
 from stages.quantize import Quantize
@@ -232,7 +233,7 @@ def test_every_registered_quantizer_is_guarded_and_served_by_its_target(small, q
     out, result = quantize(runner, fp32, precision=precision, target=target)
     assert result.status == "passed", result.diagnostics
     rec = out.metadata["quantized"]
-    assert rec["precision"] == precision and target in quantized.SERVED_BY[rec["format"]]
+    assert rec["precision"] == precision and target in targets_serving(rec["format"])
     deployed, _ = runner.run("deploy", out, DeployParams(target=target))
     _, verified = runner.run("verify", deployed, LOOSE)
     assert verified.status == "passed", verified.diagnostics

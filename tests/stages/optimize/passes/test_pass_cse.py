@@ -2,7 +2,8 @@
 import mxnet as mx
 
 from pipeline.model.bundle import ModelBundle, TensorSpec
-from pipeline.graph import bundle_from_graph, compare, graph_of, random_feed, run_bundle
+from pipeline.graph import bundle_from_graph, graph_of, random_feed, run_bundle
+from pipeline.measure.compare import compare
 from pipeline.graph.edit import op_count
 from pipeline.graph.passes import PASSES
 
@@ -15,7 +16,7 @@ def _run(sym, params=None):
     new_graph, new_store = PASSES.get("cse")(graph, store, INPUTS)
     new = bundle_from_graph(bundle, new_graph, new_store, stage="optimize")
     feed = random_feed(INPUTS)
-    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=0, rtol=0).ok
+    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=0, rtol=0).passed
     return graph, new_graph
 
 
@@ -51,4 +52,4 @@ def test_zoo_model_keeps_outputs():
     graph, params = graph_of(bundle)
     new = bundle_from_graph(bundle, *PASSES.get("cse")(graph, params, bundle.inputs), stage="optimize")
     feed = random_feed(bundle.inputs)
-    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=0, rtol=0).ok
+    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=0, rtol=0).passed

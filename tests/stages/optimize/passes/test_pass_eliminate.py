@@ -5,7 +5,8 @@ import mxnet as mx
 import pytest
 
 from pipeline.model.bundle import ModelBundle, TensorSpec
-from pipeline.graph import bundle_from_graph, compare, graph_of, random_feed, run_bundle
+from pipeline.graph import bundle_from_graph, graph_of, random_feed, run_bundle
+from pipeline.measure.compare import compare
 from pipeline.graph.passes import PASSES
 
 INPUTS = [TensorSpec("data", (2, 6))]
@@ -23,7 +24,7 @@ def _apply(bundle):
     new = bundle_from_graph(bundle, new_graph, new_params, stage="optimize")
     feed = random_feed(bundle.inputs, seed=5)
     result = compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=0, rtol=0)
-    assert result.ok, result
+    assert result.passed, result
     return new_graph
 
 

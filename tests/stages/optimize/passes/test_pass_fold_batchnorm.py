@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from pipeline.model.bundle import ModelBundle, TensorSpec
-from pipeline.graph import bundle_from_graph, compare, graph_of, random_feed, run_bundle
+from pipeline.graph import bundle_from_graph, graph_of, random_feed, run_bundle
+from pipeline.measure.compare import compare
 from pipeline.graph.passes import PASSES
 
 
@@ -24,7 +25,7 @@ def _fold(bundle, atol=1e-5):
     new = bundle_from_graph(bundle, new_graph, new_params, stage="optimize")
     feed = random_feed(bundle.inputs, seed=2)
     result = compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=atol, rtol=1e-4)
-    assert result.ok, result
+    assert result.passed, result
     return new_graph, new
 
 

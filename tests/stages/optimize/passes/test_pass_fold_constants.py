@@ -3,7 +3,8 @@ import mxnet as mx
 import numpy as np
 
 from pipeline.model.bundle import ModelBundle, TensorSpec
-from pipeline.graph import bundle_from_graph, compare, graph_of, random_feed, run_bundle
+from pipeline.graph import bundle_from_graph, graph_of, random_feed, run_bundle
+from pipeline.measure.compare import compare
 from pipeline.graph.passes import PASSES
 
 INPUTS = [TensorSpec("data", (2, 6))]
@@ -26,7 +27,7 @@ def test_param_expression_is_folded():
     np.testing.assert_allclose(new_params.arg["scaled_folded"], w_np * 2 + np.exp(w_np), rtol=1e-6)
     new = bundle_from_graph(bundle, new_graph, new_params, stage="optimize")
     feed = random_feed(INPUTS)
-    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=1e-6, rtol=1e-6).ok
+    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=1e-6, rtol=1e-6).passed
 
 
 def test_inputs_and_random_ops_are_not_constant():
@@ -53,4 +54,4 @@ def test_zoo_model_keeps_outputs():
     graph, params = graph_of(bundle)
     new = bundle_from_graph(bundle, *PASSES.get("fold_constants")(graph, params, bundle.inputs), stage="optimize")
     feed = random_feed(bundle.inputs)
-    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=0, rtol=0).ok
+    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=0, rtol=0).passed

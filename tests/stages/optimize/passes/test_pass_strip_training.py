@@ -3,7 +3,8 @@ import mxnet as mx
 import pytest
 
 from pipeline.model.bundle import ModelBundle, TensorSpec
-from pipeline.graph import bundle_from_graph, compare, graph_of, random_feed, run_bundle
+from pipeline.graph import bundle_from_graph, graph_of, random_feed, run_bundle
+from pipeline.measure.compare import compare
 from pipeline.graph.passes import PASSES
 from pipeline.graph.passes.strip_training import served_default_axis
 
@@ -48,7 +49,7 @@ def test_loss_head_becomes_inference_op(case):
     assert not [n for n in new.symbol().list_arguments() if n.endswith("label")]
     feed = random_feed(bundle.inputs, seed=3)
     result = compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=1e-6, rtol=1e-5)
-    assert result.ok, result
+    assert result.passed, result
 
 
 def test_zoo_model_without_heads_is_unchanged():
@@ -71,7 +72,7 @@ def test_zoo_model_with_training_head():
     new = bundle_from_graph(bundle, *PASSES.get("strip_training")(graph, params, bundle.inputs), stage="optimize")
     assert "softmax_label" not in new.symbol().list_arguments()
     feed = random_feed(bundle.inputs)
-    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=1e-6, rtol=1e-5).ok
+    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=1e-6, rtol=1e-5).passed
 
 
 def test_probe_sees_the_reference_kernel_for_3d():
