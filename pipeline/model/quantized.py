@@ -31,8 +31,9 @@ from pipeline.core.errors import TargetError
 
 KEY = "quantized"
 # format -> the precision its artifact computes in
-FORMATS: dict[str, str] = {"onnx-qdq": "int8", "mxnet-int8": "int8", "mxnet-bf16": "bf16", "openvino-bf16": "bf16"}
-FILE_FORMATS = frozenset({"onnx-qdq"})
+FORMATS: dict[str, str] = {"onnx-qdq": "int8", "openvino-ir": "int8", "mxnet-int8": "int8", "mxnet-bf16": "bf16",
+                           "openvino-bf16": "bf16"}
+FILE_FORMATS = frozenset({"onnx-qdq", "openvino-ir"})
 
 
 def record(metadata: dict) -> dict | None:
@@ -58,6 +59,12 @@ def artifact_path(metadata: dict, base_dir: str | Path | None) -> Path:
     if not path.is_file():
         raise TargetError("the quantized model file is missing", code="QNT202", where=str(path),
                           hint="re-run the quantize stage")
+    for companion, digest in (rec.get("companions") or {}).items():  # an IR's .bin beside its .xml
+        other = path.with_name(companion)
+        if not other.is_file() or sha256_file(other) != digest:
+            raise TargetError("a file of the quantized model is missing or was changed after the quantize stage "
+                              "wrote it (sha256 mismatch)", code="QNT203", where=str(other),
+                              hint="re-run the quantize stage")
     if rec.get("sha256") and sha256_file(path) != rec["sha256"]:
         raise TargetError("the quantized model file was changed after the quantize stage wrote it (sha256 "
                           "mismatch)", code="QNT203", where=str(path), hint="re-run the quantize stage")

@@ -26,8 +26,10 @@ import numpy as np
 
 from pipeline.core import atomic
 from pipeline.core.errors import StageError
+from pipeline.model import quantized
 from pipeline.model.bundle import ModelBundle, sha256_file
 from pipeline.onnx.export import export_bundle
+from pipeline.precision.quantizers import QuantizeJob, record, register
 
 ENV_VAR = "MXDEPLOY_NNCF_PYTHON"
 CHILD = Path(__file__).with_name("nncf_child.py")
@@ -88,16 +90,26 @@ def run_nncf(onnx_path: Path, calibration: list[dict[str, np.ndarray]], out_xml:
 
 
 def quantize_with_nncf(bundle: ModelBundle, calibration: list[dict[str, np.ndarray]], stage_dir: Path,
-                       run_dir: Path, *, ignore: list[str] = ()) -> tuple[Path, dict]:
+                       run_dir: Path, *, exclude_nodes: tuple[str, ...] = ()) -> tuple[Path, dict]:
     """Export, quantize in the side venv, publish model-int8.xml/.bin in `stage_dir` atomically.
 
-    Returns the IR path and the record fields (paths relative to `run_dir`, both sha256s).
+    `exclude_nodes` are MXNet node names, kept in float (NNCF's ignored scope, matched to the ONNX
+    nodes the exporter made of them). Returns the IR path and the record fields (paths relative
+    to `run_dir`, both sha256s).
     """
+    import onnx
+
+    from pipeline.precision.onnx_int8 import excluded_onnx_nodes, name_nodes
+
     stage_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mxdeploy-nncf-out-") as tmp:
         exported = export_bundle(bundle, Path(tmp) / "model.onnx")
+        model = onnx.load(str(exported))
+        name_nodes(model)  # OpenVINO takes ONNX node names as friendly names, which the ignored scope matches
+        ignore = excluded_onnx_nodes(model, tuple(exclude_nodes))
+        onnx.save(model, str(exported))
         staged = Path(tmp) / IR_FILE
-        result = run_nncf(exported, calibration, staged, stage_dir / LOG_FILE, ignore=list(ignore),
+        result = run_nncf(exported, calibration, staged, stage_dir / LOG_FILE, ignore=ignore,
                           transformer=bundle.metadata.get("source", {}).get("family") == "nlp")
         xml, binary = stage_dir / IR_FILE, stage_dir / Path(IR_FILE).with_suffix(".bin").name
         for src, dst in ((staged.with_suffix(".bin"), binary), (staged, xml)):  # the .xml last: it names the .bin
@@ -109,4 +121,14 @@ def quantize_with_nncf(bundle: ModelBundle, calibration: list[dict[str, np.ndarr
     return xml, fields
 
 
-__all__ = ["ENV_VAR", "is_available", "nncf_python", "quantize_with_nncf", "run_nncf"]
+@register("int8", "openvino", format="openvino-ir", methods=("minmax",), label="NNCF")
+def quantize_openvino_nncf(job: QuantizeJob) -> ModelBundle:
+    """The openvino int8 quantizer: NNCF's placement and fast bias correction, served as an IR."""
+    _, fields = quantize_with_nncf(job.bundle, job.calibration, job.stage_dir, job.run_dir,
+                                   exclude_nodes=tuple(job.params.exclude_nodes))
+    meta = {**job.bundle.metadata, quantized.KEY: record(job, "openvino-ir", **fields)}
+    return job.bundle.evolve(stage="quantize", details={"precision": "int8", "format": "openvino-ir"},
+                             metadata=meta)
+
+
+__all__ = ["ENV_VAR", "is_available", "nncf_python", "quantize_openvino_nncf", "quantize_with_nncf", "run_nncf"]

@@ -1,19 +1,17 @@
-"""int8 for onnxruntime and openvino: ONNX Runtime's static quantization of the exported ONNX.
+"""int8 for onnxruntime: ONNX Runtime's static quantization of the exported ONNX.
 
 The bundle is exported once (pipeline/onnx/export.py), its unnamed nodes are named after
 their first output (the exporter leaves Conv and Gemm nodes unnamed, and `nodes_to_exclude`
 matches by name), ONNX Runtime's pre-processing runs (shape inference and graph cleanup;
 symbolic shape inference is skipped: the shapes are static, and it would need sympy), and
 `quantize_static` writes a QDQ model: QuantizeLinear/DequantizeLinear pairs around int8
-weights and activations. QDQ is the format both runtimes fuse into int8 kernels, so the same
-file serves onnxruntime and openvino (OpenVINO reads QDQ as its own FakeQuantize).
-Activations are signed int8 (QInt8), as ONNX Runtime recommends for x86 CPUs with VNNI.
+weights and activations, the format ONNX Runtime fuses into int8 kernels. Activations are
+signed int8 (QInt8), as ONNX Runtime recommends for x86 CPUs with VNNI.
 
-For openvino, BatchNormalization and Concat are left unquantized: OpenVINO 2026.4.1 segfaults
-while compiling densenet121's QDQ model when either of them is quantized (measured: each alone
-crashes, neither compiles and runs). OpenVINO's own low-precision transformations carry int8
-through them from the QDQ pairs around Conv and Gemm; onnxruntime keeps ONNX Runtime's whole
-default op set.
+openvino's int8 is NNCF's (pipeline/precision/nncf_int8.py): OpenVINO fuses NNCF's placement
+better, and OpenVINO 2026.4.1 segfaults compiling a QDQ densenet121 whose BatchNormalization or
+Concat is quantized. An onnx-qdq file made here can still be served by openvino (it reads QDQ
+as FakeQuantize); tests/stages/quantize/test_openvino_int8_ops.py keeps the crash in view.
 """
 from __future__ import annotations
 
@@ -35,14 +33,13 @@ from pipeline.precision.quantizers import QuantizeJob, record, register
 
 QUANTIZED_FILE = "model-int8.onnx"
 METHODS = {"minmax": "MinMax", "entropy": "Entropy", "percentile": "Percentile"}
-UNQUANTIZED_OPS: dict[str, frozenset[str]] = {"openvino": frozenset({"BatchNormalization", "Concat"})}
 
 
-def op_types_to_quantize(target: str) -> list[str]:
-    """ONNX Runtime's default op set (its QOperator and QDQ registries), less what `target` cannot take."""
+def op_types_to_quantize() -> list[str]:
+    """ONNX Runtime's default op set (its QOperator and QDQ registries)."""
     from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
 
-    return sorted((set(QLinearOpsRegistry) | set(QDQRegistry)) - UNQUANTIZED_OPS.get(target, frozenset()))
+    return sorted(set(QLinearOpsRegistry) | set(QDQRegistry))
 
 
 class _Reader:
@@ -88,7 +85,7 @@ def excluded_onnx_nodes(model, exclude: tuple[str, ...]) -> list[str]:
     return out
 
 
-@register("int8", "onnxruntime", "openvino", format="onnx-qdq", label="ONNX Runtime's static quantization")
+@register("int8", "onnxruntime", format="onnx-qdq", label="ONNX Runtime's static quantization")
 def quantize_onnx_int8(job: QuantizeJob) -> ModelBundle:
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
@@ -112,12 +109,11 @@ def quantize_onnx_int8(job: QuantizeJob) -> ModelBundle:
             quantize_static(str(prepared), str(staged), _Reader(job.calibration), quant_format=QuantFormat.QDQ,
                             per_channel=p.per_channel, activation_type=QuantType.QInt8,
                             weight_type=QuantType.QInt8, nodes_to_exclude=excluded,
-                            op_types_to_quantize=op_types_to_quantize(p.target),
+                            op_types_to_quantize=op_types_to_quantize(),
                             calibrate_method=getattr(CalibrationMethod, METHODS[p.method]))
         with atomic.atomic_path(out_path) as tmp_out:
             shutil.copyfile(staged, tmp_out)  # /tmp may be another filesystem: no rename
     rel = os.path.relpath(out_path, job.run_dir)
     meta = {**job.bundle.metadata,
-            quantized.KEY: record(job, "onnx-qdq", path=rel, sha256=sha256_file(out_path),
-                                  unquantized_ops=sorted(UNQUANTIZED_OPS.get(p.target, ())))}
+            quantized.KEY: record(job, "onnx-qdq", path=rel, sha256=sha256_file(out_path))}
     return job.bundle.evolve(stage="quantize", details={"precision": "int8", "format": "onnx-qdq"}, metadata=meta)

@@ -98,7 +98,7 @@ class ExportedOnnxTarget(Target):
         """The ONNX file to serve: the quantize stage's QDQ file when the bundle has one (the
         Symbol is still the fp32 graph then), else a fresh export of the Symbol."""
         rec = quantized.record(bundle.metadata)
-        if rec is not None and rec.get("format") == "onnx-qdq":
+        if rec is not None and rec.get("format") in quantized.FILE_FORMATS:
             return quantized.artifact_path(bundle.metadata, self.option("base_dir"))
         return export_bundle(bundle, folder / ONNX_FILE, opset=self.option("opset"),
                              clip_indices=self.option("clip_indices"))

@@ -106,7 +106,7 @@ class OpenVinoTarget(ExportedOnnxTarget):
     name = "openvino"
     summary = "ONNX export compiled by OpenVINO for the CPU (latency hint; f32 or bf16)"
     precisions = frozenset({"fp32", "bf16", "int8"})
-    formats = frozenset({*ExportedOnnxTarget.formats, "openvino-bf16"})
+    formats = frozenset({*ExportedOnnxTarget.formats, "openvino-ir", "openvino-bf16"})
     # fp32 is asked for explicitly: on a CPU with AMX OpenVINO's own default is bf16.
     tune = MappingProxyType({"fp32": {"precision": "f32"}, "bf16": {}, "int8": {}})
     option_types = {

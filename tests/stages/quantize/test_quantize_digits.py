@@ -32,7 +32,7 @@ def test_example_data_files_are_what_the_helper_writes(tmp_path):
             np.testing.assert_array_equal(shipped[name], fresh[name])
 
 
-FORMATS = {"digits-int8": {"onnxruntime": "onnx-qdq", "openvino": "onnx-qdq", "onednn": "mxnet-int8"},
+FORMATS = {"digits-int8": {"onnxruntime": "onnx-qdq", "openvino": "openvino-ir", "onednn": "mxnet-int8"},
            "digits-bf16": {"openvino": "openvino-bf16", "onednn": "mxnet-bf16"}}
 
 

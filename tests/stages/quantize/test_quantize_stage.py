@@ -39,7 +39,7 @@ def small(make_runner):
     return runner, bundle
 
 
-@pytest.mark.parametrize("target", ["onnxruntime", "openvino"])
+@pytest.mark.parametrize("target", ["onnxruntime"])
 def test_onnx_int8_writes_a_qdq_model_that_the_target_serves(small, target):
     runner, fp32 = small
     out, result = quantize(runner, fp32, target=target)
@@ -59,6 +59,28 @@ def test_onnx_int8_writes_a_qdq_model_that_the_target_serves(small, target):
     assert "base_dir" not in deployed.metadata["deployment"]["options"]  # run-dir specific, never recorded
     guard = json.loads((runner.run_dir / "pipe" / "01-quantize" / "guard.json").read_text())
     assert guard["passed"] and guard["thresholds"]["min_cosine"] == 0.99
+
+
+def test_openvino_int8_is_nncfs_ir_served_as_is(small):
+    runner, fp32 = small
+    out, result = quantize(runner, fp32, target="openvino")
+    assert result.status == "passed", result.diagnostics
+    rec = out.metadata["quantized"]
+    assert rec["format"] == "openvino-ir" and rec["quantizer"] == "nncf" and rec["target"] == "openvino"
+    xml = runner.run_dir / rec["path"]
+    assert xml.is_file() and xml.with_suffix(".bin").is_file() and result.artifacts["quantized_model"] == xml.name
+    assert out.symbol_json == fp32.symbol_json  # the Symbol stays fp32; the IR is what is served
+    deployed, _ = runner.run("deploy", out, DeployParams(target="openvino"))
+    assert runner.session.onnx_path() == xml  # no re-export: NNCF's IR itself
+    _, verified = runner.run("verify", deployed, LOOSE)
+    assert verified.status == "passed", verified.diagnostics
+    xml.with_suffix(".bin").write_bytes(b"tampered")
+    from pipeline.core.errors import TargetError
+    from pipeline.targets.build import deployed_target
+
+    with pytest.raises(TargetError) as err:
+        deployed_target(deployed.metadata, runner.run_dir).deploy(deployed)
+    assert err.value.code == "QNT203"
 
 
 @pytest.mark.parametrize("target", ["onednn", "cpu"])
@@ -209,6 +231,7 @@ def test_quantizing_twice_is_refused(small):
     ({"precision": "bf16", "target": "onnxruntime"}, ("target",), "no bf16 quantizer for target 'onnxruntime'"),
     ({"precision": "bf16", "target": "onnxruntime"}, ("target",), "bf16 is made for: cpu, onednn, openvino"),
     ({"target": "onednn", "method": "percentile"}, ("method",), "minmax or entropy"),
+    ({"target": "openvino", "method": "entropy"}, ("method",), "minmax"),
     ({"calibration": {"input": "npz"}}, ("calibration", "path"), "needs a path"),
     ({"holdout": 0}, ("holdout",), "at least 1"),
     ({"min_cosine": 2.0}, ("min_cosine",), "[-1, 1]"),
@@ -220,8 +243,8 @@ def test_params_refused_at_validation(values, path, fragment):
     assert any(i.path == path and fragment in i.message for i in found), found
 
 
-def test_percentile_is_accepted_for_onnx_targets():
-    params, _ = build_params(QuantizeParams, {"target": "openvino", "method": "percentile"})
+def test_percentile_is_accepted_for_onnxruntime():
+    params, _ = build_params(QuantizeParams, {"target": "onnxruntime", "method": "percentile"})
     assert Quantize.check_params(params) == []
 
 
