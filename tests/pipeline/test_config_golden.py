@@ -53,7 +53,7 @@ GOLDEN = [
     (HEAD + GOOD_SOURCE + GOOD_INPUTS + "    stages:\n      - verfy: {}\n", [
         "p.yaml:7:9: pipeline 'r18': stages[0]: unknown stage 'verfy' (did you mean 'verify'?); known stages: check, deploy, optimize, partition, quantize, verify [CFG009]"]),
     (HEAD + GOOD_SOURCE + GOOD_INPUTS + "    stages:\n      - deploy: {targt: cpu}\n", [
-        "p.yaml:7:18: pipeline 'r18': stages[0].deploy.targt: unknown parameter 'targt' (did you mean 'target'?); expected one of: target, api, for_training, grad_req, contexts, group2ctxs, optimizer, threads [CFG005]"]),
+        "p.yaml:7:18: pipeline 'r18': stages[0].deploy.targt: unknown parameter 'targt' (did you mean 'target'?); expected one of: target, api, for_training, grad_req, contexts, group2ctxs, optimizer, threads, clip_indices [CFG005]"]),
     (HEAD + GOOD_SOURCE + GOOD_INPUTS + "    stages:\n      - verify: {runs: many}\n", [
         "p.yaml:7:24: pipeline 'r18': stages[0].verify.runs: expected an integer, got 'many' [CFG004]"]),
     (HEAD + GOOD_SOURCE + GOOD_INPUTS + "    stages:\n      - check: {}\n", [
