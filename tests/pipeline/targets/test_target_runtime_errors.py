@@ -73,3 +73,18 @@ def test_openvino_refusing_a_graph_is_ovn103_naming_the_op(tmp_path):
 def test_reason_line_and_node_of_each_runtimes_text(text, reason, node, op):
     assert first_error_line(RuntimeError(text)) == reason
     assert named_node(text) == (node, op)
+
+
+def test_the_cli_prints_one_line_and_the_runtime_text_only_with_debug(tmp_path, capsys):
+    from pipeline import cli
+
+    sym = mx.sym.Convolution(mx.sym.var("data"), kernel=(3, 3), num_filter=2, name="conv0")
+    mx.model.save_checkpoint(str(tmp_path / "f64"), 0, sym, {"conv0_weight": mx.nd.ones((2, 2, 3, 3), dtype="float64"),
+                                                             "conv0_bias": mx.nd.zeros(2, dtype="float64")}, {})
+    argv = ["convert", str(tmp_path / "f64"), str(tmp_path / "out.onnx"), "--input", "data=1,2,5,5"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("conv0: EXP103 MXNet 1.9.1 refused the graph's ONNX translation")
+    assert "../src/operator" not in err and "infer_type error" not in err
+    assert cli.main(["--debug", *argv]) == 2
+    assert "../src/operator/nn/convolution.cc" in capsys.readouterr().err  # the runtime's own text, on request
