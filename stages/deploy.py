@@ -127,6 +127,7 @@ def zeros_feed(bundle: ModelBundle) -> dict[str, np.ndarray]:
 @register_stage
 class Deploy(Stage):
     name = "deploy"
+    host_dependent = True  # target auto's choice and the first-forward time are this CPU's
     summary = "deploy to a target (inference only) and run one warm-up forward"
     Params = DeployParams
     # target auto: the target and precision it chose (metrics.auto.choice), else the one named

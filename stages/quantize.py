@@ -30,6 +30,7 @@ GUARD_FILE = "guard.json"
 
 @register_stage
 class Quantize(Stage):
+    host_dependent = True  # bf16 is refused without native bf16; the int8 kernels differ by CPU
     name = "quantize"
     summary = "int8 or bf16 for a target, calibrated, and refused if held-out outputs drift from fp32"
     Params = QuantizeParams

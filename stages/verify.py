@@ -20,6 +20,7 @@ from pipeline.model.bundle import ModelBundle
 from pipeline.measure.compare import CompareResult, compare
 from pipeline.core.diagnostics import Diagnostic, has_errors
 from pipeline.core.errors import StageError
+from pipeline.core.runtime_errors import runtime_call
 from pipeline.measure.inputs import make_feed, random_feed
 from pipeline.measure.latency import latency_ms
 from pipeline.core.paramspec import ParamIssue, param
@@ -38,21 +39,22 @@ class VerifyParams:
         "random", "random: seeded normal inputs; image: the image file, preprocessed as the Elastic Inference guide "
                   "did; dataset: the first rows of `dataset` (in-distribution inputs, e.g. for int8)")
     seed: int = param(0, "seed of the random inputs")
-    image: Optional[str] = param(None, "image file for input: image (JPEG or PNG)")
-    labels: Optional[str] = param(None, "class names, one per line (synset.txt): adds top_k_classes")
+    image: Optional[str] = param(None, "image file for input: image (JPEG or PNG)", path="file")
+    labels: Optional[str] = param(None, "class names, one per line (synset.txt): adds top_k_classes", path="file")
     atol: float = param(1e-4, "absolute tolerance: |got - ref| <= atol + rtol * |ref|")
     rtol: float = param(1e-3, "relative tolerance")
     top_k: int = param(5, "k of the top-k agreement and of top_k_classes")
     runs: int = param(20, "timed forwards for the latency percentiles")
     warmup: int = param(3, "untimed forwards before timing")
     dataset: Optional[str] = param(None, ".npz, one array per input (rows on its batch_axis); with 'label' it "
-                                         "adds accuracy and reference_accuracy on it")
+                                         "adds accuracy and reference_accuracy on it", path="file")
     max_accuracy_drop: Optional[float] = param(None, "fail (VER107) when the deployed accuracy is lower than the "
                                                      "reference's by more than this (0.01: one point)")
 
 
 @register_stage
 class Verify(Stage):
+    host_dependent = True  # its latency and throughput are measured on this CPU
     name = "verify"
     summary = "compare the deployed outputs with the source's reference; measure latency"
     Params = VerifyParams
@@ -94,6 +96,7 @@ class Verify(Stage):
                 make_feed(bundle.inputs, params.input, seed=params.seed,
                           image=ctx.resolve(params.image) if params.image else None)
             reference = REFERENCES.get(reference_spec["kind"])(reference_spec, ctx.run_dir)
+            reference = _GuardedReference(reference, reference_spec["kind"])
             expected = reference.run(feed)
             got = session.infer(feed)
             latency = latency_ms(session, feed, runs=params.runs, warmup=params.warmup)
@@ -142,6 +145,20 @@ def _second_size(bundle: ModelBundle, reference, session, params: VerifyParams):
     feed = random_feed(specs, params.seed, batch_index=1)
     result = compare(reference.run(feed), session.infer(feed), atol=params.atol, rtol=params.rtol, top_k=params.top_k)
     return {s.name: list(s.shape) for s in specs}, result
+
+
+class _GuardedReference:
+    """A reference whose run goes through the runtime wrapper: its refusal is VER108, its crash
+    names the feed (pipeline/core/runtime_errors.py)."""
+
+    def __init__(self, reference, kind: str):
+        self.reference, self.kind = reference, kind
+
+    def run(self, feed):
+        with runtime_call(self.reference.runtime, f"the {self.kind} reference run", code="VER108", error=StageError,
+                          feed=feed, hint="the reference itself cannot run this feed: check the declared inputs "
+                                          "(dtype, range, integer) against what the model accepts"):
+            return self.reference.run(feed)
 
 
 def _dataset_accuracy(reference, session, bundle: ModelBundle, dataset) -> dict:

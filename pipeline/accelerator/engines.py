@@ -22,6 +22,7 @@ import numpy as np
 
 from pipeline.accelerator.errors import BadRequest, EngineError
 from pipeline.core.registry import Registry
+from pipeline.core.runtime_errors import first_error_line, runtime_call
 
 MiB = 1 << 20
 _TOTAL_RE = re.compile(r"Total (\d+) MB allocated")
@@ -84,7 +85,7 @@ class MXNetEngine:
             raise BadRequest(f"the symbol JSON is not a valid graph: {exc.message}", where=exc.where,
                              hint="send the graph saved by Symbol.tojson()") from None
         except (ValueError, RecursionError, mx.MXNetError) as exc:
-            raise BadRequest(f"the symbol JSON does not load: {str(exc).splitlines()[0]}",
+            raise BadRequest(f"the symbol JSON does not load: {first_error_line(exc)}",
                              where="load", hint="send the graph saved by Symbol.tojson()") from None
         args, aux = _split_params(symbol, params)
         arguments = symbol.list_arguments()
@@ -135,8 +136,7 @@ class MXNetEngine:
 
 
 def _first_line(exc) -> str:
-    lines = [ln for ln in str(exc).splitlines() if ln.strip() and not ln.startswith(("Stack", "["))]
-    return lines[-1] if lines else type(exc).__name__
+    return first_error_line(exc)  # the one reader of native messages (pipeline/core/runtime_errors.py)
 
 
 def _estimate_activations(symbol, shapes) -> int:
@@ -190,11 +190,9 @@ class OnnxRuntimeEngine:
         input_bytes = sum(int(np.prod(s.shape)) * np.dtype(s.dtype).itemsize for s in specs)
 
         def run(feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-            try:
+            with runtime_call("onnxruntime", "the forward", code=EngineError.code, error=EngineError,
+                              where="forward", feed=feed):
                 return session.run(None, {n: feed[n] for n in feed_names})
-            except Exception as exc:  # noqa: BLE001 - ORT raises its own types; report them coded
-                raise EngineError(f"ONNX Runtime failed in forward: {str(exc).splitlines()[0]}",
-                                  where="forward") from None
 
         return BoundExecutor(nbytes=activations + input_bytes, run=run, state=session,
                              info={"planner": "mxnet-memory-model"})

@@ -11,6 +11,7 @@ from pipeline.checks import memory_fit  # noqa: F401  EI6xx
 from pipeline.checks import shapes  # noqa: F401  EI7xx
 from pipeline.checks import dtypes  # noqa: F401  EI8xx
 from pipeline.checks import value_ranges  # noqa: F401  EI9xx
+from pipeline.checks import runtime  # noqa: F401  EI91x
 from pipeline.checks.subject import RULES, CheckSubject, run_rules
 
 __all__ = ["RULES", "CheckSubject", "run_rules"]

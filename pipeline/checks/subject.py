@@ -39,6 +39,8 @@ class CheckSubject:
     target: type[Target]
     extra_shapes: tuple[dict[str, tuple[int, ...]], ...] = ()  # alternative feeds, input -> shape
     planned_stages: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    # results rules share within one check (pipeline/checks/runtime.py's bind): not part of the subject
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     # -- graph views ---------------------------------------------------------------------
     @functools.cached_property

@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     except MxdeployError as exc:
         print(exc.one_line(), file=sys.stderr)
         if debug:
+            if getattr(exc, "detail", ""):  # a runtime's full text (pipeline/core/runtime_errors.py)
+                print(exc.detail, file=sys.stderr)
             traceback.print_exc()
         return getattr(exc, "exit_code", EXIT_USAGE)
     except KeyboardInterrupt:
@@ -96,7 +98,9 @@ def register_stages() -> None:
 
 def internal_error_line(exc: BaseException, debug: bool) -> str:
     """One line for a bug: code, type, the first line of its message, and how to get more."""
-    text = (str(exc).strip().splitlines() or [""])[0][:300]
+    from pipeline.core.runtime_errors import first_error_line
+
+    text = first_error_line(exc) if str(exc).strip() else ""
     line = f"INT001 internal error in mxdeploy: {type(exc).__name__}" + (f": {text}" if text else "")
     if not debug:
         line += " (a bug: re-run with --debug for the traceback and report it)"

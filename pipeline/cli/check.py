@@ -2,12 +2,14 @@
 
 MODEL is a model zoo name, a checkpoint prefix or an .onnx file. `--input NAME=D1,D2,...`
 declares an input's shape; giving the same input again declares another shape the model will
-be served with (the shapes rule counts one model copy per shape). Exit 0 when there is no
+be served with (the shapes rule counts one model copy per shape). On a terminal the findings
+are a table; piped or logged, one line each (`CODE severity [node]: message (fix: hint)`). Exit 0 when there is no
 error, 1 when there is one, 2 for bad usage (the CLI maps UsageError and friends to 2).
 """
 from __future__ import annotations
 
 import json
+import sys
 
 from rich.table import Table
 
@@ -63,10 +65,20 @@ def _print_table(report: dict) -> None:
     console = stdout_console()
     memory = report["memory"]
     needed = "unknown" if memory["bytes"] is None else f"{memory['bytes'] / (1 << 20):.1f} MiB"
-    console.print(f"{report['model']} on {report['target']}: needs {needed}; "
-                  f"smallest accelerator that fits: {memory['smallest_fit'] or 'none'}", markup=False)
+    header = (f"{report['model']} on {report['target']}: needs {needed}; "
+              f"smallest accelerator that fits: {memory['smallest_fit'] or 'none'}")
+    if not sys.stdout.isatty():
+        print(header)
+    else:
+        console.print(header, markup=False)
     if not report["diagnostics"]:
         console.print("no findings", markup=False)
+        return
+    if not sys.stdout.isatty():  # a log or a pipe: one grep-able line per finding, never a wrapped cell
+        for d in report["diagnostics"]:
+            node = f" [{d['node']}]" if d["node"] else ""
+            fix = f" (fix: {d['hint']})" if d["hint"] else ""
+            print(" ".join(f"{d['code']} {d['severity']}{node}: {d['message']}{fix}".split()))
         return
     table = Table(show_lines=False)
     for col in ("code", "severity", "node", "message", "fix"):

@@ -1,9 +1,10 @@
-"""`pipeline tune MODEL [--input NAME=D1,...]... [--json]`: the fastest correct CPU deployment.
+"""`pipeline tune MODEL [--input NAME=D1,...]... [--target NAME]... [--json]`: the fastest correct CPU deployment.
 
 Deploys MODEL (a zoo name, a checkpoint prefix or an .onnx file) on every available target x
 precision, guards each against fp32 on held-out random inputs and times it (pipeline/precision/tuning.py);
 prints the whole table and the choice, or with --json exactly DESIGN.md's object. Exit 0 when a
-deployment passed, 1 when none did.
+deployment passed, 1 when none did. Each candidate runs in its own child process: one that
+crashes natively is a row with status `crashed` and tuning goes on.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 
 from rich.table import Table
 
+from pipeline.core.errors import UsageError
 from pipeline.run.progress import stdout_console
 from pipeline.model.resolve import load_model, parse_input_arg
 
@@ -31,12 +33,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--runs", type=int, default=d.runs, help="timed forwards per deployment")
     parser.add_argument("--min-cosine", type=float, default=d.min_cosine, help="guard: least cosine per input")
     parser.add_argument("--max-rel-err", type=float, default=d.max_rel_err, help="guard: largest relative error")
+    parser.add_argument("--target", action="append", default=[], metavar="NAME",
+                        help="try only this target (repeat for more); default: every available one")
     parser.add_argument("--json", action="store_true", help="print one JSON object (see DESIGN.md)")
 
 
 def main(args) -> int:
-    from pipeline.precision.tuning import TuneSettings, tune
+    from pipeline.precision.tuning import TuneSettings, available_candidates, tune
+    from pipeline.targets import TARGETS
 
+    for name in args.target:
+        TARGETS.get(name)  # an unknown name is REG001 with a did-you-mean, before any model loads
+    candidates = [c for c in available_candidates() if not args.target or c[0] in args.target]
+    if not candidates:
+        raise UsageError(f"no available deployment to tune on {', '.join(args.target)}", where="--target",
+                         hint="name a target that is installed here and that tune tries (see `pipeline targets`)")
     specs = [parse_input_arg(text) for text in args.input]
     bundle = load_model(args.model, specs or None)
     settings = TuneSettings(samples=args.samples, holdout=args.holdout, runs=args.runs,
@@ -46,7 +57,7 @@ def main(args) -> int:
         if not args.json:
             print(f"tuning {target} {precision} ...", file=sys.stderr, flush=True)
 
-    result = tune(bundle, settings=settings, progress=progress)
+    result = tune(bundle, settings=settings, progress=progress, candidates=candidates)
     if args.json:
         print(json.dumps(result.to_json(args.model)))
     else:
@@ -60,6 +71,15 @@ def _fmt(value) -> str:
 
 def _print_table(model: str, result) -> None:
     console = stdout_console()
+    if not sys.stdout.isatty():  # a log or a pipe: one line per candidate, never a wrapped cell
+        for r in result.rows:
+            mark = " (chosen)" if r is result.choice else ""
+            figures = f" p50 {_fmt(r.p50_ms)} ms, p90 {_fmt(r.p90_ms)} ms, cosine {_fmt(r.cosine)}, " \
+                      f"max rel err {_fmt(r.max_rel_err)}, top-1 {_fmt(r.top1_agreement)}" if r.p50_ms is not None else ""
+            detail = f": {r.detail}" if r.detail else ""
+            print(" ".join(f"{r.target} {r.precision} {r.status}{mark}{figures}{detail}".split()))
+        print(" ".join(f"choice: {result.reason}".split()))
+        return
     table = Table(title=f"{model}: deployments (guard against fp32 on MXNet's executor)")
     for col in ("target", "precision", "status", "p50 ms", "p90 ms", "cosine", "max rel err", "top-1 agr."):
         table.add_column(col, no_wrap=True)

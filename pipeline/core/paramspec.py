@@ -17,11 +17,21 @@ from typing import Any, Annotated, Callable, Literal, Union, get_args, get_origi
 from pipeline.core.registry import did_you_mean
 
 
-def param(default: Any = MISSING, help: str = "", *, factory: Callable[[], Any] | None = None):
-    """A dataclass field with help text; `factory` for mutable defaults."""
+# What a path-valued field names (`param(..., path=KIND)`), checked by `pipeline validate`
+# (pipeline/run/config/files.py): a file, a folder, either, a checkpoint prefix (with the
+# sibling field `epoch`), or a factory's `pkg.module:callable`.
+PATH_KINDS = ("file", "dir", "file_or_dir", "checkpoint", "module")
+
+
+def param(default: Any = MISSING, help: str = "", *, factory: Callable[[], Any] | None = None, path: str = ""):
+    """A dataclass field with help text; `factory` for mutable defaults; `path` (one of
+    PATH_KINDS) when the value names something on disk that must exist before anything runs."""
+    if path and path not in PATH_KINDS:
+        raise ValueError(f"unknown path kind {path!r}; expected one of {PATH_KINDS}")
+    metadata = {"help": help, **({"path": path} if path else {})}
     if factory is not None:
-        return field(default_factory=factory, metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)

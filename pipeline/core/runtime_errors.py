@@ -1,22 +1,183 @@
-"""Reading MXNet's native error text down to the one line a user needs.
+"""The one wrapper between our code and a third-party runtime's exceptions.
 
-MXNet 1.9.1 wraps native failures as `MXNetError` whose text starts with a Python-style
-"Traceback (most recent call last):" and file/line frames from the C++ sources; the actual
-reason is the `MXNetError: ...` line or a `Check failed: ...` line near the end. Coded errors
-quote that line rather than the frames.
+Every call into MXNet (bind, infer_shape, forward, AMP, quantization), ONNX Runtime (session,
+run, quantize_static), OpenVINO (read, compile, infer) and the ONNX checker and shape inference
+goes through `runtime_call`. Their exceptions are untyped and multi-line: MXNet 1.9.1 prefixes
+a Python-style "Traceback" and C++ frames, ONNX Runtime a `[ONNXRuntimeError] : 1 : FAIL :`
+header, OpenVINO an `Exception from src/...cpp:NN:` line and `Check '...' failed at` frames.
+`runtime_call` turns any of them into our coded error: one line naming the runtime and its
+version, the node or op when the text names one, the reason line, and a hint; the raw text is
+kept on the error (`detail`, printed by `--debug`) and appended to the log named by
+MXDEPLOY_RUNTIME_LOG (a worker points it at the cell's log.txt), never to the terminal.
+Our own bugs stay bugs: an `MxdeployError` raised inside the block passes through untouched.
+
+`first_error_line` is the reason-line reader every loader uses for a native message.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
+import os
+import sys
+import re
+import time
+from importlib import metadata as importlib_metadata
 
-def first_error_line(exc: BaseException) -> str:
-    """The reason line of an (MXNet) exception, without the native stack frames."""
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+from pipeline.core import activity
+from pipeline.core.errors import MxdeployError, TargetError
+
+LOG_ENV = "MXDEPLOY_RUNTIME_LOG"
+# runtime -> (the name users know it by, its distribution for the version)
+RUNTIMES: dict[str, tuple[str, str]] = {
+    "mxnet": ("MXNet", "mxnet"),
+    "onnxruntime": ("ONNX Runtime", "onnxruntime"),
+    "openvino": ("OpenVINO", "openvino"),
+    "onnx": ("ONNX", "onnx"),
+}
+DEFAULT_HINT = ("deploy to another target, or run `pipeline compare MODEL@cpu MODEL@TARGET --localize` to find "
+                "the node; the runtime's full text is in the log (or re-run with --debug)")
+_FRAMES = ("Traceback", "File ", "[bt]", "Stack trace", "Exception from src", "Exception from ", "  ")
+_PREFIXES = (re.compile(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*"),
+             re.compile(r"^\[\d\d:\d\d:\d\d\]\s*\S+:\d+:\s*"),
+             re.compile(r"^\[\s*[A-Z_]+\s*\]\s*"),
+             re.compile(r"^(MXNetError|RuntimeError|onnx\.\w+\.\w+Error|\w+Error):\s*"))
+_SOURCE_REF = re.compile(r"\[\d\d:\d\d:\d\d\]\s*\S+:\d+:\s*")
+# how runtimes name the node they refused, most specific first
+_NODE_PATTERNS = (re.compile(r"Error in operator ([\w./:-]+)"), re.compile(r"<Node\(\w+\): ([^>]+)>"),
+                  re.compile(r'name="([^"]+)"'),
+                  re.compile(r"[Nn]ode \(([^)]+)\)"),
+                  re.compile(r"[Nn]ode(?: with name| name)?\s*['\"]([^'\"]+)['\"]"),
+                  re.compile(r"[Nn]ode:\s*([\w./:-]+)"),
+                  re.compile(r"[Nn]ode name:\s*([\w./:-]+)"),
+                  re.compile(r"\bfriendly_name\s*[=:]\s*['\"]?([\w./:-]+)"))
+_OP_PATTERNS = (re.compile(r"\bOp \(([^)]+)\)"), re.compile(r"implementation for (\w+)\("),
+                re.compile(r"-- (\w+)-\d+ with a message"), re.compile(r"rule found for operations:\s*([\w.]+)"),
+                re.compile(r"\bop(?:_type)?[ :=]+['\"]?([A-Z][\w]+)"),
+                re.compile(r"\bOperator\s+([A-Z][\w]+)"))
+MAX_LINE = 300
+
+
+@functools.lru_cache(maxsize=None)
+def runtime_version(runtime: str) -> str:
+    """The installed version of a runtime ('' when it is not installed)."""
+    dist = RUNTIMES.get(runtime, (runtime, runtime))[1]
+    try:
+        return importlib_metadata.version(dist)
+    except importlib_metadata.PackageNotFoundError:
+        return ""
+
+
+def runtime_label(runtime: str) -> str:
+    name = RUNTIMES.get(runtime, (runtime, runtime))[0]
+    version = runtime_version(runtime)
+    return f"{name} {version}" if version else name
+
+
+def reason_line(text: str) -> str:
+    """The line of a native message that says why, without frames and headers."""
+    lines = [ln.rstrip() for ln in str(text).splitlines() if ln.strip()]
     for line in lines:
         if line.startswith("MXNetError:"):
-            return line[len("MXNetError:"):].strip()
+            return _clean(line)
     for line in lines:
-        if "Check failed" in line or "Error" in line.split(":")[0]:
-            return line
-    frames = ("Traceback", "File ", "[bt]", "Stack trace")
-    rest = [ln for ln in lines if not ln.startswith(frames)]
-    return (rest or lines or [type(exc).__name__])[0]
+        if "Check failed" in line:
+            return _clean(line)
+    rest = [c for c in (_clean(ln) for ln in lines
+                        if not ln.startswith(_FRAMES) and not re.match(r"^Check '.*' failed at", ln)) if c]
+    # OpenVINO lists what it could not convert as "-- ..." lines after a summary: that is the reason
+    listed = [c[3:] for c in rest if c.startswith("-- ")]
+    for i, line in enumerate(rest):
+        if line.endswith(":") and i + 1 < len(rest):  # "Load model failed:" / "Failed operations:": say what
+            line = f"{line} {rest[i + 1]}"
+        if listed and listed[0] not in line:
+            line = f"{line} {listed[0]}"
+        return line[:MAX_LINE]
+    return _clean(lines[0]) if lines else ""
+
+
+def _clean(line: str) -> str:
+    line = line.strip()
+    for pattern in _PREFIXES:
+        line = pattern.sub("", line)
+    line = _SOURCE_REF.sub("", line)  # MXNet's "[11:15:25] ../src/operator/nn/convolution.cc:301: " mid-line
+    return line.strip()[:MAX_LINE]
+
+
+def first_error_line(exc: BaseException) -> str:
+    """The reason line of a native exception (MXNet, ONNX Runtime, OpenVINO, ONNX), or its type."""
+    return reason_line(str(exc)) or type(exc).__name__
+
+
+def named_node(text: str, nodes=()) -> tuple[str, str]:
+    """(node, op) the runtime's text names, '' where it names none; a known node name wins."""
+    text = str(text)
+    node = next((n for n in nodes if n and re.search(rf"(?<![\w.]){re.escape(n)}(?![\w])", text)), "")
+    if not node:
+        for pattern in _NODE_PATTERNS:
+            found = pattern.search(text)
+            if found:
+                node = found.group(1).rstrip(":.,")
+                break
+    op = ""
+    for pattern in _OP_PATTERNS:
+        found = pattern.search(text)
+        if found:
+            op = found.group(1)
+            break
+    return node, op
+
+
+def log_raw(runtime: str, action: str, text: str) -> None:
+    """Append a runtime's full text to MXDEPLOY_RUNTIME_LOG (the cell's log.txt in a worker)."""
+    path = os.environ.get(LOG_ENV)
+    if not path:
+        return
+    stamp = time.strftime("%H:%M:%S")
+    with contextlib.suppress(OSError):
+        with open(path, "a", encoding="utf-8", errors="replace") as fh:
+            fh.write(f"[{stamp}] {runtime_label(runtime)} failed in {action}; its full text:\n{text.rstrip()}\n")
+
+
+def wrap(exc: BaseException, runtime: str, action: str, *, code: str, error: type[MxdeployError] = TargetError,
+         where: str = "", hint: str = "", nodes=()) -> MxdeployError:
+    """The coded error for a runtime's exception; see the module docstring."""
+    text = str(exc) or type(exc).__name__
+    log_raw(runtime, action, text)
+    node, op = named_node(text, nodes)
+    at = ""
+    if node:
+        at = f" at node '{node}'" + (f" (op {op})" if op else "")
+    elif op:
+        at = f" at op {op}"
+    message = f"{runtime_label(runtime)} refused {action}{at}: {first_error_line(exc)}"
+    out = error(message, code=code, where=where or node, hint=hint or DEFAULT_HINT)
+    out.detail = text
+    out.node = node
+    return out
+
+
+@contextlib.contextmanager
+def runtime_call(runtime: str, action: str, *, code: str, error: type[MxdeployError] = TargetError,
+                 where: str = "", hint: str = "", feed=None, nodes=()):
+    """Run the block as a call into `runtime`; its exceptions become one coded `error`.
+
+    `action` reads after "refused" ("the session for model.onnx", "inference"); `feed` is the
+    input feed, recorded in the crash breadcrumb (pipeline/core/activity.py) with its ranges;
+    `nodes` are the graph's node names, matched in the runtime's text to name the culprit.
+    """
+    activity.note(runtime=RUNTIMES.get(runtime, (runtime,))[0], version=runtime_version(runtime), action=action,
+                  feed=activity.feed_ranges(feed) if feed is not None and os.environ.get(activity.ENV) else {})
+    printed = io.StringIO()
+    try:
+        # MXNet's Python layer print()s "infer_shape error. Arguments: ..." before raising: log it instead
+        with contextlib.redirect_stdout(printed):
+            yield
+    except MxdeployError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - runtimes raise untyped errors; every one becomes ours
+        if printed.getvalue().strip():
+            log_raw(runtime, f"{action} (what it printed)", printed.getvalue())
+        raise wrap(exc, runtime, action, code=code, error=error, where=where, hint=hint, nodes=nodes) from None
+    if printed.getvalue():
+        sys.stdout.write(printed.getvalue())  # a call that succeeded keeps its output where it was going

@@ -83,6 +83,9 @@ class Stage:
         if cls.summary_metrics is not None:
             return cls.summary_metrics
         return SOURCE_SUMMARY if cls.kind == "source" else MappingProxyType({})
+    # True for stages whose result depends on the host CPU (a measured latency, a bf16/int8
+    # choice, target auto): the CPU model and flags join their cache key (pipeline/run/cache.py).
+    host_dependent: ClassVar[bool] = False
 
     @classmethod
     def check_params(cls, params) -> list[ParamIssue]:

@@ -31,7 +31,6 @@ import contextlib
 import functools
 import io
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -107,8 +106,9 @@ class MemoryEstimate:
 
 def mxnet_message(exc: Exception) -> str:
     """The first line of an MXNetError without its '[12:00:00] ../src/file.cc:151: ' prefix."""
-    first = str(exc).strip().splitlines()[0]
-    return re.sub(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", first).replace("MXNetError: ", "")
+    from pipeline.core.runtime_errors import first_error_line
+
+    return first_error_line(exc)
 
 
 def _itemsize(dtype) -> int:

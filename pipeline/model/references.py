@@ -7,6 +7,7 @@ on the same inputs as the deployed model. Kinds register here by name.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -17,6 +18,8 @@ class Reference:
     """Runs the model as its source defines it; subclasses implement `run`."""
 
     kind: str
+    # the runtime that computes it (pipeline/core/runtime_errors.py RUNTIMES): named in its errors
+    runtime: ClassVar[str] = "mxnet"
 
     def __init__(self, spec: dict, run_dir: Path):
         self.spec = spec

@@ -42,6 +42,7 @@ from pipeline.onnx import export_quirks as quirks
 from pipeline.onnx.export_embedding import clip_embedding_indices
 from pipeline.onnx.export_rnn import split_rnn_layers
 from pipeline.model.bundle import ModelBundle
+from pipeline.core.runtime_errors import runtime_call
 from pipeline.core.errors import ExportError  # noqa: F401  (raised here; callers import it from this module)
 from pipeline.model.labels import label_variables
 
@@ -119,11 +120,9 @@ def _graph_inputs(graph: dict, sym, bundle: ModelBundle, params: set[str]) -> tu
     if any(n in labels for n in order):
         import mxnet as mx
 
-        try:
+        with runtime_call("mxnet", "shape inference of the graph to export", code="EXP107", error=ExportError,
+                          hint="check the declared input shapes"):
             arg_shapes, _, _ = sym.infer_shape(**bundle.input_shapes())
-        except mx.MXNetError as exc:
-            raise ExportError(f"shape inference failed: {str(exc).splitlines()[0]}", code="EXP107",
-                              hint="check the declared input shapes") from None
         label_shapes = dict(zip(sym.list_arguments(), arg_shapes))
     specs = [(declared[n].shape, np.dtype(declared[n].dtype)) if n in declared
              else (label_shapes[n], np.dtype("float32")) for n in order]
@@ -171,17 +170,14 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET, clip_indices: bo
     order = [n["name"] for n in graph_json["nodes"] if n["op"] == "null" and n["name"] not in param_names]
     dynamic_shapes = [tuple(None if a in dims.get(n, {}) else d for a, d in enumerate(shape))
                       for n, (shape, _) in zip(order, specs)] if dims else None
-    try:
-        with quirks.checker_opset(opset):
-            graph = MXNetGraph().create_onnx_graph_proto(
-                sym, params, [s for s, _ in specs], [helper.np_dtype_to_tensor_dtype(d) for _, d in specs],
-                opset_version=opset, dynamic=bool(dims), dynamic_input_shapes=dynamic_shapes)
-    except (NotImplementedError, AssertionError, ValueError, KeyError, IndexError, TypeError,
-            mx.MXNetError, onnx.checker.ValidationError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ExportError(f"MXNet's exporter could not translate the graph: {detail}", code="EXP103",
-                          hint="an op is used with attributes the exporter does not translate "
-                               "(e.g. a non-NCHW layout); change it before export") from None
+    with quirks.checker_opset(opset), \
+            runtime_call("mxnet", "the graph's ONNX translation (mx2onnx)", code="EXP103", error=ExportError,
+                         nodes=[n["name"] for n in graph_json["nodes"] if n["op"] != "null"],
+                         hint="an op is used with attributes or dtypes the exporter does not translate "
+                              "(e.g. a non-NCHW layout, float64 weights under float32 inputs); change it before export"):
+        graph = MXNetGraph().create_onnx_graph_proto(
+            sym, params, [s for s, _ in specs], [helper.np_dtype_to_tensor_dtype(d) for _, d in specs],
+            opset_version=opset, dynamic=bool(dims), dynamic_input_shapes=dynamic_shapes)
     opsets = [helper.make_opsetid("", opset)]
     model = helper.make_model(graph, opset_imports=opsets, producer_name="mxdeploy",
                               producer_version=mx.__version__,
@@ -194,11 +190,9 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET, clip_indices: bo
     if model.ByteSize() >= _PROTOBUF_LIMIT:
         raise ExportError("the exported model exceeds protobuf's 2 GiB limit", code="EXP108",
                           hint="this exporter writes weights inside the model; shrink the model")
-    try:
+    with runtime_call("onnx", "the exported model in onnx.checker (with shape inference)", code="EXP104",
+                      error=ExportError, hint="report this model: the exporter produced invalid ONNX"):
         onnx.checker.check_model(model, full_check=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
-        raise ExportError(f"the exported model fails onnx.checker: {str(exc).splitlines()[0]}",
-                          code="EXP104", hint="report this model: the exporter produced invalid ONNX") from None
     return model
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pipeline.core.runtime_errors import first_error_line
 from pipeline.onnx.importer import errors
 from pipeline.onnx.importer.onnxfile import read_onnx
 
@@ -31,8 +32,6 @@ def load_onnx(path: str | os.PathLike, input_shapes: dict | None = None, *, cons
     path = Path(path)
     model = read_onnx(path)
     import mxnet as mx
-
-    from pipeline.core.runtime_errors import first_error_line
 
     try:
         return convert_model(model, path, input_shapes, constants)

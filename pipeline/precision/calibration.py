@@ -35,7 +35,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 @dataclass(frozen=True)
 class CalibrationParams:
     input: Literal["random", "npz", "images"] = param("random", "where calibration rows come from")
-    path: Optional[str] = param(None, "the .npz file (input: npz) or image folder (input: images)")
+    path: Optional[str] = param(None, "the .npz file (input: npz) or image folder (input: images)",
+                                path="file_or_dir")
     samples: int = param(32, "calibration rows (a multiple of the batch size)")
 
 

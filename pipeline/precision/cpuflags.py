@@ -43,6 +43,18 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+# what decides a host-dependent result (latency, a precision choice): the vector and
+# reduced-precision units, not every flag (a microcode or mitigation flag does not matter)
+HOST_FLAG_PREFIXES = ("avx", "amx", "sse", "fma", "f16c", "vnni")
+
+
+def host_fingerprint(flags: frozenset[str] | None = None, model: str | None = None) -> dict:
+    """The host facts a cached host-dependent stage result is only valid for (pipeline/run/cache.py)."""
+    flags = cpu_flags() if flags is None else flags
+    return {"cpu": cpu_model() if model is None else model,
+            "flags": sorted(f for f in flags if f.startswith(HOST_FLAG_PREFIXES))}
+
+
 def has_bf16(flags: frozenset[str] | None = None) -> bool:
     flags = cpu_flags() if flags is None else flags
     return any(f in flags for f in BF16_FLAGS)

@@ -20,6 +20,7 @@ import json
 from pipeline.model import bf16
 from pipeline.model.bundle import ModelBundle, symbol_json
 from pipeline.core.errors import StageError
+from pipeline.core.runtime_errors import wrap
 from pipeline.graph.onednn_fusion import FUSED_PREFIX
 from pipeline.core.registry import did_you_mean
 from pipeline.model.symbol_json import node_attrs
@@ -70,8 +71,8 @@ def convert_mxnet_bf16(job: QuantizeJob) -> ModelBundle:
                                            excluded_sym_names=list(job.params.exclude_nodes),
                                            cast_optional_params=True)
     except mx.MXNetError as exc:
-        raise StageError(f"MXNet's AMP conversion failed: {str(exc).splitlines()[0]}", code="QNT109",
-                         hint="exclude the node it names (exclude_nodes), or use precision int8") from None
+        raise wrap(exc, "mxnet", "the AMP conversion to bf16", code="QNT109", error=StageError,
+                   hint="exclude the node it names (exclude_nodes), or use precision int8") from None
     converted = symbol_json(sym)
     if not _converted_any(converted):
         raise StageError("AMP converted no op of this graph to bf16, so nothing would run faster", code="QNT111",

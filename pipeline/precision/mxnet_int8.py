@@ -20,6 +20,7 @@ import json
 
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.errors import StageError
+from pipeline.core.runtime_errors import wrap
 from pipeline.model.labels import label_variables
 from pipeline.core.registry import did_you_mean
 from pipeline.precision.quantizers import QuantizeJob, record, register
@@ -79,8 +80,8 @@ def quantize_mxnet_int8(job: QuantizeJob) -> ModelBundle:
             num_calib_examples=len(job.calibration) * batch, quantized_dtype="auto", quantize_mode="smart",
             quantize_granularity="channel-wise" if p.per_channel else "tensor-wise")
     except mx.MXNetError as exc:
-        raise StageError(f"MXNet's quantization failed: {str(exc).splitlines()[0]}", code="QNT109",
-                         hint="exclude the node it names (exclude_nodes), or quantize for onnxruntime") from None
+        raise wrap(exc, "mxnet", "the oneDNN int8 quantization", code="QNT109", error=StageError,
+                   hint="exclude the node it names (exclude_nodes), or quantize for onnxruntime") from None
     meta = {**bundle.metadata, "quantized": record(job, "mxnet-int8", calib_mode=CALIB_MODES[p.method])}
     out = ModelBundle.from_symbol(qsym, qargs, qaux, bundle.inputs, metadata=meta, history=bundle.history)
     out.history.append({"stage": "quantize", "precision": "int8", "format": "mxnet-int8"})

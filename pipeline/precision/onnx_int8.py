@@ -28,6 +28,7 @@ from pipeline.core import atomic
 from pipeline.model import quantized
 from pipeline.model.bundle import ModelBundle, sha256_file
 from pipeline.core.errors import StageError
+from pipeline.core.runtime_errors import runtime_call
 from pipeline.onnx.export import export_bundle
 from pipeline.precision.quantizers import QuantizeJob, record, register
 
@@ -85,6 +86,10 @@ def excluded_onnx_nodes(model, exclude: tuple[str, ...]) -> list[str]:
     return out
 
 
+QUANTIZER_HINT = ("exclude the node it names (exclude_nodes), quantize for cpu or onednn instead, or deploy fp32; "
+                  "the quantizer's full text is in the log")
+
+
 @register("int8", "onnxruntime", format="onnx-qdq", label="ONNX Runtime's static quantization")
 def quantize_onnx_int8(job: QuantizeJob) -> ModelBundle:
     import onnx
@@ -101,11 +106,15 @@ def quantize_onnx_int8(job: QuantizeJob) -> ModelBundle:
         named = Path(tmp) / "named.onnx"
         onnx.save(model, str(named))
         prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(named), str(prepared), skip_symbolic_shape=True)
+        with runtime_call("onnxruntime", "the quantizer's pre-processing (quant_pre_process)", code="QNT114",
+                          error=StageError, hint=QUANTIZER_HINT):
+            quant_pre_process(str(named), str(prepared), skip_symbolic_shape=True)
         staged = Path(tmp) / QUANTIZED_FILE
         # ONNX Runtime's histogram calibrators print progress to stdout, which would corrupt
         # `pipeline tune --json`; what they say is not needed.
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), \
+                runtime_call("onnxruntime", "static int8 quantization (quantize_static)", code="QNT114",
+                             error=StageError, hint=QUANTIZER_HINT):
             quantize_static(str(prepared), str(staged), _Reader(job.calibration), quant_format=QuantFormat.QDQ,
                             per_channel=p.per_channel, activation_type=QuantType.QInt8,
                             weight_type=QuantType.QInt8, nodes_to_exclude=excluded,

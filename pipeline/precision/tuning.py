@@ -11,7 +11,13 @@ bf16 and int8; onnxruntime fp32 and int8; openvino fp32, bf16 and int8) crossed 
 registered quantizers; adding a target adds its candidates. bf16 is tried only where the CPU
 computes it natively (pipeline/precision/cpuflags.py).
 A candidate whose target is not installed is left out; one that raises a coded error is in the
-table with status `error`; one the guard refuses has status `failed`.
+table with status `error`; one the guard refuses has status `failed`. A plugin's target takes
+part like a built-in one when it declares `tune`.
+
+Each candidate is quantized, deployed, guarded and timed in its own child process
+(pipeline/run/child.py): a runtime that aborts or segfaults on one candidate is a table row
+with status `crashed` and what it was doing, and tuning goes on. The child's log (and the
+runtime's full text) is `work_dir/TARGET-PRECISION/log.txt`.
 """
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ from pathlib import Path
 
 from pipeline.precision import cpuflags
 from pipeline.model.bundle import ModelBundle
-from pipeline.core.errors import MxdeployError
+from pipeline.run.child import call_in_child
 from pipeline.measure.latency import latency_ms
 
 
@@ -55,13 +61,14 @@ class TuneSettings:
     min_cosine: float = 0.99
     max_rel_err: float = 0.2
     min_top1_agreement: float = 0.99
+    candidate_timeout: float | None = 1800.0  # seconds one candidate's child process may take
 
 
 @dataclass
 class Row:
     target: str
     precision: str
-    status: str  # passed | failed | error
+    status: str  # passed | failed | error | crashed
     p50_ms: float | None = None
     p90_ms: float | None = None
     cosine: float | None = None
@@ -120,10 +127,8 @@ def tune(bundle: ModelBundle, *, settings: TuneSettings = TuneSettings(), work_d
     `run_dir` is what artifact paths in the candidates' metadata are relative to (deploy's
     run directory); both default to a temp folder that lives as long as the process.
     """
-    from pipeline.targets.build import open_target
     from pipeline.targets.cpu import CpuTarget
     from pipeline.precision.calibration import CalibrationParams, batch_size, split_feeds
-    from pipeline.precision.guard import judge
 
     if work_dir is None:
         work_dir = Path(tempfile.mkdtemp(prefix="mxdeploy-tune-"))
@@ -138,27 +143,62 @@ def tune(bundle: ModelBundle, *, settings: TuneSettings = TuneSettings(), work_d
     for target, precision in candidates or available_candidates():
         if progress:
             progress(target, precision)
-        row = Row(target, precision, "error")
-        try:
-            candidate = candidate_bundle(bundle, target, precision, feeds.calibration, work_dir, run_dir, settings)
-            with open_target(target, candidate.metadata, run_dir, **tune_options(target, precision)) as session:
-                session.deploy(candidate)
-                gots = [session.infer(feed) for feed in feeds.holdout]
-                guard = judge(refs, gots, batch, min_cosine=settings.min_cosine, max_rel_err=settings.max_rel_err,
-                              min_top1_agreement=settings.min_top1_agreement)
-                timing = latency_ms(session, feeds.holdout[0], runs=settings.runs, warmup=settings.warmup)
-                row.p50_ms, row.p90_ms = timing["p50"], timing["p90"]
-            row.cosine, row.max_rel_err = round(guard.min_cosine, 6), round(guard.max_rel_err, 6)
-            row.top1_agreement = round(guard.top1_agreement, 6)
-            row.status = "passed" if guard.passed else "failed"
-            row.detail = "; ".join(guard.failures)
-            bundles[(target, precision)] = candidate
-        except MxdeployError as exc:
-            row.detail = f"{exc.code} {exc.message}"
+        job = CandidateJob(bundle, target, precision, feeds.calibration, feeds.holdout, refs, batch,
+                           work_dir, run_dir, settings)
+        outcome = call_in_child("pipeline.precision.tuning:evaluate_candidate", job,
+                                folder=work_dir / f"{target}-{precision}", timeout=settings.candidate_timeout)
+        if outcome.status == "ok":
+            row, candidate = outcome.value
+            bundles[(target, precision)] = candidate if candidate is not None else bundle
+        else:
+            row = Row(target, precision, outcome.status, detail=outcome.reason)
         rows.append(row)
     passed = [r for r in rows if r.status == "passed"]
     choice = min(passed, key=lambda r: r.p50_ms) if passed else None
     return TuneResult(rows, choice, _reason(choice, rows, settings), bundles)
+
+
+@dataclass
+class CandidateJob:
+    """Everything one candidate's child process needs: plain, picklable data."""
+
+    bundle: ModelBundle
+    target: str
+    precision: str
+    calibration: list
+    holdout: list
+    refs: list
+    batch: int
+    work_dir: Path
+    run_dir: Path
+    settings: TuneSettings
+
+
+def evaluate_candidate(job: CandidateJob) -> tuple[Row, ModelBundle | None]:
+    """Quantize, deploy, guard and time one candidate (in its child process; see the docstring).
+
+    Returns its row and its bundle when that differs from the fp32 one (a quantized candidate);
+    a coded error is raised and becomes the row's reason in the parent.
+    """
+    from pipeline.targets.build import open_target
+    from pipeline.precision.guard import judge
+
+    settings = job.settings
+    candidate = candidate_bundle(job.bundle, job.target, job.precision, job.calibration, job.work_dir,
+                                 job.run_dir, settings)
+    row = Row(job.target, job.precision, "error")
+    with open_target(job.target, candidate.metadata, job.run_dir, **tune_options(job.target, job.precision)) as session:
+        session.deploy(candidate)
+        gots = [session.infer(feed) for feed in job.holdout]
+        guard = judge(job.refs, gots, job.batch, min_cosine=settings.min_cosine, max_rel_err=settings.max_rel_err,
+                      min_top1_agreement=settings.min_top1_agreement)
+        timing = latency_ms(session, job.holdout[0], runs=settings.runs, warmup=settings.warmup)
+        row.p50_ms, row.p90_ms = timing["p50"], timing["p90"]
+    row.cosine, row.max_rel_err = round(guard.min_cosine, 6), round(guard.max_rel_err, 6)
+    row.top1_agreement = round(guard.top1_agreement, 6)
+    row.status = "passed" if guard.passed else "failed"
+    row.detail = "; ".join(guard.failures)
+    return row, (None if candidate is job.bundle else candidate)
 
 
 def _reason(choice: Row | None, rows: list[Row], settings: TuneSettings) -> str:

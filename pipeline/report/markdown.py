@@ -73,8 +73,20 @@ def _fmt(value, spec: str) -> str:
     return format(value, spec) if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
 
 
+def _line(text) -> str:
+    """One Markdown line: a multi-line runtime message would end a list item or a table row."""
+    return " ".join(str(text).split())
+
+
 def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A table cell: one line, with the column separator escaped."""
+    return _line(text).replace("|", "\\|")
+
+
+def _code(text) -> str:
+    """Inline code that survives a backtick in a node name."""
+    text = _line(text)
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
 def render_markdown(result: dict) -> str:
@@ -111,9 +123,9 @@ def render_markdown(result: dict) -> str:
         diags = [(s["name"], d) for s in p["stages"] for d in s["diagnostics"]]
         if diags:
             lines += ["", "Diagnostics:", ""]
-            lines += [f"- `{d['code']}` {d['severity']} in {name}"
-                      + (f" at `{d['node']}`" if d.get("node") else "")
-                      + f": {d['message']}" + (f" — fix: {d['hint']}" if d.get("hint") else "")
+            lines += [f"- {_code(d['code'])} {_line(d['severity'])} in {_line(name)}"
+                      + (f" at {_code(d['node'])}" if d.get("node") else "")
+                      + f": {_line(d['message'])}" + (f" — fix: {_line(d['hint'])}" if d.get("hint") else "")
                       for name, d in diags]
         if p.get("log"):
             lines += ["", f"Log: [{p['log']}]({p['log']})"]

@@ -4,7 +4,12 @@ A re-run (or a run resumed after kill -9) restores every stage whose key it has 
 seen instead of recomputing it. The key (`stage_key`) is the sha256 of a JSON document of:
 
 - the stage name, its params (`pipeline.core.paramspec.to_plain`), `pipeline.__version__` and the
-  installed MXNet version;
+  installed version of every runtime a stage may touch (MXNet, ONNX, ONNX Runtime, OpenVINO:
+  a newer ONNX Runtime may fold, fuse or refuse differently, so its results are not the old one's);
+- for a host-dependent stage (`Stage.host_dependent`: a measured latency, a bf16 or int8 choice,
+  `target: auto`, tune), the host CPU's model and the flags that decide reduced-precision and
+  vector speed (`pipeline.precision.cpuflags.host_fingerprint`): the Dask executor shares one
+  cache between hosts, and a choice made on an AMX host must not be replayed on an AVX2 one;
 - the input bundle's content: the canonical JSON of its `bundle.json`, which records the
   sha256 of the symbol and params files plus the inputs, outputs, metadata and history;
 - the pipeline's declared inputs, its settings (the accelerator address), the planned stages
@@ -46,6 +51,7 @@ import pipeline
 from pipeline.core import atomic
 from pipeline.model.bundle import BUNDLE_FILE, sha256_file
 from pipeline.core.paramspec import to_plain
+from pipeline.precision import cpuflags
 
 LAYOUT = "v1"
 ENTRY_FILE = "entry.json"
@@ -77,6 +83,13 @@ def _mxnet_version() -> str:
         return importlib_metadata.version("mxnet")
     except importlib_metadata.PackageNotFoundError:
         return ""
+
+
+def runtime_versions() -> dict[str, str]:
+    """{runtime: installed version ('' when absent)} for every runtime a stage may call."""
+    from pipeline.core.runtime_errors import RUNTIMES, runtime_version
+
+    return {name: runtime_version(name) for name in RUNTIMES}
 
 
 def _factory_source(spec: str, config_dir: Path) -> Path | None:
@@ -144,12 +157,14 @@ def source_files(params, config_dir: Path) -> dict[str, str]:
 
 
 def stage_key(*, stage: str, kind: str, params, input_bundle_dir: Path | None, inputs, settings: dict,
-              config_dir: Path, location: str, planned=()) -> tuple[str, dict]:
+              config_dir: Path, location: str, planned=(), host_dependent: bool = False) -> tuple[str, dict]:
     """(key, the JSON material it hashes); see the module docstring for what goes in and why."""
     material = {
         "layout": LAYOUT,
         "tool": pipeline.__version__,
         "mxnet": _mxnet_version(),
+        "runtimes": runtime_versions(),
+        "host": cpuflags.host_fingerprint() if host_dependent else None,
         "stage": stage,
         "params": to_plain(params),
         "input": bundle_digest(input_bundle_dir) if input_bundle_dir is not None else None,

@@ -23,7 +23,8 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.core import atomic
+from pipeline.core import activity, atomic
+from pipeline.core.runtime_errors import LOG_ENV, first_error_line
 from pipeline.model.bundle import ModelBundle
 from pipeline.run.config.model import PipelineSpec
 from pipeline.core.diagnostics import Diagnostic
@@ -34,6 +35,7 @@ from pipeline.run.stage_report import StageReport
 
 RESULT_FILE = "result.json"
 LOG_FILE = "log.txt"
+ACTIVITY_FILE = "activity.json"  # the breadcrumb of pipeline/core/activity.py, read after a crash
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,12 @@ def main(argv: list[str]) -> int:
     os.dup2(log, 2)
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    # a runtime's raw error text goes to this log, the crash breadcrumb beside it
+    os.environ[LOG_ENV] = str(pipeline_dir / LOG_FILE)
+    os.environ[activity.ENV] = str(pipeline_dir / ACTIVITY_FILE)
     result = run_pipeline(spec, run_dir, pipeline_dir, events, options)
     atomic.write_json(pipeline_dir / RESULT_FILE, result)
+    (pipeline_dir / ACTIVITY_FILE).unlink(missing_ok=True)  # only a crash needs it
     return 0
 
 
@@ -89,7 +95,7 @@ def _error_result(exc: BaseException) -> StageResult:
         diag = Diagnostic(exc.code, "error", message, hint=exc.hint)
     else:
         traceback.print_exc()
-        diag = Diagnostic("RUN002", "error", f"internal error: {type(exc).__name__}: {exc}",
+        diag = Diagnostic("RUN002", "error", f"internal error: {type(exc).__name__}: {first_error_line(exc)}",
                           hint="this is a bug in mxdeploy; the traceback is in the pipeline's log.txt")
     return StageResult(status="error", diagnostics=[diag])
 
@@ -132,6 +138,7 @@ def run_pipeline(spec: PipelineSpec, run_dir: Path, pipeline_dir: Path, events=N
             reports.append(StageReport.skipped(stage_spec).to_dict())
             continue
         _send(events, StageStart(spec.name, index, stage_spec.name))
+        activity.start_stage(stage_spec.name)
         stage_dir = pipeline_dir / stage_folder(index, stage_spec.name)
         shutil.rmtree(stage_dir, ignore_errors=True)  # leftovers of a killed run in this run dir
         stage_dir.mkdir(parents=True, exist_ok=True)
@@ -189,7 +196,8 @@ def _key(spec, stage_cls, stage_spec, bundle_folder: Path | None, run_dir: Path,
     return stage_key(stage=stage_spec.name, kind=stage_cls.kind, params=stage_spec.params,
                      input_bundle_dir=bundle_folder, inputs=spec.inputs, settings=settings,
                      config_dir=spec.config_dir, location=os.path.relpath(stage_dir, run_dir),
-                     planned=[(s.name, s.params) for s in spec.stages] if stage_cls.reads_plan else ())
+                     planned=[(s.name, s.params) for s in spec.stages] if stage_cls.reads_plan else (),
+                     host_dependent=stage_cls.host_dependent)
 
 
 def restore_cached_cell(spec: PipelineSpec, run_dir: Path, pipeline_dir: Path, options: CellOptions) -> dict | None:

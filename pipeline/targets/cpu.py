@@ -14,6 +14,7 @@ import numpy as np
 
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.errors import TargetError
+from pipeline.core.runtime_errors import runtime_call
 from pipeline.model.labels import label_variables
 from pipeline.targets.base import Target, register_target
 
@@ -52,6 +53,7 @@ class MXNetExecutorTarget(Target):
         self._params = bundle.mx_params()
         self._dtypes = {s.name: np.dtype(s.dtype) for s in bundle.inputs}
         self._labels = [n for n in label_variables(bundle.symbol_json) if n not in self._dtypes]
+        self._nodes = [n["name"] for n in bundle.graph()["nodes"] if n["op"] != "null"]  # named in refusals
         self._bound: dict[tuple, object] = {}
         self._bind(bundle.input_shapes())
 
@@ -65,11 +67,9 @@ class MXNetExecutorTarget(Target):
             self._bound[key] = self._bound.pop(key)  # most recently used last
             return self._bound[key]
         sym, (arg_params, aux_params), dtypes = self._sym, self._params, self._dtypes
-        try:
+        with runtime_call("mxnet", f"shape inference for inputs {shapes}", code="TGT007", nodes=self._nodes,
+                          hint="check the declared input shapes, and the attributes of the node named"):
             arg_shapes, _, _ = sym.infer_shape(**shapes)
-        except mx.MXNetError as exc:
-            raise TargetError(f"shape inference failed for inputs {shapes}: {str(exc).splitlines()[0]}",
-                              code="TGT007", hint="check the declared input shapes") from None
         label_shapes = {n: s for n, s in zip(sym.list_arguments(), arg_shapes) if n in self._labels}
         if self._api == "symbol":
             args = dict(arg_params)
@@ -81,14 +81,16 @@ class MXNetExecutorTarget(Target):
             if missing:
                 raise TargetError(f"no value for graph arguments: {', '.join(missing)}", code="TGT008",
                                   hint="declare them as inputs or supply their params")
-            bound = (sym.bind(ctx=mx.cpu(), args=args, aux_states=aux_params, grad_req="null"), None)
+            with runtime_call("mxnet", "the bind", code="TGT011", nodes=self._nodes):
+                bound = (sym.bind(ctx=mx.cpu(), args=args, aux_states=aux_params, grad_req="null"), None)
         else:
-            mod = mx.mod.Module(symbol=sym, context=mx.cpu(), data_names=self._input_names,
-                                label_names=list(label_shapes) or None)
-            mod.bind(for_training=False,
-                     data_shapes=[mx.io.DataDesc(n, shapes[n], dtype=dtypes[n]) for n in self._input_names],
-                     label_shapes=[(n, s) for n, s in label_shapes.items()] or None)
-            mod.set_params(arg_params, aux_params, allow_missing=False, allow_extra=True)
+            with runtime_call("mxnet", "the Module bind", code="TGT011", nodes=self._nodes):
+                mod = mx.mod.Module(symbol=sym, context=mx.cpu(), data_names=self._input_names,
+                                    label_names=list(label_shapes) or None)
+                mod.bind(for_training=False,
+                         data_shapes=[mx.io.DataDesc(n, shapes[n], dtype=dtypes[n]) for n in self._input_names],
+                         label_shapes=[(n, s) for n, s in label_shapes.items()] or None)
+                mod.set_params(arg_params, aux_params, allow_missing=False, allow_extra=True)
             bound = (mod, [mx.nd.zeros(s) for s in label_shapes.values()])
         self._bound[key] = bound
         while len(self._bound) > MAX_BOUND:
@@ -102,13 +104,14 @@ class MXNetExecutorTarget(Target):
         from pipeline.partition.runtime import take_engine_error
 
         take_engine_error()  # clear a stale one
-        try:
-            return self._forward(feed)
-        except mx.MXNetError:
-            original = take_engine_error()  # a subgraph engine's coded error, not MXNet's wrapper
-            if isinstance(original, MxdeployError):
-                raise original from None
-            raise
+        with runtime_call("mxnet", "the forward", code="TGT012", feed=feed, nodes=self._nodes):
+            try:
+                return self._forward(feed)
+            except mx.MXNetError:
+                original = take_engine_error()  # a subgraph engine's coded error, not MXNet's wrapper
+                if isinstance(original, MxdeployError):
+                    raise original from None
+                raise
 
     def _forward(self, feed):
         import mxnet as mx

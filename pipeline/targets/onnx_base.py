@@ -71,12 +71,20 @@ class ExportedOnnxTarget(Target):
                 raise TargetError(f"target '{self.name}': option {key}={value!r} is invalid", code="TGT102",
                                   where=key, hint=f"expected {expected}")
 
+    def _node_names(self) -> list[str]:
+        """The deployed graph's MXNet node names: what a runtime's error text is searched for."""
+        if getattr(self, "_names", None) is None:  # parsed once per deployment, not per forward
+            self._names = [] if self.bundle is None else \
+                [n["name"] for n in self.bundle.graph()["nodes"] if n["op"] != "null"]
+        return self._names
+
     def onnx_path(self) -> Path | None:
         """Where the deployed model's ONNX file is (None before deploy)."""
         return getattr(self, "_onnx_path", None)
 
     def _deploy_impl(self, bundle: ModelBundle) -> None:
         self._check_options()
+        self._names = None
         export_dir = self.option("export_dir")
         if export_dir is None:
             tmp = tempfile.mkdtemp(prefix=f"mxdeploy-{self.name}-")

@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from pipeline.core.runtime_errors import runtime_call
 from pipeline.targets.base import register_target
 from pipeline.targets.onnx_base import ExportedOnnxTarget
 
@@ -40,10 +41,14 @@ class OnnxRuntimeTarget(ExportedOnnxTarget):
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = self.option("threads")
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        options.log_severity_level = 3  # errors only: its warnings are not ours to print; refusals are raised
+        with runtime_call("onnxruntime", f"the session for {path.name}", code="ORT101", where=str(path),
+                          nodes=self._node_names()):
+            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return self._session.run(None, feed)
+        with runtime_call("onnxruntime", "inference", code="ORT102", feed=feed, nodes=self._node_names()):
+            return self._session.run(None, feed)
 
     def _close_runtime(self) -> None:
         self._session = None

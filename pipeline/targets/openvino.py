@@ -31,6 +31,7 @@ import numpy as np
 from pipeline.model import quantized
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.errors import TargetError
+from pipeline.core.runtime_errors import runtime_call
 from pipeline.onnx.export import exportable_ops, export_bundle
 from pipeline.targets.base import register_target
 from pipeline.targets.onnx_base import ONNX_FILE, ExportedOnnxTarget
@@ -67,12 +68,9 @@ def _owner(names: list[str], mx_nodes: dict[str, str]) -> str | None:
 
 def read_onnx(core, path: Path):
     """core.read_model, with OpenVINO's reader failures (an ONNX op it lacks) as OVN103."""
-    try:
+    with runtime_call("openvino", f"to read {Path(path).name}", code="OVN103", where=str(path),
+                      hint="deploy to onnxruntime, or replace the ops OpenVINO's ONNX reader lacks"):
         return core.read_model(str(path))
-    except RuntimeError as exc:
-        raise TargetError(f"OpenVINO cannot read the exported model: {str(exc).splitlines()[0]}",
-                          code="OVN103", where=str(path),
-                          hint="deploy to onnxruntime, or replace the ops OpenVINO's ONNX reader lacks") from None
 
 
 def query_onnx(bundle: ModelBundle, onnx_path: Path, core=None) -> OpenVinoQuery:
@@ -81,7 +79,8 @@ def query_onnx(bundle: ModelBundle, onnx_path: Path, core=None) -> OpenVinoQuery
 
     core = core or ov.Core()
     model = read_onnx(core, onnx_path)
-    supported = core.query_model(model, "CPU")
+    with runtime_call("openvino", "the CPU plugin's query of the model", code="OVN105", where=str(onnx_path)):
+        supported = core.query_model(model, "CPU")
     mx_nodes = {n["name"]: n["op"] for n in bundle.graph()["nodes"] if n["op"] != "null"}
     result = OpenVinoQuery()
     for op in model.get_ops():
@@ -167,10 +166,12 @@ class OpenVinoTarget(ExportedOnnxTarget):
         if key in self._by_shape:
             return self._by_shape[key]
         model = read_onnx(self._core, self._path)
-        if any(inp.get_partial_shape().is_dynamic for inp in model.inputs) and shapes:
-            model.reshape({inp.get_any_name(): shapes[inp.get_any_name()] for inp in model.inputs
-                           if inp.get_any_name() in shapes})
-        compiled = self._core.compile_model(model, "CPU", self._config)
+        with runtime_call("openvino", f"to compile {Path(self._path).name} for the CPU", code="OVN105",
+                          where=str(self._path), nodes=self._node_names()):
+            if any(inp.get_partial_shape().is_dynamic for inp in model.inputs) and shapes:
+                model.reshape({inp.get_any_name(): shapes[inp.get_any_name()] for inp in model.inputs
+                               if inp.get_any_name() in shapes})
+            compiled = self._core.compile_model(model, "CPU", self._config)
         took = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
         precision = self._config["INFERENCE_PRECISION_HINT"]
         if took != precision:
@@ -195,7 +196,8 @@ class OpenVinoTarget(ExportedOnnxTarget):
 
     def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         self._compiled, self._request = self._compile({n: tuple(a.shape) for n, a in feed.items()})
-        results = self._request.infer(feed)
+        with runtime_call("openvino", "inference", code="OVN106", feed=feed, nodes=self._node_names()):
+            results = self._request.infer(feed)
         # The request reuses its output buffers: copy before the next call overwrites them.
         return [np.array(results[out], copy=True) for out in self._compiled.outputs]
 

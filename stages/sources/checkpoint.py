@@ -22,7 +22,7 @@ from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 
 @dataclass(frozen=True)
 class CheckpointParams:
-    prefix: str = param(help="checkpoint prefix: PREFIX-symbol.json and PREFIX-EPOCH.params")
+    prefix: str = param(help="checkpoint prefix: PREFIX-symbol.json and PREFIX-EPOCH.params", path="checkpoint")
     epoch: int = param(0, "which PREFIX-EPOCH.params to load")
 
 

@@ -34,8 +34,8 @@ class GluonParams:
                                        "(random weights, nothing downloaded)")
     kwargs: dict[str, Any] = param(help="keyword arguments for the zoo model or the factory", factory=dict)
     factory: Optional[str] = param(None, "pkg.module:callable returning a HybridBlock, imported from the "
-                                         "pipelines file's folder")
-    params: Optional[str] = param(None, "a .params file (save_parameters) to load into the block")
+                                         "pipelines file's folder", path="module")
+    params: Optional[str] = param(None, "a .params file (save_parameters) to load into the block", path="file")
     seed: int = param(0, "seed for the random initialization of weights not loaded from params")
 
 

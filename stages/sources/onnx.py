@@ -14,7 +14,7 @@ from pipeline.core.stage import Stage, StageResult, register_stage
 
 @dataclass(frozen=True)
 class OnnxSourceParams:
-    path: str = param(help="the .onnx file (relative paths resolve against the pipelines file's folder)")
+    path: str = param(help="the .onnx file (relative paths resolve against the pipelines file's folder)", path="file")
 
 
 @register_stage

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.core.errors import ModelError
+from pipeline.core.runtime_errors import runtime_call
 from pipeline.model.references import Reference, register_reference
 
 _ORT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16,
@@ -21,6 +22,7 @@ _ORT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor
 @register_reference
 class OnnxRuntimeReference(Reference):
     kind = "onnxruntime"
+    runtime = "onnxruntime"
 
     def _session(self):
         import onnxruntime as ort
@@ -29,12 +31,11 @@ class OnnxRuntimeReference(Reference):
             options = ort.SessionOptions()
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
             options.log_severity_level = 3
-            try:
+            with runtime_call("onnxruntime", "to open the reference model", code="ONNX110", error=ModelError,
+                              where=self.spec["path"],
+                              hint="check that the file exists and ONNX Runtime supports its opsets; the source "
+                                   "ONNX file is the reference, so ONNX Runtime has to run it"):
                 self._sess = ort.InferenceSession(self.spec["path"], options, providers=["CPUExecutionProvider"])
-            except Exception as exc:  # noqa: BLE001 - ORT raises its own untyped errors
-                raise ModelError(f"ONNX Runtime cannot open the reference model: {str(exc).splitlines()[0][:300]}",
-                                 where=self.spec["path"], code="ONNX110",
-                                 hint="check that the file exists and ONNX Runtime supports its opsets") from None
         return self._sess
 
     def run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:

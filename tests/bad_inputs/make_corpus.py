@@ -60,6 +60,18 @@ def write_mlp(folder: Path, name: str = "mlp") -> Path:
     return folder / name
 
 
+def write_conv(folder: Path, name: str, dtype: str = "float32") -> Path:
+    """data 1x2x5x5 -> Convolution conv0 (2 filters, 3x3) checkpoint, weights of `dtype`."""
+    import mxnet as mx
+
+    sym = mx.sym.Convolution(mx.sym.var("data"), kernel=(3, 3), num_filter=2, name="conv0")
+    rng = np.random.default_rng(2)
+    args = {"conv0_weight": mx.nd.array(rng.normal(size=(2, 2, 3, 3)), dtype=dtype),
+            "conv0_bias": mx.nd.array(np.zeros(2), dtype=dtype)}
+    mx.model.save_checkpoint(str(folder / name), 0, sym, args, {})
+    return folder / name
+
+
 def write_onnx(path: Path, *, dynamic: bool = False, op: tuple = ("Relu", ""), opset: int = 13,
                external: dict | None = None, raw: bytes | None = None, typed: list | None = None) -> Path:
     """X[1,8] @ W[8,4] + B -> op -> Y, built with onnx.helper."""
@@ -167,6 +179,15 @@ def _yaml_cases(folder: Path) -> list[Case]:
     out.append(Case("yaml-factory-stdlib", "yaml", ["run", str(path), "--out", str(folder / "stdlib.out"),
                                                     "--no-cache"], 1, "SRC106", "subprocess:getoutput",
                     r"subprocess:getoutput:", forbid=[str(folder / "PWNED"), str(folder / "stdlib.out/mlp/00-gluon/bundle.json")]))
+    # files the pipeline references that do not exist (CFG016), each at its own line:col
+    add("yaml-missing-checkpoint", GOOD_YAML.replace("prefix: mlp", "prefix: gone"), "CFG016", r":5:28:")
+    add("yaml-missing-epoch", GOOD_YAML.replace("epoch: 0", "epoch: 7"), "CFG016", r":5:28:")
+    add("yaml-missing-onnx", GOOD_YAML.replace("checkpoint: {prefix: mlp, epoch: 0}", "onnx: {path: gone.onnx}"),
+        "CFG016", r":5:20:")
+    add("yaml-missing-factory", GOOD_YAML.replace("checkpoint: {prefix: mlp, epoch: 0}",
+                                                  'gluon: {factory: "gone_module:make"}'), "CFG016", r":5:24:")
+    add("yaml-missing-image", GOOD_YAML.replace("- check: {target: cpu}", "- verify: {input: image, image: gone.jpg}"),
+        "CFG016", r":9:39:")
     missing = folder / "nope.yaml"
     out.append(Case("yaml-missing", "yaml", ["validate", str(missing)], 2, "CFG013", "nope.yaml", r":1:1:"))
     return out
@@ -219,6 +240,20 @@ def _symbol_cases(folder: Path) -> list[Case]:
     add("sym-bad-entry", "LDR103", r"node 3 'fc1'", graph=edit(lambda g: g["nodes"][3]["inputs"].__setitem__(0, [0])))
     add("sym-var-with-inputs", "LDR103", r"node 1 'fc1_weight'",
         graph=edit(lambda g: g["nodes"][1]["inputs"].append([0, 0, 0])))
+    conv = write_conv(folder, "conv-base")
+    conv_graph = json.loads(Path(f"{conv}-symbol.json").read_text())
+    for node in conv_graph["nodes"]:
+        if node["op"] == "Convolution":
+            node["attrs"]["num_filter"] = "four"
+    Path(f"{folder / 'sym-num-filter-four'}-symbol.json").write_text(json.dumps(conv_graph))
+    Path(f"{folder / 'sym-num-filter-four'}-0000.params").write_bytes(Path(f"{conv}-0000.params").read_bytes())
+    out.append(Case("sym-num-filter-four", "symbol", ["check", str(folder / "sym-num-filter-four"), "--target", "cpu",
+                                                      "--input", "data=1,2,5,5"], 2, "MDL002",
+                    "sym-num-filter-four-symbol.json", r"'conv0'.*num_filter.*four"))
+    # float64 weights under a float32 input: the graph loads but never binds (check: EI911, node named)
+    f64 = write_conv(folder, "sym-f64-weights", dtype="float64")
+    out.append(Case("sym-f64-weights", "symbol", ["check", str(f64), "--target", "onnxruntime", "--input",
+                                                  "data=1,2,5,5"], 1, "EI911", "conv0", r"\[conv0\].*MXNet 1\.9\.1"))
     prefix = folder / "sym-missing"
     Path(f"{prefix}-0000.params").write_bytes(params)
     out.append(Case("sym-missing", "symbol", ["check", str(prefix), "--target", "cpu", "--input", "data=1,8"], 2,
@@ -347,6 +382,15 @@ def _onnx_cases(folder: Path) -> list[Case]:
     (folder / "onnx-type-clash.onnx").write_bytes(typed.SerializeToString())
     case("onnx-type-clash", "ONNX109", r"\.onnx:", folder / "onnx-type-clash.onnx")
     case("onnx-not-ssa", "ONNX111", r"node 'add0'", folder / "onnx-not-ssa.onnx")
+    # a file our importer (and the onnx checker) accepts but ONNX Runtime refuses: no int64 Relu kernel
+    from onnx import TensorProto, helper
+
+    relu = helper.make_graph([helper.make_node("Relu", ["X"], ["Y"], name="relu_i64")], "g",
+                             [helper.make_tensor_value_info("X", TensorProto.INT64, [1, 8])],
+                             [helper.make_tensor_value_info("Y", TensorProto.INT64, [1, 8])])
+    (folder / "onnx-ort-refuses.onnx").write_bytes(
+        helper.make_model(relu, opset_imports=[helper.make_opsetid("", 14)]).SerializeToString())
+    case("onnx-ort-refuses", "EI915", r"\[relu_i64\].*ONNX Runtime \d", folder / "onnx-ort-refuses.onnx", exit=1)
     return out
 
 
@@ -404,6 +448,9 @@ def _cli_cases(folder: Path) -> list[Case]:
              2, "CLI001", "out.onnx", r"nope"),
         Case("cli-convert-opset-checkpoint", "cli", ["convert", p, str(folder / "ck"), "--opset", "13", "--input",
                                                      "data=1,8"], 2, "CLI001", "--opset", r"--opset:"),
+        Case("cli-tune-candidate-crashes", "cli", ["tune", p, "--input", "data=1,8", "--target", "t_crash",
+                                                   "--holdout", "2", "--samples", "2", "--runs", "1"], 1, "TUN103",
+             "t_crash", r"t_crash fp32 crashed: TUN103 .*SIGABRT"),
         Case("cli-zoo-typo", "cli", ["check", "resnet18_v9", "--target", "cpu"], 2, "CLI001", "resnet18_v9",
              r"resnet18_v9:"),
     ]

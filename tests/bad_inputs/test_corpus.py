@@ -23,11 +23,15 @@ from make_corpus import build  # noqa: E402
 TRACEBACK_MARKS = ("Traceback (most recent call last)", "[bt]", "Stack trace", 'File "')
 # One of each kind, run as separate `python -m pipeline.cli` processes.
 SUBPROCESS_SUBSET = ("yaml-stage-typo", "yaml-run-tag", "sym-truncated", "sym-head-output-oob", "prm-truncated",
-                     "prm-zeroed-half", "onnx-custom-op", "onnx-ext-dotdot", "cli-bad-input-dim")
+                     "prm-zeroed-half", "onnx-custom-op", "onnx-ext-dotdot", "cli-bad-input-dim",
+                     # the runtime-failure cases (issue 15): one coded line each, no runtime text
+                     "yaml-missing-checkpoint", "sym-f64-weights", "onnx-ort-refuses", "cli-tune-candidate-crashes")
 
 
 def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(REPO), "MXNET_SUBGRAPH_VERBOSE": "0"}
+    # crash_targets: the test plugin whose target aborts, for the tune case (tests/plugins/crash_targets.py)
+    return {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests' / 'plugins'}", "MXNET_SUBGRAPH_VERBOSE": "0",
+            "MXDEPLOY_PLUGINS": "crash_targets", "OMP_NUM_THREADS": "1"}
 
 
 @pytest.fixture(scope="module")

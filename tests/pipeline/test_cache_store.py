@@ -167,3 +167,23 @@ def test_cache_dir_default_honours_env(monkeypatch, tmp_path):
     monkeypatch.delenv("MXDEPLOY_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
     assert cache_mod.default_cache_dir() == tmp_path / "x" / "mxdeploy"
+
+
+def test_key_follows_every_runtime_version_and_the_host_for_host_dependent_stages(tmp_path, monkeypatch):
+    from pipeline.precision import cpuflags
+
+    def key(host_dependent=False):
+        return stage_key(stage="x", kind="transform", params=P(), input_bundle_dir=None, inputs=(), settings={},
+                         config_dir=tmp_path, location="c/01-x", host_dependent=host_dependent)[0]
+
+    versions = {"mxnet": "1.9.1", "onnx": "1.18.0", "onnxruntime": "1.20.0", "openvino": "2025.1"}
+    monkeypatch.setattr(cache_mod, "runtime_versions", lambda: dict(versions))
+    plain, hosted = key(), key(True)
+    versions["onnxruntime"] = "1.21.0"
+    assert key() != plain
+    versions["onnxruntime"], versions["openvino"] = "1.20.0", "2025.2"
+    assert key() != plain
+    versions["openvino"] = "2025.1"
+    assert key() == plain and key(True) == hosted
+    monkeypatch.setattr(cpuflags, "host_fingerprint", lambda: {"cpu": "other", "flags": ["avx2"]})
+    assert key(True) != hosted and key() == plain  # only a host-dependent stage's key names the host

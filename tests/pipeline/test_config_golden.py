@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from pipeline.run.config import load_config
 from pipeline.core.errors import ConfigError
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # validate checks referenced files exist (CFG016)
 HEAD = "version: 1\npipelines:\n  r18:\n"
 GOOD_SOURCE = "    source: {gluon: {model: resnet18_v1}}\n"
 GOOD_INPUTS = "    inputs: {data: {shape: [1, 3, 224, 224]}}\n"
@@ -51,7 +53,7 @@ GOLDEN = [
     (HEAD + GOOD_SOURCE + GOOD_INPUTS + "    stages:\n      - verfy: {}\n", [
         "p.yaml:7:9: pipeline 'r18': stages[0]: unknown stage 'verfy' (did you mean 'verify'?); known stages: check, deploy, optimize, partition, quantize, verify [CFG009]"]),
     (HEAD + GOOD_SOURCE + GOOD_INPUTS + "    stages:\n      - deploy: {targt: cpu}\n", [
-        "p.yaml:7:18: pipeline 'r18': stages[0].deploy.targt: unknown parameter 'targt' (did you mean 'target'?); expected one of: target, api, for_training, grad_req, contexts, group2ctxs, optimizer, threads [CFG005]"]),
+        "p.yaml:7:18: pipeline 'r18': stages[0].deploy.targt: unknown parameter 'targt' (did you mean 'target'?); expected one of: target, api, for_training, grad_req, contexts, group2ctxs, optimizer, threads, clip_indices [CFG005]"]),
     (HEAD + GOOD_SOURCE + GOOD_INPUTS + "    stages:\n      - verify: {runs: many}\n", [
         "p.yaml:7:24: pipeline 'r18': stages[0].verify.runs: expected an integer, got 'many' [CFG004]"]),
     (HEAD + GOOD_SOURCE + GOOD_INPUTS + "    stages:\n      - check: {}\n", [
@@ -66,7 +68,7 @@ GOLDEN = [
         "p.yaml:3:3: pipeline 'r18': uses ${modle} but the matrix defines only: model; add the variable to matrix: or fix its name [CFG011]"]),
     ("version: 1\ndefaults:\n  verify: {atoll: 1}\npipelines:\n  r18:\n" + GOOD_SOURCE + GOOD_INPUTS + "    stages: [verify]\n", [
         "p.yaml:3:12: pipeline 'r18': stages[0].verify.atoll: unknown parameter 'atoll' (did you mean 'atol'?); expected one of: input, seed, image, labels, atol, rtol, top_k, runs, warmup, dataset, max_accuracy_drop [CFG005]"]),
-    (HEAD + "    source: {checkpoint: {prefix: examples/digits-mlp}}\n", [
+    (HEAD + f"    source: {{checkpoint: {{prefix: {EXAMPLES}/digits-mlp}}}}\n", [
         "p.yaml:3:3: pipeline 'r18': inputs: missing; declare each input's shape, e.g. data: {shape: [1, 3, 224, 224]} [CFG006]"]),
 ]
 

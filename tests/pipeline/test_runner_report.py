@@ -117,6 +117,19 @@ def test_markdown_escapes_pipes():
     assert "a\\|b" in render_markdown(run)
 
 
+def test_markdown_keeps_a_multi_line_runtime_message_on_its_line():
+    run = _run()
+    diag = run["pipelines"][2]["stages"][1]["diagnostics"][0]
+    diag["message"] = "Exception from src/core.cpp:105:\nCheck 'false' failed\n| Can not create StaticMemory"
+    diag["node"], diag["hint"] = "odd`name", "try\nonnxruntime"
+    text = render_markdown(run)
+    item = next(line for line in text.splitlines() if line.startswith("- ") and "EI101" in line)
+    assert "Check 'false' failed" in item and "Can not create StaticMemory" in item and "try onnxruntime" in item
+    assert "`` odd`name ``" in item  # a backtick in a node name cannot end the code span
+    row = next(line for line in text.splitlines() if line.startswith("| zoo[model=b"))
+    assert "Check 'false' failed \\| Can not create StaticMemory" in row and row.count("\n") == 0
+
+
 def test_regressions_status_and_latency_beyond_threshold():
     baseline = _run()
     current = copy.deepcopy(baseline)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 import time
@@ -37,3 +38,29 @@ def test_plugins_from_the_environment(monkeypatch):
     with pytest.raises(PluginError) as err:
         load_plugins()
     assert err.value.code == "PLG001" and err.value.where == "MXDEPLOY_PLUGINS"
+
+
+def test_a_native_crash_in_a_runtime_call_says_what_the_worker_was_doing(tmp_path):
+    """The worker's breadcrumb (pipeline/core/activity.py) names the stage, the runtime, the call
+    and the feed's ranges; the supervisor puts them, and a hint, in RUN001."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    (tmp_path / "p.yaml").write_text(
+        "version: 1\npipelines:\n  boom:\n    source: {tiny_fc: {hidden: 3}}\n"
+        "    inputs: {data: {shape: [1, 8]}}\n    stages:\n      - deploy: {target: t_crash_infer}\n")
+    env = {**os.environ, "PYTHONPATH": f"{repo}{os.pathsep}{repo / 'tests' / 'plugins'}",
+           "MXDEPLOY_PLUGINS": "runner_test_stages,crash_targets", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "p.yaml", "--out", "out", "--no-cache"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in proc.stdout + proc.stderr
+    cell = json.loads((tmp_path / "out" / "report.json").read_text())["pipelines"][0]
+    assert cell["status"] == "crashed"
+    (diag,) = cell["stages"][1]["diagnostics"]
+    assert diag["code"] == "RUN001" and "SIGABRT" in diag["message"]
+    assert "while ONNX Runtime" in diag["message"] and "was in inference" in diag["message"]
+    assert "stage 'deploy'" in diag["message"] and "inputs: data float32 [1, 8] in [0, 0]" in diag["message"]
+    assert "range" in diag["hint"] and "--localize" in diag["hint"]

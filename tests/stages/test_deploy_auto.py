@@ -1,5 +1,6 @@
 """deploy target auto: tunes, deploys the choice, records the table and the reason."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,42 @@ def test_auto_is_a_valid_target_and_needs_the_symbol_api():
     assert not issues and Deploy.check_params(params) == []
     params, _ = build_params(DeployParams, {"target": "auto", "api": "module"})
     assert [i.path for i in Deploy.check_params(params)] == [("api",)]
+
+
+def test_a_cached_auto_choice_is_recomputed_on_a_host_with_other_cpu_flags(tmp_path, monkeypatch):
+    """deploy is host-dependent: its cache key holds the CPU model and flags (pipeline/run/cache.py)."""
+    import stages  # noqa: F401
+    from pipeline.precision import cpuflags, tuning
+    from pipeline.run.config import load_config
+    from pipeline.run.worker import CellOptions, run_pipeline
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    (tmp_path / "p.yaml").write_text(
+        "version: 1\npipelines:\n  auto:\n"
+        f"    source: {{checkpoint: {{prefix: {examples / 'digits-mlp'}, epoch: 0}}}}\n"
+        "    inputs: {data: {shape: [1, 64]}}\n    stages:\n      - deploy: {target: auto}\n")
+    spec = load_config(tmp_path / "p.yaml").pipelines[0]
+    monkeypatch.setattr(tuning, "available_candidates", lambda flags=None: [("cpu", "fp32")])
+    options = CellOptions(cache_dir=str(tmp_path / "cache"))
+
+    def host(flags: str):
+        (tmp_path / "cpuinfo").write_text(f"processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: {flags}\n")
+        monkeypatch.setattr(cpuflags, "CPUINFO", tmp_path / "cpuinfo")
+        cpuflags.cpu_flags.cache_clear()
+        cpuflags.cpu_model.cache_clear()
+
+    def statuses(run: str):
+        result = run_pipeline(spec, tmp_path / run, tmp_path / run / "auto", None, options)
+        return [s["status"] for s in result["stages"]]
+
+    try:
+        host("fpu sse2 avx2 fma")
+        assert statuses("r1") == ["passed", "passed"]
+        assert statuses("r2") == ["cached", "cached"]
+        host("fpu sse2 avx2 fma avx512f avx512_bf16 amx_bf16")
+        assert statuses("r3") == ["cached", "passed"]  # the source does not depend on the host
+        host("fpu sse2 avx2 fma nx_bug_flag")  # a flag that decides no speed keeps the key
+        assert statuses("r4") == ["cached", "cached"]
+    finally:
+        cpuflags.cpu_flags.cache_clear()
+        cpuflags.cpu_model.cache_clear()

@@ -195,3 +195,21 @@ def test_the_second_size_fails_on_a_real_difference():
     assert diagnostic.code == "VER101" and diagnostic.message.startswith("at the second size {'data': [2, 16]}")
     assert _second_size(ModelBundle("{}", {}, {}, [TensorSpec("data", (2, 8))]), Reference(), Session(),
                         params) is None  # nothing dynamic: one size
+def test_a_reference_that_refuses_the_feed_is_ver108_not_an_internal_error(make_runner, tmp_path):
+    """The reference runs through pipeline/core/runtime_errors.py: MXNet's refusal is one coded line."""
+    import mxnet as mx
+
+    sym = mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=2, name="fc")
+    mx.model.save_checkpoint(str(tmp_path / "ref8"), 0, sym, {"fc_weight": mx.nd.ones((2, 8)),
+                                                              "fc_bias": mx.nd.zeros(2)}, {})
+    runner = make_runner([("data", (1, 9))])
+    bundle = ModelBundle.from_symbol(sym, {"fc_weight": np.ones((2, 9), "float32"), "fc_bias": np.zeros(2, "float32")},
+                                     {}, runner.inputs,
+                                     metadata={"reference": {"kind": "checkpoint", "prefix": str(tmp_path / "ref8"),
+                                                             "epoch": 0}})
+    deployed, _ = runner.run("deploy", bundle, DeployParams())
+    with pytest.raises(StageError) as info:
+        runner.run("verify", deployed, VerifyParams(**FAST))
+    err = info.value
+    assert err.code == "VER108" and "\n" not in err.one_line()
+    assert err.message.startswith("MXNet 1.9.1 refused the checkpoint reference run at node 'fc'")

@@ -197,8 +197,9 @@ def run_test(test_dir: str) -> tuple[str, str]:
     except MxdeployError as exc:
         return "failed", f"{exc.code} {exc.message}"[:300]
     except Exception as exc:  # noqa: BLE001 - a failing test is data here, with its reason
-        first = [l for l in str(exc).splitlines() if l.strip()]
-        return "failed", f"{type(exc).__name__}: {first[-1] if first else ''}"[:300]
+        from pipeline.core.runtime_errors import first_error_line
+
+        return "failed", f"{type(exc).__name__}: {first_error_line(exc)}"[:300]
     if len(outputs) != len(expected):
         return "failed", f"{len(outputs)} outputs, expected {len(expected)}"
     for k, (e, g) in enumerate(zip(expected, outputs)):

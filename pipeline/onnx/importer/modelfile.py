@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.core.runtime_errors import first_error_line
 from pipeline.onnx.importer import errors
 from pipeline.onnx.importer.registry import OnnxNode, normalize_domain
 
@@ -88,7 +89,7 @@ def inferred_info(model, declared: dict[str, tuple[int, ...]]) -> tuple[dict, st
     try:
         work = onnx.shape_inference.infer_shapes(work, strict_mode=False, data_prop=True)
     except Exception as exc:  # noqa: BLE001 - inference is only a hint; record why it is missing
-        note = f"ONNX shape inference failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+        note = f"ONNX shape inference failed ({type(exc).__name__}: {first_error_line(exc)[:200]})"
     info = {}
     for vi in list(work.graph.value_info) + list(work.graph.output) + list(work.graph.input):
         elem, dims = value_type(vi)

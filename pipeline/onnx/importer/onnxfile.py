@@ -27,6 +27,7 @@ import math
 import os
 from pathlib import Path
 
+from pipeline.core.runtime_errors import first_error_line
 from pipeline.onnx.importer import errors
 
 MAX_BYTES = 2 << 30  # protobuf's own limit for one message
@@ -61,7 +62,7 @@ def read_onnx(path: str | os.PathLike):
     try:
         model.ParseFromString(data)
     except (DecodeError, ValueError, RecursionError) as exc:
-        raise _fail(f"not an ONNX model protobuf ({type(exc).__name__}: {str(exc)[:120]})", errors.UNREADABLE,
+        raise _fail(f"not an ONNX model protobuf ({type(exc).__name__}: {first_error_line(exc)[:120]})", errors.UNREADABLE,
                     shown, "give a .onnx file saved by onnx.save; the file may be truncated") from None
     if not model.HasField("graph") or not model.graph.node and not model.graph.output:
         raise _fail("the file holds no graph", errors.UNREADABLE, shown, "give a .onnx file saved by onnx.save")
@@ -207,13 +208,13 @@ def _check_model(model, shown: str) -> None:
         text = str(exc)
         if any(m in text for m in _CHECKER_IGNORED) or not any(m in text for m in _CHECKER_GATES):
             return
-        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "invalid model")
+        first = first_error_line(exc)
         node = _node_from_checker(text)
         raise _fail(f"the ONNX checker refuses the model: {first[:200]}", "ONNX111",
                     f"{shown}: node '{node}'" if node else shown,
                     "the file is damaged, or was written by a tool that breaks the ONNX spec") from None
     except (ValueError, RecursionError) as exc:  # the checker serializes; a >2 GiB model lands here
-        raise _fail(f"the ONNX checker cannot read the model ({str(exc)[:120]})", "ONNX111", shown,
+        raise _fail(f"the ONNX checker cannot read the model ({first_error_line(exc)[:120]})", "ONNX111", shown,
                     "give a .onnx file saved by onnx.save") from None
 
 

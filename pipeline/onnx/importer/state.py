@@ -146,8 +146,6 @@ class GraphState:
 
 
 def _first_line(exc: Exception) -> str:
-    lines = [l for l in str(exc).splitlines() if l.strip()]
-    for line in lines:
-        if "Error" in line and "Traceback" not in line:
-            return line.strip()[:300]
-    return lines[0][:300] if lines else type(exc).__name__
+    from pipeline.core.runtime_errors import first_error_line
+
+    return first_error_line(exc)

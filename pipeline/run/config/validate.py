@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pipeline.model.bundle import TensorSpec, range_problem
 from pipeline.run.config import matrix as mx_matrix
+from pipeline.run.config.files import CODE, missing_files
 from pipeline.run.config.model import Config, PipelineSpec, StageSpec
 from pipeline.run.config.yamlsafe import Located
 from pipeline.core.errors import ConfigError, ConfigIssue
@@ -144,11 +145,11 @@ def _pipeline(col: _Collector, name: str, body, defaults: dict, config_dir: Path
 def _cell(col, name, template, body, values, defaults, config_dir) -> list[PipelineSpec]:
     base = ("pipelines", template)
     before = len(col.issues)
-    source = _source(col, name, base, body.get("source"))
+    source = _source(col, name, base, body.get("source"), config_dir)
     inputs = _inputs(col, name, base, body.get("inputs", defaults.get("inputs")),
                      required=source is not None and not _declares_own_shapes(source),  # no cascade from a bad source
                      from_defaults="inputs" not in body)
-    stages = _stages(col, name, base, body.get("stages", []), defaults)
+    stages = _stages(col, name, base, body.get("stages", []), defaults, config_dir)
     accelerator = body.get("accelerator", defaults.get("accelerator", {})) or {}
     if not isinstance(accelerator, dict) or set(accelerator) - {"address"}:
         col.add(base + ("accelerator",), "accelerator: expected a mapping with 'address: HOST:PORT'", "CFG004",
@@ -165,7 +166,7 @@ def _cell(col, name, template, body, values, defaults, config_dir) -> list[Pipel
                          template=template, matrix_values=dict(values))]
 
 
-def _source(col, name, base, source) -> StageSpec | None:
+def _source(col, name, base, source, config_dir: Path) -> StageSpec | None:
     path = base + ("source",)
     kinds = source_stage_names()
     if source is None:
@@ -182,7 +183,7 @@ def _source(col, name, base, source) -> StageSpec | None:
         col.add(path + (kind,), f"source: unknown kind '{kind}'{did_you_mean(kind, kinds)}", "CFG007", key=True,
                 pipeline=name, hint=f"expected one of: {', '.join(kinds)}")
         return None
-    return _build_stage(col, name, path + (kind,), f"source.{kind}", kind, raw or {}, {})
+    return _build_stage(col, name, path + (kind,), f"source.{kind}", kind, raw or {}, {}, config_dir)
 
 
 def _declares_own_shapes(source: StageSpec) -> bool:
@@ -268,7 +269,7 @@ def _input(col, name, ipath, input_name, spec) -> TensorSpec | None:
                       integer=integer, batch_axis=batch_axis, dynamic=tuple(sorted(dynamic)))
 
 
-def _stages(col, name, base, stages, defaults) -> list[StageSpec]:
+def _stages(col, name, base, stages, defaults, config_dir: Path) -> list[StageSpec]:
     path = base + ("stages",)
     if not isinstance(stages, list):
         col.add(path, f"stages: expected a list of {{stage: {{params}}}} items, got {_describe(stages)}", "CFG004",
@@ -295,13 +296,13 @@ def _stages(col, name, base, stages, defaults) -> list[StageSpec]:
                     key=isinstance(item, dict), pipeline=name, hint=hint)
             continue
         built = _build_stage(col, name, ipath + (stage_name,), f"stages[{i}].{stage_name}", stage_name, raw,
-                             defaults.get(stage_name) or {})
+                             defaults.get(stage_name) or {}, config_dir)
         if built is not None:
             out.append(built)
     return out
 
 
-def _build_stage(col, name, path, label, stage_name, raw, stage_defaults) -> StageSpec | None:
+def _build_stage(col, name, path, label, stage_name, raw, stage_defaults, config_dir: Path) -> StageSpec | None:
     cls = STAGES.get(stage_name)
     if not isinstance(raw, dict):
         col.add(path, f"{label}: expected a mapping of parameters, got {_describe(raw)}", "CFG004", pipeline=name)
@@ -317,4 +318,11 @@ def _build_stage(col, name, path, label, stage_name, raw, stage_defaults) -> Sta
         field = _field_path(issue.path)
         col.add(where, f"{label}{'.' + field if field else ''}: {issue.message}", issue.code, key=is_key,
                 pipeline=name)
-    return None if issues else StageSpec(stage_name, params, dict(merged))
+    if issues:
+        return None
+    for field_path, problem in missing_files(params, config_dir):
+        from_default = field_path[0] not in raw and field_path[0] in merged
+        where = ("defaults", stage_name) + field_path if from_default else path + field_path
+        col.add(where, f"{label}.{_field_path(field_path)}: {problem}", CODE,
+                pipeline=name, hint="fix the path (relative paths resolve against the pipelines file's folder)")
+    return StageSpec(stage_name, params, dict(merged))

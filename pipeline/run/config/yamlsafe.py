@@ -91,7 +91,9 @@ def load_located(path: Path, display: str | None = None) -> Located:
                                        where=f"{display}:{line}:{col}", code="CFG015",
                                        hint="remove the control character")]) from None
     except yaml.YAMLError as exc:
-        first = (str(exc).splitlines() or ["invalid YAML"])[0]
+        from pipeline.core.runtime_errors import reason_line
+
+        first = reason_line(str(exc).splitlines()[0] if str(exc).strip() else "") or "invalid YAML"
         raise ConfigError([ConfigIssue(f"YAML error: {first}", where=f"{display}:1:1", code="CFG001")]) from None
     except RecursionError:
         raise ConfigError([ConfigIssue("the document is nested too deeply", where=f"{display}:1:1", code="CFG003",

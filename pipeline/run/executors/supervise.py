@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.core import activity
 from pipeline.run import worker
 from pipeline.run.events import Event, StageEnd, StageStart, from_line
 from pipeline.run.stage_report import StageReport
@@ -70,6 +71,7 @@ class CellProcess:
         cell_dir = self.run_dir / self.folder
         cell_dir.mkdir(parents=True, exist_ok=True)
         (cell_dir / worker.RESULT_FILE).unlink(missing_ok=True)  # a stale one from a killed run
+        (cell_dir / worker.ACTIVITY_FILE).unlink(missing_ok=True)
         cached = worker.restore_cached_cell(self.spec, self.run_dir, cell_dir, self.options)
         if cached is not None:
             cached["log"] = f"{self.folder}/{worker.LOG_FILE}"
@@ -165,13 +167,25 @@ class CellProcess:
                 reason = f"worker process killed by signal {-code}"
         else:
             reason = f"worker process exited with status {code} without a result"
-        return self._crashed(reason)
+        crumb = activity.read(self.run_dir / self.folder / worker.ACTIVITY_FILE)
+        return self._crashed(reason + activity.describe(crumb), crash_hint(crumb))
 
-    def _crashed(self, reason: str) -> dict:
-        return crashed_result(self.spec, reason, self.stages, f"{self.folder}/{worker.LOG_FILE}")
+    def _crashed(self, reason: str, hint: str = "") -> dict:
+        return crashed_result(self.spec, reason, self.stages, f"{self.folder}/{worker.LOG_FILE}", hint)
 
 
-def crashed_result(spec: PipelineSpec, reason: str, finished: list[dict], log: str) -> dict:
+def crash_hint(crumb: dict) -> str:
+    """What to try after a native crash, from what the worker was doing when it died."""
+    if not crumb.get("runtime"):
+        return ""
+    hint = f"{crumb['runtime']} crashed natively in {crumb.get('action', 'a call')}"
+    if crumb.get("feed"):
+        hint += ("; check that the declared inputs' dtype and range (inputs: {NAME: {range, integer}}) are "
+                 "values the model accepts (an index or length input fed random floats corrupts memory)")
+    return hint + "; try another target, or `pipeline compare MODEL@cpu MODEL@TARGET --localize`"
+
+
+def crashed_result(spec: PipelineSpec, reason: str, finished: list[dict], log: str, hint: str = "") -> dict:
     """The report of a cell whose worker died: finished stages, then the culprit, then skips."""
     stages = list(finished)
     all_specs = [spec.source, *spec.stages]
@@ -179,7 +193,8 @@ def crashed_result(spec: PipelineSpec, reason: str, finished: list[dict], log: s
         culprit = all_specs[len(stages)]
         stages.append(StageReport.of(culprit, "error", diagnostics=[
             {"code": "RUN001", "severity": "error", "node": "", "message": f"{reason} during stage '{culprit.name}'",
-             "hint": "see the pipeline's log.txt; the other pipelines were not affected"}]).to_dict())
+             "hint": (hint + "; " if hint else "") +
+                     "see the pipeline's log.txt; the other pipelines were not affected"}]).to_dict())
         stages += [StageReport.skipped(rest).to_dict() for rest in all_specs[len(stages):]]
     return {"name": spec.name, "status": "crashed", "reason": reason, "stages": stages,
             "matrix": dict(spec.matrix_values), "template": spec.template or spec.name, "log": log}

@@ -37,3 +37,33 @@ def test_table_output_and_exit_1_when_nothing_passes(capsys):
     assert code == 1
     assert "choice: no deployment passed the guard (cosine >= 1.5" in out.out
     assert "onnxruntime" in out.out and "int8" in out.out
+
+
+def test_a_candidate_that_crashs_is_a_crashed_row_and_tune_goes_on(tmp_path):
+    """A plugin target aborts its process in deploy (tests/plugins/crash_targets.py); another
+    raises a runtime's multi-line message. Tune reports both and still picks cpu."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": f"{repo}{os.pathsep}{repo / 'tests' / 'plugins'}",
+           "MXDEPLOY_PLUGINS": "crash_targets", "OMP_NUM_THREADS": "1"}
+    argv = [sys.executable, "-m", "pipeline.cli", "tune", MLP, "--input", "data=1,64", "--holdout", "2",
+            "--samples", "2", "--runs", "1", "--target", "cpu", "--target", "t_crash", "--target", "t_refuse"]
+    proc = subprocess.run([*argv, "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    rows = {r["target"]: r for r in doc["table"]}
+    assert rows["t_crash"]["status"] == "crashed" and rows["t_refuse"]["status"] == "error"
+    assert rows["cpu"]["status"] == "passed" and doc["choice"]["target"] == "cpu"
+    table = subprocess.run(argv, cwd=tmp_path, env={**env, "COLUMNS": "400"}, capture_output=True, text=True,
+                           timeout=300)
+    assert table.returncode == 0, table.stderr
+    crashed = [ln for ln in table.stdout.splitlines() if "t_crash" in ln]
+    assert crashed and "TUN103" in crashed[0] and "SIGABRT" in crashed[0], table.stdout
+    assert "while ONNX Runtime" in crashed[0], table.stdout  # the breadcrumb: what it was doing
+    refused = [ln for ln in table.stdout.splitlines() if "t_refuse" in ln]
+    assert refused and "ORT101" in refused[0] and "node 'conv0' (op Conv)" in refused[0], table.stdout
+    for text in (table.stdout, table.stderr):
+        assert "Stack trace" not in text and "Traceback" not in text and "frame 1" not in text
