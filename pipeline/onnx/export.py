@@ -51,6 +51,7 @@ DEFAULT_OPSET = 13
 SUPPORTED_OPSETS = range(12, 18)
 FUSED_OP_PREFIXES = ("_sg_mkldnn_", "_sg_onednn_")
 _PROTOBUF_LIMIT = 2**31  # a ModelProto cannot be serialized past 2 GiB
+NODE_MAP_KEY = "mxdeploy.node_map"  # metadata_props entry: MXNet node output -> ONNX tensor
 
 
 def _registry() -> dict[int, dict]:
@@ -172,7 +173,7 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET, clip_indices: bo
     dynamic_shapes = [tuple(None if a in dims.get(n, {}) else d for a, d in enumerate(shape))
                       for n, (shape, _) in zip(order, specs)] if dims else None
     try:
-        with quirks.checker_opset(opset):
+        with quirks.checker_opset(opset), quirks.recording_outputs() as lookup:
             graph = MXNetGraph().create_onnx_graph_proto(
                 sym, params, [s for s, _ in specs], [helper.np_dtype_to_tensor_dtype(d) for _, d in specs],
                 opset_version=opset, dynamic=bool(dims), dynamic_input_shapes=dynamic_shapes)
@@ -191,6 +192,7 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET, clip_indices: bo
     _name_dynamic_dims(model.graph, dims)
     _clean_graph(model.graph, [aliases.get(n, n) for n in labels],
                  [_onnx_output_name(n) for n in sym.list_outputs()])
+    record_node_map(model, graph_json, lookup[0] if lookup else [])
     if model.ByteSize() >= _PROTOBUF_LIMIT:
         raise ExportError("the exported model exceeds protobuf's 2 GiB limit", code="EXP108",
                           hint="this exporter writes weights inside the model; shrink the model")
@@ -220,6 +222,30 @@ def _name_dynamic_dims(graph, dims: dict[str, dict[int, str]]) -> None:
             dim = value.type.tensor_type.shape.dim[axis]
             dim.ClearField("dim_value")
             dim.dim_param = dim_name
+
+
+def record_node_map(model, graph_json: dict, outputs_lookup: list) -> None:
+    """Store which ONNX tensor carries each MXNet node output, as the exporter recorded it.
+
+    `metadata_props[NODE_MAP_KEY]` holds JSON `[[mx_node, output_index, onnx_tensor], ...]`,
+    read by localization (pipeline/localize/matching.py) to compare an MXNet node with its ONNX
+    tensor without guessing from names. Only tensors some node of the final graph writes are
+    listed; when the converter's record does not line up with the graph (it skipped a node),
+    nothing is recorded rather than a shifted, wrong mapping.
+    """
+    nodes = graph_json["nodes"]
+    if len(outputs_lookup) != len(nodes):
+        return
+    written = {name for node in model.graph.node for name in node.output}
+    entries = []
+    for node, outputs in zip(nodes, outputs_lookup):
+        if node["op"] == "null":
+            continue
+        for index, out in enumerate(outputs):
+            if out.name in written:
+                entries.append([node["name"], index, out.name])
+    entry = model.metadata_props.add()
+    entry.key, entry.value = NODE_MAP_KEY, json.dumps(entries, separators=(",", ":"))
 
 
 def _rename_values(graph, renames: dict[str, str]) -> None:
