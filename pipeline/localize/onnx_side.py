@@ -11,7 +11,6 @@ which MXNet output the tensor carries (`metadata_props["mxdeploy.node_map"]`).
 """
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -24,16 +23,10 @@ RUNTIMES = ("onnxruntime", "openvino")
 
 
 def export_aliases(model) -> dict[str, str]:
-    """{onnx tensor: 'mx:NODE:INDEX'} from the exporter's record, {} when there is none."""
-    from pipeline.onnx.export import NODE_MAP_KEY
+    """{onnx tensor: 'mx:NODE:INDEX'} from the exporter's record, where it still holds."""
+    from pipeline.onnx.export import valid_node_map
 
-    for prop in model.metadata_props:
-        if prop.key == NODE_MAP_KEY:
-            try:
-                return {tensor: f"mx:{node}:{index}" for node, index, tensor in json.loads(prop.value)}
-            except ValueError:
-                return {}
-    return {}
+    return {tensor: f"mx:{node}:{index}" for node, index, tensor in valid_node_map(model)}
 
 
 class OnnxSide(Side):

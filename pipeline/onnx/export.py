@@ -227,25 +227,66 @@ def _name_dynamic_dims(graph, dims: dict[str, dict[int, str]]) -> None:
 def record_node_map(model, graph_json: dict, outputs_lookup: list) -> None:
     """Store which ONNX tensor carries each MXNet node output, as the exporter recorded it.
 
-    `metadata_props[NODE_MAP_KEY]` holds JSON `[[mx_node, output_index, onnx_tensor], ...]`,
-    read by localization (pipeline/localize/matching.py) to compare an MXNet node with its ONNX
-    tensor without guessing from names. Only tensors some node of the final graph writes are
-    listed; when the converter's record does not line up with the graph (it skipped a node),
-    nothing is recorded rather than a shifted, wrong mapping.
+    `metadata_props[NODE_MAP_KEY]` holds JSON `[[mx_node, output_index, onnx_tensor, op_type,
+    [inputs]], ...]`, read by localization (pipeline/localize/matching.py) to compare an MXNet
+    node with its ONNX tensor without guessing from names. The producing ONNX node's op and
+    inputs are kept so a reader can tell whether a later tool rewrote that node (`valid_node_map`).
+    Only tensors some node of the final graph writes are listed; when the converter's record
+    does not line up with the graph (it skipped a node), nothing is recorded rather than a
+    shifted, wrong mapping.
     """
     nodes = graph_json["nodes"]
     if len(outputs_lookup) != len(nodes):
         return
-    written = {name for node in model.graph.node for name in node.output}
+    producer = {name: node for node in model.graph.node for name in node.output}
     entries = []
     for node, outputs in zip(nodes, outputs_lookup):
         if node["op"] == "null":
             continue
         for index, out in enumerate(outputs):
-            if out.name in written:
-                entries.append([node["name"], index, out.name])
+            if out.name in producer:
+                writer = producer[out.name]
+                entries.append([node["name"], index, out.name, writer.op_type, list(writer.input)])
     entry = model.metadata_props.add()
     entry.key, entry.value = NODE_MAP_KEY, json.dumps(entries, separators=(",", ":"))
+
+
+def valid_node_map(model) -> list[tuple[str, int, str]]:
+    """The (mx_node, index, onnx_tensor) entries of the model's node map that still hold.
+
+    Tools that rewrite an exported file keep its metadata_props: ONNX Runtime's quantization
+    pre-processing folds BatchNormalization into Conv and inserts QuantizeLinear/
+    DequantizeLinear pairs, yet copies the map. An entry is kept only when its tensor is still
+    written by a node of the same op that reads the same tensors, looking through activation
+    Q/DQ pairs; a rewritten node (fused, re-weighted) drops out and is reported unmatched by
+    localization rather than compared with a tensor that now means something else.
+    """
+    raw = next((p.value for p in model.metadata_props if p.key == NODE_MAP_KEY), None)
+    try:
+        entries = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    producer = {name: node for node in model.graph.node for name in node.output}
+
+    def through_qdq(name: str) -> str:
+        for _ in range(8):  # a Q/DQ pair per hop; never more than a few in a row
+            dq = producer.get(name)
+            q = producer.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
+            if q is None or q.op_type != "QuantizeLinear":
+                return name
+            name = q.input[0]
+        return name
+
+    out = []
+    for entry in entries:
+        if not isinstance(entry, list) or len(entry) != 5:
+            continue
+        node, index, tensor, op_type, inputs = entry
+        writer = producer.get(tensor)
+        if writer is not None and writer.op_type == op_type and \
+                [through_qdq(t) for t in writer.input] == list(inputs):
+            out.append((node, int(index), tensor))
+    return out
 
 
 def _rename_values(graph, renames: dict[str, str]) -> None:

@@ -29,5 +29,5 @@ def resnet(tmp_path_factory):
     weight.CopyFrom(numpy_helper.from_array(value, weight.name))
     onnx.save(model, str(bad))
     node_map = json.loads(next(p.value for p in model.metadata_props if p.key == "mxdeploy.node_map"))
-    mx_node = next(n for n, _, tensor in node_map if tensor == conv.output[0])
+    mx_node = next(e[0] for e in node_map if e[2] == conv.output[0])
     return {"prefix": str(prefix), "onnx": str(good), "bad": str(bad), "conv": conv.output[0], "mx_node": mx_node}

@@ -212,9 +212,7 @@ def node_map_metadata(model, state: GraphState, outputs) -> dict:
     exporter's `metadata_props`), kept so a model converted MXNet -> ONNX -> MXNet still
     matches its origin (pipeline/localize/matching.py). Recorded, never guessed from names.
     """
-    import json
-
-    from pipeline.onnx.export import NODE_MAP_KEY
+    from pipeline.onnx.export import valid_node_map
 
     alive = set(outputs.get_internals().list_outputs())
     entries = []
@@ -225,12 +223,9 @@ def node_map_metadata(model, state: GraphState, outputs) -> dict:
         if len(names) == 1 and names[0] in alive:
             entries.append([tensor, names[0]])
     out: dict = {"node_map": entries}
-    for prop in model.metadata_props:
-        if prop.key == NODE_MAP_KEY:
-            try:
-                out["export_node_map"] = json.loads(prop.value)
-            except ValueError:  # a damaged record is no record: those nodes stay unmatched
-                pass
+    exported = valid_node_map(model)
+    if exported:
+        out["export_node_map"] = [list(e) for e in exported]
     return out
 
 
