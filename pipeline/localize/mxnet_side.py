@@ -14,7 +14,6 @@ import json
 import os
 import re
 
-import numpy as np
 
 from pipeline.localize.tapnode import Side, TapNode
 

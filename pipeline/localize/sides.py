@@ -55,8 +55,10 @@ def bundle_side(spec: str, target: str, bundle, *, base_dir: Path | None = None)
         quantized.check_servable(bundle.metadata, target)
         from pipeline.targets import TARGETS as REGISTRY
 
-        symbol = REGISTRY.get(target)()._symbol(bundle)
-        return MXNetSide(spec, target, bundle, symbol)
+        # onednn serves its fused graph (OneDnnTarget.fused); cpu the bundle as it is
+        cls = REGISTRY.get(target)
+        served = cls.fused(bundle) if hasattr(cls, "fused") else bundle
+        return MXNetSide(spec, target, served)
     if target not in RUNTIMES:
         raise LocalizeError(f"target '{target}' cannot be tapped", code=errors.UNKNOWN_TARGET, where=spec,
                             hint=f"compare on one of: {', '.join(TARGETS)}")
