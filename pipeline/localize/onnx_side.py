@@ -35,9 +35,8 @@ class OnnxSide(Side):
     def __init__(self, spec: str, target: str, model, inputs, quantized: dict | None = None):
         super().__init__(spec, target, inputs, quantized)
         self.model = model
-        self._types = {}
-        for vi in list(model.graph.input) + list(model.graph.output) + list(model.graph.value_info):
-            self._types[vi.name] = vi
+        # an openvino-bf16 bundle is served with the bf16 hint (pipeline/targets/openvino.py); so are its taps
+        self.precision = "bf16" if (quantized or {}).get("format") == "openvino-bf16" else "f32"
 
     def nodes(self) -> list[TapNode]:
         graph = self.model.graph
@@ -74,7 +73,7 @@ class OnnxSide(Side):
         data = self._tapped_bytes(taps)
         names = [vi.name for vi in self.model.graph.output]
         wanted = names + [t for t in taps if t not in names]
-        values = run_onnx_bytes(data, self.target, _runtime_feed(self.model, feed), wanted)
+        values = run_onnx_bytes(data, self.target, _runtime_feed(self.model, feed), wanted, precision=self.precision)
         outs = dict(zip(wanted, values))
         return [outs[n] for n in names], {t: outs[t] for t in taps}
 
@@ -93,7 +92,8 @@ def _runtime_feed(model, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def run_onnx_bytes(data: bytes, runtime: str, feed: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
+def run_onnx_bytes(data: bytes, runtime: str, feed: dict[str, np.ndarray], outputs: list[str], *,
+                   precision: str = "f32") -> list[np.ndarray]:
     """One forward of a serialized ONNX model on `runtime`; the session is dropped after it."""
     if runtime == "onnxruntime":
         import onnxruntime as ort
@@ -111,7 +111,7 @@ def run_onnx_bytes(data: bytes, runtime: str, feed: dict[str, np.ndarray], outpu
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         core = ov.Core()
-        compiled = core.compile_model(core.read_model(name), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        compiled = core.compile_model(core.read_model(name), "CPU", {"INFERENCE_PRECISION_HINT": precision})
         results = compiled.create_infer_request().infer(feed)
         by_name = {}
         for port in compiled.outputs:
