@@ -50,9 +50,10 @@ def open_side(text: str, inputs=None):
 def bundle_side(spec: str, target: str, bundle, *, base_dir: Path | None = None):
     """A bundle on `target`: bound by MXNet, or its ONNX (export or QDQ artifact) on a runtime."""
     from pipeline.model import quantized
+    from pipeline.targets.build import check_servable
 
     if target in MXNET_TARGETS:
-        quantized.check_servable(bundle.metadata, target)
+        check_servable(bundle.metadata, target)
         from pipeline.targets import TARGETS as REGISTRY
 
         # onednn serves its fused graph (OneDnnTarget.fused); cpu the bundle as it is
@@ -64,7 +65,7 @@ def bundle_side(spec: str, target: str, bundle, *, base_dir: Path | None = None)
                             hint=f"compare on one of: {', '.join(TARGETS)}")
     rec = quantized.record(bundle.metadata)
     if rec is not None:
-        quantized.check_servable(bundle.metadata, target)
+        check_servable(bundle.metadata, target)
     if rec is not None and rec.get("format") == "onnx-qdq":
         from pipeline.onnx.load import read_onnx
 
