@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline.core.errors import MxdeployError
+from pipeline.localize.errors import LocalizeError
 from pipeline.localize.localizer import DEFAULT_MAX_TAPS, localize
 
 LOCALIZE_FILE = "localize.json"
@@ -41,7 +42,7 @@ def reference_side(spec: dict, bundle, run_dir: Path):
         from pipeline.onnx.load import read_onnx
 
         return OnnxSide("reference", "onnxruntime", read_onnx(spec["path"]), bundle.inputs)
-    raise MxdeployError(f"reference kind '{kind}' cannot be tapped", code="LOC005",
+    raise LocalizeError(f"reference kind '{kind}' cannot be tapped", code="LOC005",
                         hint="localization supports gluon, checkpoint and onnx sources")
 
 

@@ -121,9 +121,18 @@ class MXNetSide(Side):
             elif name in labels:
                 args[name] = mx.nd.zeros(shape)
         aux = {n: self._aux_params[n] for n in group.list_auxiliary_states()}
-        with plain_executor(bool(taps)):
-            exe = group.bind(ctx=mx.cpu(), args=args, aux_states=aux, grad_req="null")
-            exe.forward(is_train=False)
+        try:
+            with plain_executor(bool(taps)):
+                exe = group.bind(ctx=mx.cpu(), args=args, aux_states=aux, grad_req="null")
+                exe.forward(is_train=False)
+        except mx.MXNetError as exc:
+            from pipeline.core.runtime_errors import first_error_line
+            from pipeline.localize import errors
+            from pipeline.localize.errors import LocalizeError
+
+            raise LocalizeError(f"MXNet failed on the tapped graph: {first_error_line(exc)[:300]}",
+                                code=errors.RUNTIME_FAILED, where=self.describe(),
+                                hint="compare without --localize, or on another target") from None
         values = [o.asnumpy() for o in exe.outputs]
         del exe
         return values[: len(heads)], dict(zip(taps, values[len(heads):]))

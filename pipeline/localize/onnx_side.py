@@ -94,7 +94,23 @@ def _runtime_feed(model, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def run_onnx_bytes(data: bytes, runtime: str, feed: dict[str, np.ndarray], outputs: list[str], *,
                    precision: str = "f32") -> list[np.ndarray]:
-    """One forward of a serialized ONNX model on `runtime`; the session is dropped after it."""
+    """One forward of a serialized ONNX model on `runtime`; the session is dropped after it.
+
+    The runtimes raise their own untyped exceptions (a tensor OpenVINO's reader fused away, an
+    input the file wants and the feed lacks): they become one coded line, LOC006."""
+    try:
+        return _run_onnx_bytes(data, runtime, feed, outputs, precision)
+    except Exception as exc:  # noqa: BLE001 - third-party runtime errors, reported as one coded line
+        from pipeline.core.runtime_errors import first_error_line
+        from pipeline.localize import errors
+        from pipeline.localize.errors import LocalizeError
+
+        raise LocalizeError(f"{runtime} failed on the tapped model: {first_error_line(exc)[:300]}",
+                            code=errors.RUNTIME_FAILED, where=runtime,
+                            hint="compare without --localize, or on another runtime") from None
+
+
+def _run_onnx_bytes(data: bytes, runtime: str, feed, outputs, precision: str) -> list[np.ndarray]:
     if runtime == "onnxruntime":
         import onnxruntime as ort
 

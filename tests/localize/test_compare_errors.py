@@ -46,3 +46,16 @@ def test_models_with_nothing_recorded_in_common_are_loc003(tmp_path):
 def test_max_taps_below_one_is_refused(resnet):
     code, _, err = run_cli(["compare", resnet["prefix"], resnet["onnx"], "--input", SHAPE, "--max-taps", "0"])
     assert code == 2 and "CLI001" in err
+
+
+def test_a_runtime_failure_on_a_tapped_model_is_loc006(tmp_path):
+    import numpy as np
+
+    from pipeline.core.errors import MxdeployError
+    from pipeline.localize.onnx_side import run_onnx_bytes
+
+    model = (tmp_path / "relu.onnx")
+    _one_op(model, "Relu", "y")
+    with pytest.raises(MxdeployError) as info:
+        run_onnx_bytes(model.read_bytes(), "onnxruntime", {"wrong": np.zeros((1, 4), np.float32)}, ["y"])
+    assert info.value.code == "LOC006" and "onnxruntime failed" in info.value.one_line()
