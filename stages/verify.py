@@ -24,6 +24,7 @@ from pipeline.core.runtime_errors import runtime_call
 from pipeline.measure.inputs import make_feed, random_feed
 from pipeline.measure.latency import latency_ms
 from pipeline.core.paramspec import ParamIssue, param
+from pipeline.localize.deployment import LOCALIZE_FILE, localize_deployment
 from pipeline.model.references import REFERENCES
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets.build import deployed_target
@@ -50,6 +51,10 @@ class VerifyParams:
                                          "adds accuracy and reference_accuracy on it", path="file")
     max_accuracy_drop: Optional[float] = param(None, "fail (VER107) when the deployed accuracy is lower than the "
                                                      "reference's by more than this (0.01: one point)")
+    # YAML 1.1 reads an unquoted `off` as false: both spellings mean off.
+    localize: Literal["auto", "off", False] = param(
+        "auto", "auto: when the outputs differ, name the first divergent node (VER101's node, localize.json; "
+                "docs/localize.md); off: never")
 
 
 @register_stage
@@ -115,7 +120,11 @@ class Verify(Stage):
             classes, diagnostics = top_k_classes(got[0], ctx.resolve(params.labels), params.top_k)
             metrics["top_k_classes"] = classes
         if not result.passed:
-            diagnostics.append(_mismatch(result, params, bundle))
+            located = _localize(bundle, feed, params, ctx)
+            diagnostics.append(_mismatch(result, params, bundle, located=located))
+            if located is not None and located.get("first_divergent"):
+                metrics["first_divergent"] = {k: located["first_divergent"][k]
+                                              for k in ("node", "op", "other_node", "max_abs_err", "cosine")}
         if second is not None:
             shapes, second_result = second
             metrics["second_size"] = {"shapes": shapes, **second_result.metrics()}
@@ -132,8 +141,20 @@ class Verify(Stage):
             "deployment": bundle.metadata.get("deployment"), "input": params.input,
             "tolerance": {"atol": params.atol, "rtol": params.rtol}, "mismatches": result.mismatches,
             "metrics": metrics})
-        return None, StageResult(status=status, metrics=metrics, diagnostics=diagnostics,
-                                 artifacts={"verify": VERIFY_FILE})
+        artifacts = {"verify": VERIFY_FILE}
+        if (ctx.stage_dir / LOCALIZE_FILE).is_file():
+            artifacts["localize"] = LOCALIZE_FILE
+        return None, StageResult(status=status, metrics=metrics, diagnostics=diagnostics, artifacts=artifacts)
+
+
+def _localize(bundle: ModelBundle, feed, params: VerifyParams, ctx: RunContext) -> dict | None:
+    """The first divergent node (localize: auto), written to localize.json beside verify.json."""
+    if params.localize in ("off", False):
+        return None
+    located = localize_deployment(bundle, feed, run_dir=ctx.run_dir, atol=params.atol, rtol=params.rtol)
+    ctx.stage_dir.mkdir(parents=True, exist_ok=True)
+    atomic.write_json(ctx.stage_dir / LOCALIZE_FILE, located)
+    return located
 
 
 def _second_size(bundle: ModelBundle, reference, session, params: VerifyParams):
@@ -167,14 +188,24 @@ def _dataset_accuracy(reference, session, bundle: ModelBundle, dataset) -> dict:
                             dataset.labels)
 
 
-def _mismatch(result: CompareResult, params: VerifyParams, bundle: ModelBundle, at: dict | None = None) -> Diagnostic:
+def _mismatch(result: CompareResult, params: VerifyParams, bundle: ModelBundle, at: dict | None = None,
+              located: dict | None = None) -> Diagnostic:
     """VER101: the deployed outputs are not the reference's, with the measured error (and the
-    shapes, at the second size of a dynamic input)."""
+    shapes, at the second size of a dynamic input), and the first divergent node when
+    localization found one (its `node` field then names it)."""
     outputs = bundle.outputs
     node = outputs[result.worst_output] if 0 <= result.worst_output < len(outputs) else ""
     message = (f"{'at the second size ' + str(at) + ', ' if at else ''}deployed outputs differ from the reference: max abs error {result.max_abs_err:.4g}, "
                f"max rel error {result.max_rel_err:.4g} (atol {params.atol:g}, rtol {params.rtol:g}); "
                f"{result.reason}")
+    finding = (located or {}).get("first_divergent")
+    if finding:
+        node = finding["node"]
+        err = finding["max_abs_err"]
+        what = "largest SQNR drop" if located.get("mode") == "sqnr" else "first divergent node"
+        message += (f"; {what}: {finding['node']} ({finding['op']}), deployed as {finding['other_node']} "
+                    f"({finding['other_op']}), max abs error {'n/a' if err is None else format(err, '.4g')} "
+                    f"(localize.json)")
     return Diagnostic("VER101", "error", message, node=node,
                       hint="find the stage that introduced the error by verifying after each transform; "
                            "loosen atol/rtol only for a deliberate precision change (int8, bf16)")

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CODE_RE = re.compile(r"""["'](?P<code>(?:CFG|CLI|REG|BND|MDL|SRC|INP|DEP|VER|TGT|RUN|PLG|RPT|ACC|ONNX|GRF|OPT|PRT|EXP|EI|INT|LDR|QNT|TUN|CNV|OVN|ORT)\d{3})["']""")
+CODE_RE = re.compile(r"""["'](?P<code>(?:CFG|CLI|REG|BND|MDL|SRC|INP|DEP|VER|TGT|RUN|PLG|RPT|ACC|ONNX|GRF|OPT|PRT|EXP|EI|INT|LDR|QNT|TUN|CNV|OVN|ORT|LOC)\d{3})["']""")
 
 
 def test_stages_doc_matches_the_parameter_specs():

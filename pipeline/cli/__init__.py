@@ -22,6 +22,7 @@ COMMANDS = {
     "check": "pipeline.cli.check",
     "convert": "pipeline.cli.convert",
     "tune": "pipeline.cli.tune",
+    "compare": "pipeline.cli.compare",
     "report": "pipeline.cli.report",
     "accelerator": "pipeline.cli.accelerator",
 }

@@ -52,6 +52,7 @@ DEFAULT_OPSET = 13
 SUPPORTED_OPSETS = range(12, 18)
 FUSED_OP_PREFIXES = ("_sg_mkldnn_", "_sg_onednn_")
 _PROTOBUF_LIMIT = 2**31  # a ModelProto cannot be serialized past 2 GiB
+NODE_MAP_KEY = "mxdeploy.node_map"  # metadata_props entry: MXNet node output -> ONNX tensor
 
 
 def _registry() -> dict[int, dict]:
@@ -170,7 +171,7 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET, clip_indices: bo
     order = [n["name"] for n in graph_json["nodes"] if n["op"] == "null" and n["name"] not in param_names]
     dynamic_shapes = [tuple(None if a in dims.get(n, {}) else d for a, d in enumerate(shape))
                       for n, (shape, _) in zip(order, specs)] if dims else None
-    with quirks.checker_opset(opset), \
+    with quirks.checker_opset(opset), quirks.recording_outputs() as lookup, \
             runtime_call("mxnet", "the graph's ONNX translation (mx2onnx)", code="EXP103", error=ExportError,
                          nodes=[n["name"] for n in graph_json["nodes"] if n["op"] != "null"],
                          hint="an op is used with attributes or dtypes the exporter does not translate "
@@ -187,6 +188,7 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET, clip_indices: bo
     _name_dynamic_dims(model.graph, dims)
     _clean_graph(model.graph, [aliases.get(n, n) for n in labels],
                  [_onnx_output_name(n) for n in sym.list_outputs()])
+    record_node_map(model, graph_json, lookup[0] if lookup else [])
     if model.ByteSize() >= _PROTOBUF_LIMIT:
         raise ExportError("the exported model exceeds protobuf's 2 GiB limit", code="EXP108",
                           hint="this exporter writes weights inside the model; shrink the model")
@@ -214,6 +216,71 @@ def _name_dynamic_dims(graph, dims: dict[str, dict[int, str]]) -> None:
             dim = value.type.tensor_type.shape.dim[axis]
             dim.ClearField("dim_value")
             dim.dim_param = dim_name
+
+
+def record_node_map(model, graph_json: dict, outputs_lookup: list) -> None:
+    """Store which ONNX tensor carries each MXNet node output, as the exporter recorded it.
+
+    `metadata_props[NODE_MAP_KEY]` holds JSON `[[mx_node, output_index, onnx_tensor, op_type,
+    [inputs]], ...]`, read by localization (pipeline/localize/matching.py) to compare an MXNet
+    node with its ONNX tensor without guessing from names. The producing ONNX node's op and
+    inputs are kept so a reader can tell whether a later tool rewrote that node (`valid_node_map`).
+    Only tensors some node of the final graph writes are listed; when the converter's record
+    does not line up with the graph (it skipped a node), nothing is recorded rather than a
+    shifted, wrong mapping.
+    """
+    nodes = graph_json["nodes"]
+    if len(outputs_lookup) != len(nodes):
+        return
+    producer = {name: node for node in model.graph.node for name in node.output}
+    entries = []
+    for node, outputs in zip(nodes, outputs_lookup):
+        if node["op"] == "null":
+            continue
+        for index, out in enumerate(outputs):
+            if out.name in producer:
+                writer = producer[out.name]
+                entries.append([node["name"], index, out.name, writer.op_type, list(writer.input)])
+    entry = model.metadata_props.add()
+    entry.key, entry.value = NODE_MAP_KEY, json.dumps(entries, separators=(",", ":"))
+
+
+def valid_node_map(model) -> list[tuple[str, int, str]]:
+    """The (mx_node, index, onnx_tensor) entries of the model's node map that still hold.
+
+    Tools that rewrite an exported file keep its metadata_props: ONNX Runtime's quantization
+    pre-processing folds BatchNormalization into Conv and inserts QuantizeLinear/
+    DequantizeLinear pairs, yet copies the map. An entry is kept only when its tensor is still
+    written by a node of the same op that reads the same tensors, looking through activation
+    Q/DQ pairs; a rewritten node (fused, re-weighted) drops out and is reported unmatched by
+    localization rather than compared with a tensor that now means something else.
+    """
+    raw = next((p.value for p in model.metadata_props if p.key == NODE_MAP_KEY), None)
+    try:
+        entries = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    producer = {name: node for node in model.graph.node for name in node.output}
+
+    def through_qdq(name: str) -> str:
+        for _ in range(8):  # a Q/DQ pair per hop; never more than a few in a row
+            dq = producer.get(name)
+            q = producer.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
+            if q is None or q.op_type != "QuantizeLinear":
+                return name
+            name = q.input[0]
+        return name
+
+    out = []
+    for entry in entries:
+        if not isinstance(entry, list) or len(entry) != 5:
+            continue
+        node, index, tensor, op_type, inputs = entry
+        writer = producer.get(tensor)
+        if writer is not None and writer.op_type == op_type and \
+                [through_qdq(t) for t in writer.input] == list(inputs):
+            out.append((node, int(index), tensor))
+    return out
 
 
 def _rename_values(graph, renames: dict[str, str]) -> None:

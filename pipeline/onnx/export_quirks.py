@@ -125,3 +125,34 @@ def load_symbol(graph: dict):
     import mxnet as mx
 
     return mx.sym.load_json(json.dumps(graph))
+
+
+_RECORD_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def recording_outputs():
+    """Capture the converter's own `outputs_lookup`: per MXNet node, the ONNX tensors it wrote.
+
+    `create_onnx_graph_proto` fills that list (one entry per node of the graph JSON, in order)
+    and passes it to every `convert_layer` call, then drops it. It is the exporter's own record
+    of which ONNX tensor carries which MXNet output, the mapping localization needs
+    (pipeline/localize/matching.py), so we keep a reference to it instead of re-deriving names.
+    The class attribute is swapped under a lock and restored on the way out.
+    """
+    from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
+
+    seen: list = []
+    original = MXNetGraph.__dict__["convert_layer"]
+
+    def convert_layer(node, **kwargs):
+        if not seen and "outputs_lookup" in kwargs:
+            seen.append(kwargs["outputs_lookup"])
+        return original.__func__(node, **kwargs)
+
+    with _RECORD_LOCK:
+        MXNetGraph.convert_layer = staticmethod(convert_layer)
+        try:
+            yield seen
+        finally:
+            MXNetGraph.convert_layer = original

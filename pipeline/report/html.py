@@ -71,6 +71,8 @@ def render_html(result: dict) -> str:
     for row in rows:
         failure = (f"{escape(row['failed_stage'])}: <code>{escape(row['code'])}</code> {escape(row['problem'])}"
                    if row["failed_stage"] else escape(row["problem"]))
+        if row.get("first_divergent"):
+            failure += f' (first divergent node: <code>{escape(row["first_divergent"])}</code>)'
         if failure and row["log"]:
             failure += f' (<a href="{escape(row["log"], quote=True)}">log</a>)'
         out.append(f'<tr class="{escape(row["status"])}"><td>{escape(row["name"])}</td>'

@@ -41,13 +41,14 @@ def cell_row(pipeline: dict) -> dict:
     """The one-row summary of a cell that report.md, report.html and `pipeline report` show."""
     stages = pipeline["stages"]
     summary = cell_summary(pipeline)
-    failed_stage, code, problem = "", "", ""
+    failed_stage, code, problem, divergent = "", "", "", None
     for stage in stages:
         if stage["status"] in ("failed", "error"):
             diags = [d for d in stage["diagnostics"] if d["severity"] == "error"] or stage["diagnostics"]
             failed_stage = stage["name"]
             code = diags[0]["code"] if diags else ""
             problem = diags[0]["message"] if diags else ""
+            divergent = stage.get("metrics", {}).get("first_divergent")
             break
     if pipeline["status"] == "crashed" and not problem:
         problem = pipeline.get("reason", "")
@@ -60,6 +61,8 @@ def cell_row(pipeline: dict) -> dict:
         "failed_stage": failed_stage,
         "code": code,
         "problem": problem,
+        # a stage that localized its failure declares metrics["first_divergent"] (docs/localize.md)
+        "first_divergent": divergent.get("node") if isinstance(divergent, dict) else None,
         "nodes_before": summary.get("nodes_before"),
         "nodes_after": summary.get("nodes_after"),
         "params_mb": params_bytes / 1e6 if isinstance(params_bytes, (int, float)) else None,
@@ -106,6 +109,8 @@ def render_markdown(result: dict) -> str:
     for p in pipelines:
         row = cell_row(p)
         failure = f"{row['failed_stage']}: {row['code']} {row['problem']}" if row["failed_stage"] else row["problem"]
+        if row["first_divergent"]:
+            failure += f" (first divergent node: `{row['first_divergent']}`)"
         if failure and row["log"]:
             failure += f" ([log]({row['log']}))"
         lines.append("| {} | {} | {} | {} | {} → {} | {} | {} | {} |".format(

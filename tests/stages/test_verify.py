@@ -80,7 +80,9 @@ def test_perturbed_weights_fail_with_the_measured_error(make_runner):
     _, result = runner.run("verify", tampered, VerifyParams(**FAST))
     assert result.status == "failed"
     (diag,) = result.diagnostics
-    assert diag.code == "VER101" and diag.severity == "error" and diag.node == "softmax_output"
+    # localize: auto (the default) names the node whose bias was perturbed, not the output
+    assert diag.code == "VER101" and diag.severity == "error" and diag.node == "fc2"
+    assert "first divergent node: fc2 (FullyConnected)" in diag.message
     assert f"max abs error {result.metrics['max_abs_err']:.4g}" in diag.message
     assert "(atol 0.0001, rtol 0.001)" in diag.message and "worst: output 0 at [" in diag.message
     saved = json.loads((runner.last_ctx.stage_dir / "verify.json").read_text())

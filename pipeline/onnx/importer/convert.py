@@ -203,6 +203,32 @@ def _output_symbol(vi, state: GraphState):
     return sym
 
 
+def node_map_metadata(model, state: GraphState, outputs) -> dict:
+    """The importer's record of which MXNet output carries each ONNX tensor, for localization.
+
+    `node_map`: `[[onnx_tensor, mxnet_output], ...]` for every tensor a converter produced as a
+    graph node that survives in the final Symbol (folded constants and graph inputs have none);
+    `export_node_map`: the ONNX file's own record of the MXNet graph it was exported from (our
+    exporter's `metadata_props`), kept so a model converted MXNet -> ONNX -> MXNet still
+    matches its origin (pipeline/localize/matching.py). Recorded, never guessed from names.
+    """
+    from pipeline.onnx.export import valid_node_map
+
+    alive = set(outputs.get_internals().list_outputs())
+    entries = []
+    for tensor, sym in state.symbols.items():
+        if sym.get_children() is None:
+            continue
+        names = sym.list_outputs()
+        if len(names) == 1 and names[0] in alive:
+            entries.append([tensor, names[0]])
+    out: dict = {"node_map": entries}
+    exported = valid_node_map(model)
+    if exported:
+        out["export_node_map"] = [list(e) for e in exported]
+    return out
+
+
 def convert_model(model, path: Path, input_shapes: dict[str, tuple] | None,
                   constants: dict[str, np.ndarray] | None = None) -> ModelBundle:
     import mxnet as mx
@@ -245,6 +271,7 @@ def convert_model(model, path: Path, input_shapes: dict[str, tuple] | None,
     }
     if note:
         metadata["onnx"]["note"] = note
+    metadata["onnx"].update(node_map_metadata(model, state, outputs))
     # ONNX Runtime still sees unused and frozen inputs as graph inputs: the reference feeds them.
     if unused:
         metadata["reference"]["unused_inputs"] = [s.to_dict() for s in unused]

@@ -1,0 +1,37 @@
+"""Test-only stage (MXDEPLOY_PLUGINS=localize_test_stages): corrupt one parameter of the bundle.
+
+`t_corrupt_param: {weight: NAME, noise: 0.05, seed: 1}` adds seeded normal noise to one arg
+param, as a faulty transform would; verify then fails against the source's reference, and its
+automatic localization must name the node that reads that param (tests/localize/test_verify_localize.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.core.errors import StageError
+from pipeline.core.paramspec import param
+from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
+
+
+@dataclass(frozen=True)
+class CorruptParams:
+    weight: str = param(help="name of the arg param to corrupt")
+    noise: float = param(0.05, "standard deviation of the added noise")
+    seed: int = param(1, "noise seed")
+
+
+@register_stage
+class CorruptParam(Stage):
+    name = "t_corrupt_param"
+    summary = "test stage: add seeded noise to one parameter (a faulty transform)"
+    Params = CorruptParams
+
+    def run(self, bundle, params: CorruptParams, ctx: RunContext):
+        if params.weight not in bundle.arg_params:
+            raise StageError(f"no param '{params.weight}'", code="STG001", hint="name an arg param of the model")
+        value = bundle.arg_params[params.weight]
+        noisy = value + np.random.default_rng(params.seed).normal(0, params.noise, value.shape).astype(value.dtype)
+        out = bundle.evolve(stage=self.name, arg_params={**bundle.arg_params, params.weight: noisy})
+        return out, StageResult()
