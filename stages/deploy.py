@@ -177,8 +177,10 @@ class Deploy(Stage):
             raise
         first_forward = time.perf_counter() - loaded
         ctx.session = session
-        metrics = {"load_seconds": round(loaded - started, 4), "first_forward_ms": round(first_forward * 1e3, 3)}
+        metrics = {"load_seconds": round(loaded - started, 4), "first_forward_ms": round(first_forward * 1e3, 3),
+                   **session.deploy_metrics}
+        diagnostics = list(session.deploy_diagnostics)
         if auto is not None:
             metrics["auto"] = auto
-            return out, StageResult(metrics=metrics, artifacts={"tune": deploy_auto.TUNE_FILE})
-        return out, StageResult(metrics=metrics)
+            return out, StageResult(metrics=metrics, diagnostics=diagnostics, artifacts={"tune": deploy_auto.TUNE_FILE})
+        return out, StageResult(metrics=metrics, diagnostics=diagnostics)

@@ -40,6 +40,8 @@ class FusionReport:
     attention: int = 0
     layer_norm: int = 0
     unfused_attention: list[str] = field(default_factory=list)  # MXNet node names left as exported
+    num_heads: int = 0  # of the fused blocks (0: none fused; ONNX Runtime's optimizer then detects)
+    hidden_size: int = 0
     optimizer: dict[str, int] = field(default_factory=dict)  # ONNX Runtime's own fusion counts
 
     def metrics(self) -> dict:
@@ -195,6 +197,7 @@ def fuse_transformer(model, bundle: ModelBundle):
                                       name=f"{block.name}__back"))
         replacements[block.name] = nodes
         report.attention += 1
+        report.num_heads, report.hidden_size = block.heads, int(block.weight.shape[0])
     for node in g.nodes:
         if node["op"] != "LayerNorm" or node["name"] not in producers:
             continue

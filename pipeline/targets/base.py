@@ -67,6 +67,10 @@ class Target:
     def __init__(self, **options):
         self.options = options
         self.bundle: ModelBundle | None = None
+        # What preparing the model did, for the deploy stage's metrics and diagnostics (e.g. the
+        # onnxruntime target's transformer fusion counts); filled by `_deploy_impl`.
+        self.deploy_metrics: dict = {}
+        self.deploy_diagnostics: list = []
 
     # -- public API, shared checks ---------------------------------------------------------
     def deploy(self, bundle: ModelBundle) -> "Target":

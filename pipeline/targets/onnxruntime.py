@@ -15,8 +15,14 @@ from types import MappingProxyType
 import numpy as np
 
 from pipeline.core.runtime_errors import runtime_call
+from pipeline.core import atomic
+from pipeline.core.diagnostics import Diagnostic
+from pipeline.model import quantized
+from pipeline.model.bundle import ModelBundle
+from pipeline.onnx.export import to_onnx
+from pipeline.onnx.transformer_fusion import fuse_transformer, is_transformer, optimize_with_onnxruntime
 from pipeline.targets.base import register_target
-from pipeline.targets.onnx_base import ExportedOnnxTarget
+from pipeline.targets.onnx_base import ONNX_FILE, ExportedOnnxTarget
 
 
 @register_target
@@ -34,6 +40,26 @@ class OnnxRuntimeTarget(ExportedOnnxTarget):
         import onnxruntime
 
         return onnxruntime.__version__
+
+    def _model_file(self, bundle: ModelBundle, folder: Path) -> Path:
+        """A transformer's export goes through the attention fusion (pipeline/onnx/transformer_fusion.py)
+        so ONNX Runtime runs its fused Attention and LayerNorm kernels; anything else as exported."""
+        if quantized.record(bundle.metadata) is not None or not is_transformer(bundle):
+            return super()._model_file(bundle, folder)
+        model = to_onnx(bundle, opset=self.option("opset"), clip_indices=self.option("clip_indices"))
+        fused, report = fuse_transformer(model, bundle)
+        with runtime_call("onnxruntime", "the transformer optimizer", code="ORT103"):
+            fused = optimize_with_onnxruntime(fused, report.num_heads, report.hidden_size, report)
+        self.deploy_metrics.update(report.metrics())
+        if report.unfused_attention:
+            self.deploy_diagnostics.append(Diagnostic(
+                "ORT104", "warning", f"{len(report.unfused_attention)} attention block(s) were not fused for ONNX "
+                f"Runtime (first: {report.unfused_attention[0]}); they run as exported, slower",
+                node=report.unfused_attention[0],
+                hint="the block differs from GluonNLP's interleaved self-attention; see docs/targets.md"))
+        path = folder / ONNX_FILE
+        atomic.write_bytes(path, fused.SerializeToString())
+        return path
 
     def _open(self, path: Path) -> None:
         import onnxruntime as ort

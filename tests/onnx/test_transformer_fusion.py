@@ -86,3 +86,17 @@ def test_a_model_without_attention_is_left_alone(tmp_path):
     fused, report = fuse_transformer(model, bundle)
     assert not is_transformer(bundle) and report.attention == 0 and report.layer_norm == 0
     assert [n.op_type for n in fused.graph.node] == before
+
+
+def test_an_attention_block_that_does_not_match_is_served_as_exported_with_a_warning(bert_bundle, monkeypatch):
+    import pipeline.onnx.transformer_fusion as fusion
+    from pipeline.targets import TARGETS
+
+    monkeypatch.setattr(fusion, "_match_attention", lambda g, node: None)
+    with TARGETS.get("onnxruntime")(api="symbol") as session:
+        session.deploy(bert_bundle)
+        assert session.deploy_metrics["attention_fused"] == 0 and session.deploy_metrics["attention_unfused"] == 2
+        (warning,) = session.deploy_diagnostics
+        assert warning.code == "ORT104" and warning.severity == "warning" and "valatt" in warning.node
+        feed = _feed([5, 11])
+        assert compare(run_bundle(bert_bundle, feed), session.infer(feed), atol=1e-4, rtol=1e-3).passed
