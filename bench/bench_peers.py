@@ -1,0 +1,221 @@
+"""Our deployments against the tools a user would otherwise reach for, timed side by side in one run.
+
+    PYTHONPATH=. .venv/bin/python bench/bench_peers.py [--models a,b] [--runs 30] [--no-bert] [--no-write]
+
+Vision (resnet50_v1, densenet121, squeezenet1.1, mobilenetv2_1.0; random weights, batch 1):
+every model is exported once and, in the same process, timed in interleaved rounds as
+- ONNX Runtime fp32 and int8 (our QDQ file), OpenVINO f32 and OpenVINO's default precision;
+- OpenVINO + NNCF int8 made the way a user would (nncf.quantize on the ONNX file, in NNCF's venv);
+- ours: the pipeline's openvino int8 cell (the quantize stage's quantizer for openvino), the
+  same model compiled with the bf16 hint (int8 + bf16 for what stays in float), and the
+  `pipeline tune` choice;
+and each int8 model's cosine against fp32 on held-out random rows. Both int8 models are
+calibrated on the same 32 random rows.
+
+BERT-base (12 layers, hidden 768, seq 128, batch 1): GluonNLP's bert_12_768_12 deployed through
+`deploy: {target: onnxruntime}` (our export + attention fusion), against the same architecture
+built with Hugging Face `transformers`, exported by `torch.onnx.export` and optimized by ONNX
+Runtime's transformer optimizer. torch needs numpy 2, so the export runs in `.venv-peers`, which
+this script creates if missing (torch==2.13.0, the CPU wheel on this machine, + transformers).
+
+Measure on a quiet machine: the script prints the load average before and after. It writes the
+"## Peers (bench/bench_peers.py)" section of BENCHMARKS.md with the CPU model and flags.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.benchlib import cpu_description, load_average, write_section  # noqa: E402
+
+HEADING = "## Peers (bench/bench_peers.py)"
+MODELS = ("resnet50_v1", "densenet121", "squeezenet1.1", "mobilenetv2_1.0")
+CALIBRATION_ROWS, HOLDOUT_ROWS = 32, 32
+PEERS_VENV = ROOT / ".venv-peers"
+PEERS_REQUIREMENTS = ("torch==2.13.0", "transformers", "onnx==1.18.0")
+
+
+def timed(sessions: dict, feed, runs: int, warmup: int = 3) -> dict[str, float]:
+    """p50 ms of each callable, in interleaved rounds (one call each per round)."""
+    for run in sessions.values():
+        for _ in range(warmup):
+            run(feed)
+    times = {k: [] for k in sessions}
+    for _ in range(runs):
+        for key, run in sessions.items():
+            started = time.perf_counter()
+            run(feed)
+            times[key].append((time.perf_counter() - started) * 1e3)
+    return {k: float(np.median(t)) for k, t in times.items()}
+
+
+def cosine(refs, gots) -> float:
+    worst = 1.0
+    for r, g in zip(refs, gots):
+        r, g = np.asarray(r, np.float64).ravel(), np.asarray(g, np.float64).ravel()
+        worst = min(worst, float(r @ g / (np.linalg.norm(r) * np.linalg.norm(g) + 1e-300)))
+    return worst
+
+
+def _ov_session(path: Path, hint: str | None):
+    import openvino as ov
+
+    config = {"PERFORMANCE_HINT": "LATENCY"}
+    if hint:
+        config["INFERENCE_PRECISION_HINT"] = hint
+    compiled = ov.Core().compile_model(str(path), "CPU", config)
+    request = compiled.create_infer_request()
+    return lambda feed: request.infer(feed)[compiled.outputs[0]]
+
+
+def _ort_session(path: Path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return lambda feed: session.run(None, feed)[0]
+
+
+def vision_row(name: str, runs: int, work: Path) -> dict:
+    from pipeline.graph import run_bundle
+    from pipeline.measure.inputs import random_feed
+    from pipeline.model.zoo_bundle import zoo_bundle
+    from pipeline.onnx.export import export_bundle
+    from pipeline.precision.catalog import QUANTIZERS, QuantizeJob, key
+    from pipeline.precision.calibration import CalibrationParams
+    from pipeline.precision.nncf_int8 import run_nncf
+    from pipeline.precision.settings import QuantizeParams
+    from pipeline.precision.tuning import TuneSettings, tune
+
+    bundle = zoo_bundle(name, (1, 3, 224, 224))
+    feeds = [random_feed(bundle.inputs, seed=i) for i in range(CALIBRATION_ROWS + HOLDOUT_ROWS)]
+    calibration, holdout = feeds[:CALIBRATION_ROWS], feeds[CALIBRATION_ROWS:]
+    fp32_onnx = export_bundle(bundle, work / f"{name}.onnx")
+    params = QuantizeParams(precision="int8", calibration=CalibrationParams(samples=CALIBRATION_ROWS))
+
+    def quantized(target: str):
+        folder = work / f"{name}-{target}"
+        folder.mkdir(exist_ok=True)
+        made = QUANTIZERS.get(key("int8", target))(QuantizeJob(bundle, dataclasses.replace(params, target=target),
+                                                               calibration, folder, work))
+        return work / made.metadata["quantized"]["path"]
+
+    ours_ov, ours_ort = quantized("openvino"), quantized("onnxruntime")
+    peer_nncf = work / f"{name}-peer-nncf.xml"
+    run_nncf(fp32_onnx, calibration, peer_nncf, work / f"{name}-peer-nncf.log")
+    sessions = {"ORT fp32": _ort_session(fp32_onnx), "ORT int8 (ours)": _ort_session(ours_ort),
+                "OV f32": _ov_session(fp32_onnx, "f32"), "OV default": _ov_session(fp32_onnx, None),
+                "OV+NNCF int8 (peer)": _ov_session(peer_nncf, None),
+                "ours openvino int8": _ov_session(ours_ov, "f32"),
+                "ours int8+bf16": _ov_session(ours_ov, "bf16")}
+    p50 = timed(sessions, holdout[0], runs)
+    refs = [run_bundle(bundle, f)[0] for f in holdout]
+    cos = {k: cosine(refs, [sessions[k](f) for f in holdout]) for k in sessions}
+    choice = tune(bundle, settings=TuneSettings(samples=CALIBRATION_ROWS, holdout=64, runs=runs)).choice
+    return {"model": name, "p50": p50, "cosine": cos,
+            "tune": None if choice is None else f"{choice.target} {choice.precision} {choice.p50_ms:.2f} ms"}
+
+
+def peers_python() -> Path:
+    python = PEERS_VENV / "bin" / "python"
+    if not python.is_file():
+        subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PEERS_REQUIREMENTS], check=True)
+    return python
+
+
+def bert_row(runs: int, work: Path, layers: int = 12, seq: int = 128) -> dict:
+    import collections
+
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    from pipeline.measure.inputs import random_feed
+    from pipeline.model.resolve import default_zoo_inputs, export_block, zoo_block
+    from pipeline.targets import TARGETS
+
+    kwargs = {"num_layers": layers, "hparam_allow_override": True}
+    specs = [dataclasses.replace(s, shape=(1, seq) if len(s.shape) == 2 else (1,),
+                                 range=(1, seq + 1) if len(s.shape) == 1 else s.range)
+             for s in default_zoo_inputs("bert_12_768_12", kwargs)]
+    bundle = export_block(zoo_block("bert_12_768_12", kwargs), specs, work)
+    ours = TARGETS.get("onnxruntime")(api="symbol").deploy(bundle)
+    feed = random_feed(bundle.inputs, seed=0)
+    hf = work / "hf_bert.onnx"
+    subprocess.run([str(peers_python()), str(ROOT / "bench" / "peers" / "hf_bert_export.py"), str(hf),
+                    "--layers", str(layers), "--seq", str(seq)], check=True, env={**os.environ, "PYTHONPATH": ""})
+    optimized = optimize_model(str(hf), model_type="bert", num_heads=12, hidden_size=768, opt_level=0)
+    hf_fusions = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
+    hf_opt = work / "hf_bert_opt.onnx"
+    onnx.save(optimized.model, str(hf_opt))
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    hf_session = ort.InferenceSession(str(hf_opt), options, providers=["CPUExecutionProvider"])
+    hf_feed = {"input_ids": feed["data0"].astype(np.int64), "attention_mask": np.ones((1, seq), np.int64),
+               "token_type_ids": feed["data1"].astype(np.int64)}
+    p50 = timed({"ours": lambda f: ours.infer(f), "hf": lambda f: hf_session.run(None, hf_feed)}, feed, runs)
+    ops = collections.Counter(n.op_type for n in onnx.load(str(hf_opt)).graph.node)
+    ours.close()
+    return {"p50": p50, "ours_fusions": ours.deploy_metrics, "hf_fusions": hf_fusions, "hf_attention_ops": ops["Attention"]}
+
+
+def section(rows, bert, runs, loads, argv) -> str:
+    cols = list(rows[0]["p50"]) if rows else []
+    lines = [f"CPU: {cpu_description()}. 1-minute load average before/after: {loads[0]} / {loads[1]}.",
+             f"Command: `python bench/bench_peers.py {' '.join(argv)}`; p50 of {runs} interleaved rounds, batch 1, "
+             f"random weights; int8 calibrated on the same {CALIBRATION_ROWS} random rows; cosine = worst of "
+             f"{HOLDOUT_ROWS} held-out rows against fp32 on MXNet.", "",
+             "| model | " + " | ".join(cols) + " | ours / NNCF | tune's choice |", "|---|" + "---|" * (len(cols) + 2)]
+    for r in rows:
+        ratio = r["p50"]["ours openvino int8"] / r["p50"]["OV+NNCF int8 (peer)"]
+        lines.append(f"| {r['model']} | " + " | ".join(f"{r['p50'][c]:.2f} (cos {r['cosine'][c]:.4f})" for c in cols)
+                     + f" | {ratio:.2f}x | {r['tune']} |")
+    if bert:
+        ratio = bert["p50"]["ours"] / bert["p50"]["hf"]
+        lines += ["", "BERT-base, seq 128, batch 1, ONNX Runtime:", "",
+                  "| ours (GluonNLP, deploy onnxruntime) | Hugging Face + torch.onnx + ORT optimizer | ours / HF |",
+                  "|---|---|---|", f"| {bert['p50']['ours']:.2f} ms | {bert['p50']['hf']:.2f} ms | {ratio:.2f}x |", "",
+                  f"Fusions, ours: {json.dumps(bert['ours_fusions'])}; Hugging Face: {json.dumps(bert['hf_fusions'])}."]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--no-bert", action="store_true")
+    parser.add_argument("--bert-layers", type=int, default=12)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    loads = [load_average()]
+    with tempfile.TemporaryDirectory(prefix="bench-peers-") as tmp:
+        rows = []
+        for name in [m for m in args.models.split(",") if m]:
+            print(f"{name} ...", file=sys.stderr, flush=True)
+            rows.append(vision_row(name, args.runs, Path(tmp)))
+        bert = None if args.no_bert else bert_row(args.runs, Path(tmp), layers=args.bert_layers)
+    loads.append(load_average())
+    text = section(rows, bert, args.runs, loads, argv)
+    print(text)
+    if not args.no_write:
+        write_section(HEADING, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
