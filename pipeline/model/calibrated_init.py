@@ -1,0 +1,192 @@
+"""Random weights that behave like trained ones: a data-dependent init for zoo models.
+
+MXNet's default init gives deep zoo networks outputs a trained net never has: BatchNorm
+layers left at gamma=1/var=1 (or a Uniform(±0.07) `moving_var`, negative, so NaN) let
+activations grow or vanish layer after layer; SSD's decoded boxes overflow to inf through
+`exp`, CenterNet's heatmap saturates (135,147 values tied at 1.0) and YOLOv3's scores all sit
+at 0.25, so which boxes top-k and NMS keep is arbitrary and no two runtimes agree on it. A
+verify of such a model measures nothing (or measures ties).
+
+The init here ("calibrated-v1", recorded in the bundle's metadata with its seed):
+
+1. every parameter drawn from a scaled normal (He: N(0, 2 / fan_in)) unless the model's own
+   code set an initializer for it (e.g. SSD's L2Normalization scale);
+2. one forward on seeded random inputs (4 of the declared shapes, stacked on the batch axis), in inference mode and
+   un-hybridized, during which
+   - each convolution / dense layer, the first time it runs, is rescaled (weight and bias by
+     the same factor, so the layer computes exactly `out / s`) so that its output has unit
+     root-mean-square (LSUV, Mishkin & Matas 2015);
+   - each BatchNorm, just before it runs, gets gamma=1, beta=0, its moving mean set to the
+     per-channel mean of the input it is about to normalize and its moving variance to the
+     per-channel second moment E[x^2] (strictly positive; see `_second_moment` for why not
+     the variance).
+
+So every layer sees O(1) activations, heads output O(1) logits (scores spread, boxes finite),
+and inference-mode BatchNorm computes what training-mode BatchNorm would on that batch. Only
+models built with random weights get it: weights loaded from `params:` or a checkpoint are
+never touched.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.model.bundle import TensorSpec
+
+INIT_NAME = "calibrated-v1"
+_MIN_VARIANCE = 1e-6  # a channel with no spread (dead ReLU) keeps var 1: its output is 0 anyway
+_CALIBRATION_BATCH = 7  # the random feed's batch_index: not the batch verify feeds (0)
+# Random feeds stacked on the batch axis: deep feature maps are small (4x4 for a 128 input at
+# stride 32), and statistics over one sample's few positions miss the spread between inputs,
+# so another input then reaches |x| ~ 35 in a head (exp(35) in a box decoder). 4 keep it O(1).
+_SAMPLES = 4
+
+
+_ONES = ("gamma", "running_var", "moving_var")
+
+
+def he_normal():
+    """He-normal for weights; vectors get their canonical value (gamma/variance 1, else 0).
+
+    Gluon passes the default initializer as the parameter's own init when it has none, so a
+    SymbolBlock's BatchNorm gamma reaches `_init_weight` (plain Xavier raises on 1-D arrays).
+    """
+    import mxnet as mx
+
+    class HeNormal(mx.init.Xavier):
+        def _init_weight(self, name, arr):
+            if len(arr.shape) < 2:
+                arr[:] = 1.0 if str(name).endswith(_ONES) else 0.0
+            else:
+                super()._init_weight(name, arr)
+
+    return HeNormal(rnd_type="gaussian", factor_type="in", magnitude=2.0)
+
+
+def calibrate(block, inputs: list[TensorSpec], seed: int) -> dict:
+    """Run the calibrating forward on `block` (initialized, not hybridized); returns the record."""
+    import mxnet as mx
+    from mxnet.gluon import nn
+
+    from pipeline.measure.inputs import make_feed
+
+    feeds = [make_feed(inputs, "random", seed=seed, batch_index=_CALIBRATION_BATCH + i) for i in range(_SAMPLES)]
+    args = [mx.nd.array(np.concatenate([f[s.name] for f in feeds]), dtype=feeds[0][s.name].dtype) for s in inputs]
+    block(*args)  # finishes deferred initialization, so every parameter has a shape
+    seen: set[int] = set()
+    counts = {"scaled": 0, "batchnorm": 0}
+
+    def rescale(layer, _inputs, output):
+        if id(layer) in seen or not isinstance(output, mx.nd.NDArray):
+            return
+        seen.add(id(layer))
+        rms = float(mx.nd.sqrt(mx.nd.mean(mx.nd.square(output.astype("float64")))).asscalar())
+        if not np.isfinite(rms) or rms <= 0:
+            return
+        for param in (layer.weight, getattr(layer, "bias", None)):
+            if param is not None and param._data is not None:
+                param.set_data(param.data() / rms)
+        output[:] = output / rms
+        counts["scaled"] += 1
+
+    def normalize(layer, layer_inputs):
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        x = layer_inputs[0].asnumpy().astype(np.float64)
+        axis = int(layer._kwargs.get("axis", 1)) % x.ndim
+        reduce = tuple(i for i in range(x.ndim) if i != axis)
+        mean, var = x.mean(axis=reduce), _second_moment(x, reduce)
+        for param, value in ((layer.gamma, 1.0), (layer.beta, 0.0)):
+            param.set_data(mx.nd.full(param.shape, value, dtype=param.dtype))
+        layer.running_mean.set_data(mx.nd.array(mean, dtype=layer.running_mean.dtype))
+        layer.running_var.set_data(mx.nd.array(var, dtype=layer.running_var.dtype))
+        counts["batchnorm"] += 1
+
+    def symbolic(layer, layer_inputs):
+        if id(layer) not in seen:
+            seen.add(id(layer))
+            _calibrate_symbol_block(layer, layer_inputs, counts)
+
+    handles = []
+    for child in _walk(block):
+        if isinstance(child, mx.gluon.SymbolBlock):
+            handles.append(child.register_forward_pre_hook(symbolic))
+        elif isinstance(child, nn.BatchNorm):
+            handles.append(child.register_forward_pre_hook(normalize))
+        elif isinstance(child, (nn.Dense, nn.conv_layers._Conv)):
+            handles.append(child.register_forward_hook(rescale))
+    try:
+        block(*args)
+    finally:
+        for handle in handles:
+            handle.detach()
+    return {"init": INIT_NAME, "seed": seed, "layers_scaled": counts["scaled"],
+            "batchnorms_calibrated": counts["batchnorm"]}
+
+
+_SCALED_OPS = ("Convolution", "Deconvolution", "FullyConnected")
+
+
+def _calibrate_symbol_block(block, layer_inputs, counts: dict) -> None:
+    """The same calibration inside a SymbolBlock (its graph is opaque to Gluon hooks).
+
+    Some gluoncv models wrap their backbone in a SymbolBlock (SSD's FeatureExpander), so the
+    graph is interpreted here node by node with the imperative operator of the same name, in
+    topological order, rescaling convolutions and setting BatchNorm statistics exactly as the
+    hooks do; the block's own forward then runs with the calibrated parameters.
+    """
+    import json
+
+    import mxnet as mx
+
+    graph = json.loads(block._cached_graph[1].tojson())
+    params = {p.name: p for p in block.collect_params().values()}
+    input_names = [s.name for s in block._cached_graph[0]]
+    values: dict[int, list] = {}
+    feed = dict(zip(input_names, layer_inputs))
+    for index, node in enumerate(graph["nodes"]):
+        if node["op"] == "null":
+            values[index] = [feed[node["name"]] if node["name"] in feed else params[node["name"]].data()]
+            continue
+        args = [values[src][out] for src, out, *_ in node["inputs"]]
+        names = [graph["nodes"][src]["name"] for src, *_ in node["inputs"]]
+        attrs = node.get("attrs", {})
+        if node["op"] == "BatchNorm":
+            x = args[0].asnumpy().astype(np.float64)
+            axis = int(attrs.get("axis", 1)) % x.ndim
+            reduce = tuple(i for i in range(x.ndim) if i != axis)
+            var = _second_moment(x, reduce)
+            stats = (np.ones_like(var), np.zeros_like(var), x.mean(axis=reduce), var)
+            for name, value in zip(names[1:5], stats):
+                params[name].set_data(mx.nd.array(value, dtype=params[name].dtype))
+            args[1:5] = [params[name].data() for name in names[1:5]]
+            counts["batchnorm"] += 1
+        out = getattr(mx.nd, node["op"])(*args, **attrs, name=node["name"])
+        out = list(out) if isinstance(out, (list, tuple)) else [out]
+        if node["op"] in _SCALED_OPS:
+            rms = float(mx.nd.sqrt(mx.nd.mean(mx.nd.square(out[0].astype("float64")))).asscalar())
+            if np.isfinite(rms) and rms > 0:
+                for name in names[1:]:
+                    params[name].set_data(params[name].data() / rms)
+                out[0] = out[0] / rms
+                counts["scaled"] += 1
+        values[index] = out
+
+
+def _second_moment(x: np.ndarray, axes: tuple) -> np.ndarray:
+    """The `moving_var` to store: E[x^2] per channel, not Var[x].
+
+    Deep feature maps of random inputs are nearly constant (1x1 at SSD's last scales): their
+    variance over a few samples is tiny and noisy, and dividing by it amplifies the next
+    input's deviation 100-fold per layer (SSD boxes reached 1e14). E[x^2] >= Var[x] bounds
+    every BatchNorm output by its input's RMS, so no layer can blow up, and equals Var[x]
+    wherever the channel is centred.
+    """
+    moment = np.square(x).mean(axis=axes)
+    return np.where(moment > _MIN_VARIANCE, moment, 1.0)
+
+
+def _walk(block):
+    yield block
+    for child in block._children.values():
+        yield from _walk(child)
