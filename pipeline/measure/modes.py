@@ -43,7 +43,7 @@ def detections(ref, got, *, atol, rtol, top_k, options) -> CompareResult:
         return base  # compare already names the shape mismatch
     match = detection.match_detections([ref[i] for i in where], [got[i] for i in where],
                                        score_tol=options["score_tol"], iou_min=options["iou_min"],
-                                       score_threshold=options["score_threshold"])
+                                       score_threshold=options["score_threshold"], atol=atol, rtol=rtol)
     rest = [i for i in range(len(ref)) if i not in where]
     return dataclasses.replace(base, passed=match.passed, reason=match.reason,
                                extra={**match.metrics(), "outputs_not_compared": rest})

@@ -1,0 +1,41 @@
+"""Shape-only constants folded at export (pipeline/onnx/export_fold.py): OpenVINO compiles, values kept."""
+
+import numpy as np
+
+from pipeline.model.bundle import ModelBundle, TensorSpec
+from pipeline.onnx.export import to_onnx
+
+
+def _anchor_graph():
+    """SSD's pattern: anchors from _arange, cut to the feature map by slice_like, added to it."""
+    import mxnet as mx
+
+    data = mx.sym.var("data")
+    feature = mx.sym.Convolution(data, num_filter=2, kernel=(3, 3), pad=(1, 1), name="conv")
+    grid = mx.sym.reshape(mx.sym.arange(0, 2 * 16 * 16, dtype="float32"), shape=(1, 2, 16, 16))
+    anchors = mx.sym.slice_like(grid, feature, axes=(2, 3))
+    out = feature + anchors * 0.01 + mx.sym.zeros_like(feature)
+    rng = np.random.default_rng(0)
+    params = {"conv_weight": rng.standard_normal((2, 3, 3, 3)).astype(np.float32),
+              "conv_bias": np.zeros(2, np.float32)}
+    return ModelBundle.from_symbol(out, params, {}, [TensorSpec("data", (1, 3, 8, 8))])
+
+
+def test_shape_only_ops_become_constants_and_openvino_compiles_them():
+    import mxnet as mx
+    import onnxruntime as ort
+    import openvino as ov
+
+    bundle = _anchor_graph()
+    model = to_onnx(bundle)
+    ops = {n.op_type for n in model.graph.node}
+    assert not ops & {"Range", "Shape", "Slice", "ConstantOfShape"}, ops
+    data = np.random.default_rng(1).standard_normal((1, 3, 8, 8)).astype(np.float32)
+    args = {**{k: mx.nd.array(v) for k, v in bundle.arg_params.items()}, "data": mx.nd.array(data)}
+    ref = bundle.symbol().bind(mx.cpu(), args, grad_req="null").forward()[0].asnumpy()
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"data": data})
+    np.testing.assert_allclose(got[0], ref, atol=1e-5, rtol=1e-5)
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(model.SerializeToString(), b""), "CPU",
+                                  {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"})
+    np.testing.assert_allclose(compiled(data)[compiled.outputs[0]], ref, atol=1e-4, rtol=1e-4)
