@@ -11,7 +11,8 @@ The init here ("calibrated-v1", recorded in the bundle's metadata with its seed)
 
 1. every parameter drawn from a scaled normal (He: N(0, 2 / fan_in)) unless the model's own
    code set an initializer for it (e.g. SSD's L2Normalization scale);
-2. one forward on seeded random inputs (4 of the declared shapes, stacked on the batch axis), in inference mode and
+2. one forward on a seeded random input of the declared shapes (per-layer statistics, so one
+   sample suffices; the batch stays as declared, which Faster R-CNN requires), in inference mode and
    un-hybridized, during which
    - each convolution / dense layer, the first time it runs, is rescaled (weight and bias by
      the same factor, so the layer computes exactly `out / s`) so that its output has unit
@@ -34,10 +35,6 @@ from pipeline.model.bundle import TensorSpec
 INIT_NAME = "calibrated-v1"
 _MIN_VARIANCE = 1e-6  # a layer with no signal (all zeros) keeps var 1: its output is 0 anyway
 _CALIBRATION_BATCH = 7  # the random feed's batch_index: not the batch verify feeds (0)
-# Random feeds stacked on the batch axis: deep feature maps are small (4x4 for a 128 input at
-# stride 32), and statistics over one sample's few positions miss the spread between inputs,
-# so another input then reaches |x| ~ 35 in a head (exp(35) in a box decoder). 4 keep it O(1).
-_SAMPLES = 4
 
 
 _ONES = ("gamma", "running_var", "moving_var")
@@ -68,8 +65,9 @@ def calibrate(block, inputs: list[TensorSpec], seed: int) -> dict:
 
     from pipeline.measure.inputs import make_feed
 
-    feeds = [make_feed(inputs, "random", seed=seed, batch_index=_CALIBRATION_BATCH + i) for i in range(_SAMPLES)]
-    args = [mx.nd.array(np.concatenate([f[s.name] for f in feeds]), dtype=feeds[0][s.name].dtype) for s in inputs]
+    # The declared shapes as they are: detectors such as Faster R-CNN only run at their batch size.
+    feed = make_feed(inputs, "random", seed=seed, batch_index=_CALIBRATION_BATCH)
+    args = [mx.nd.array(feed[s.name], dtype=feed[s.name].dtype) for s in inputs]
     block(*args)  # finishes deferred initialization, so every parameter has a shape
     seen: set[int] = set()
     counts = {"scaled": 0, "batchnorm": 0}
