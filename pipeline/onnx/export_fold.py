@@ -45,9 +45,8 @@ def fold_shape_constants(graph: dict, params: dict[str, np.ndarray], shapes: dic
     frontier = [f for f in frontier if all(out == 0 for i, pos, src, out in readers if src == f)]
     if not frontier:
         return graph, params
-    sym = mx.sym.load_json(json.dumps(graph))
-    internals = sym.get_internals()
-    outputs = mx.sym.Group([internals[f"{nodes[f]['name']}_output"] for f in frontier])
+    # the frontier as the heads of the same graph (gluoncv repeats node names: no lookup by name)
+    outputs = mx.sym.load_json(json.dumps({**graph, "heads": [[f, 0, 0] for f in frontier]}))
     feed = {k: mx.nd.array(v, dtype=v.dtype) for k, v in params.items()}
     for name in outputs.list_inputs():
         if name not in feed:
