@@ -68,7 +68,16 @@ def calibrate(block, inputs: list[TensorSpec], seed: int) -> dict:
     # The declared shapes as they are: detectors such as Faster R-CNN only run at their batch size.
     feed = make_feed(inputs, "random", seed=seed, batch_index=_CALIBRATION_BATCH)
     args = [mx.nd.array(feed[s.name], dtype=feed[s.name].dtype) for s in inputs]
-    block(*args)  # finishes deferred initialization, so every parameter has a shape
+    try:
+        block(*args)  # finishes deferred initialization, so every parameter has a shape
+    except (mx.MXNetError, ValueError) as exc:  # the model's own shape checks, raised while tracing
+        from pipeline.core.errors import SourceError
+        from pipeline.core.runtime_errors import first_error_line
+
+        shapes = ", ".join(f"{s.name}={tuple(s.shape)}" for s in inputs)
+        raise SourceError(f"{type(block).__name__} cannot run on inputs {shapes}: {first_error_line(exc)}",
+                          code="SRC107", where=type(block).__name__,
+                          hint="declare an input shape the model accepts (docs/gluoncv.md lists the defaults)") from None
     seen: set[int] = set()
     counts = {"scaled": 0, "batchnorm": 0}
 

@@ -99,3 +99,13 @@ def test_calibration_is_seeded():
         zoo.calibrate(name, block, [TensorSpec("data", shape)], 3)
         runs.append(_forward(block, shape)[0])
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_a_shape_the_model_cannot_run_is_a_coded_source_error():
+    from pipeline.core.errors import SourceError
+
+    zoo = zoos.find_zoo("ssd_300_vgg16_atrous_voc")
+    block = zoo.build("ssd_300_vgg16_atrous_voc", {}, 0)
+    with pytest.raises(SourceError) as info:
+        zoo.calibrate("ssd_300_vgg16_atrous_voc", block, [TensorSpec("data", (1, 3, 64, 64))], 0)
+    assert info.value.code == "SRC107" and "(1, 3, 64, 64)" in info.value.message
