@@ -46,7 +46,8 @@ def fold_shape_constants(graph: dict, params: dict[str, np.ndarray], shapes: dic
     if not frontier:
         return graph, params
     # the frontier as the heads of the same graph (gluoncv repeats node names: no lookup by name)
-    outputs = mx.sym.load_json(json.dumps({**graph, "heads": [[f, 0, 0] for f in frontier]}))
+    heads = {k: v for k, v in graph.items() if k != "node_row_ptr"}
+    outputs = mx.sym.load_json(json.dumps({**heads, "heads": [[f, 0, 0] for f in frontier]}))
     feed = {k: mx.nd.array(v, dtype=v.dtype) for k, v in params.items()}
     for name in outputs.list_inputs():
         if name not in feed:
@@ -61,10 +62,13 @@ def fold_shape_constants(graph: dict, params: dict[str, np.ndarray], shapes: dic
     taken = {n["name"] for n in nodes}
     for index, value in zip(frontier, values):
         name = f"{nodes[index]['name']}__folded"
-        while name in taken:
+        while name in taken:  # gluoncv reuses node names (one block per FPN level): keep each distinct
             name += "_"
+        taken.add(name)
         out["nodes"][index] = {"op": "null", "name": name, "inputs": []}
         new_params[name] = value.asnumpy()
+    out["arg_nodes"] = [i for i, node in enumerate(out["nodes"]) if node["op"] == "null"]
+    out.pop("node_row_ptr", None)  # stale once nodes change their output count; MXNet recomputes it
     pruned = json.loads(mx.sym.load_json(json.dumps(out)).tojson())
     used = {n["name"] for n in pruned["nodes"] if n["op"] == "null"}
     return pruned, {k: v for k, v in new_params.items() if k in used}

@@ -39,3 +39,20 @@ def test_shape_only_ops_become_constants_and_openvino_compiles_them():
     compiled = core.compile_model(core.read_model(model.SerializeToString(), b""), "CPU",
                                   {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"})
     np.testing.assert_allclose(compiled(data)[compiled.outputs[0]], ref, atol=1e-4, rtol=1e-4)
+
+
+def test_nodes_sharing_a_name_fold_to_distinct_constants():
+    """GluonCV reuses node names across FPN levels; each folded value must keep its own shape."""
+    import mxnet as mx
+    import onnxruntime as ort
+
+    data = mx.sym.var("data")
+    small = mx.sym.Pooling(data, kernel=(2, 2), stride=(2, 2), pool_type="max", name="pool")
+    out = mx.sym.Concat(mx.sym.flatten(data + mx.sym.ones_like(data, name="same")),
+                        mx.sym.flatten(small + mx.sym.ones_like(small, name="same")), dim=1)
+    bundle = ModelBundle.from_symbol(out, {}, {}, [TensorSpec("data", (1, 2, 4, 4))])
+    model = to_onnx(bundle)
+    x = np.random.default_rng(0).standard_normal((1, 2, 4, 4)).astype(np.float32)
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"data": x})
+    ref = out.bind(mx.cpu(), {"data": mx.nd.array(x)}, grad_req="null").forward()[0].asnumpy()
+    np.testing.assert_allclose(got[0], ref, atol=1e-6)
