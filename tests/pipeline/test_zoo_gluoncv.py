@@ -43,6 +43,11 @@ def test_default_inputs_per_family():
                       "fcn_resnet50_ade": (1, 3, 480, 480)}
 
 
+def test_segmentation_default_input_follows_crop_size():
+    zoo = zoos.find_zoo("psp_resnet50_ade")
+    assert zoo.default_inputs("psp_resnet50_ade", {"crop_size": 128})[0].shape == (1, 3, 128, 128)
+
+
 def test_build_never_downloads_even_where_gluoncv_ignores_pretrained_base(monkeypatch):
     """resnet18_v1b_kinetics400 builds its backbone with pretrained=True whatever it is given."""
     from gluoncv.model_zoo import model_store

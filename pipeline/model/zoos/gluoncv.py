@@ -143,19 +143,21 @@ class GluonCV(Zoo):
 
         return calibrate(block, inputs, seed)
 
-    def default_inputs(self, name: str) -> list[TensorSpec]:
-        """The input each model was trained at (tests declare smaller ones where the model allows)."""
-        return [TensorSpec("data", _default_shape(name, self.family(name)))]
+    def default_inputs(self, name: str, kwargs: dict | None = None) -> list[TensorSpec]:
+        """The input each model was trained at (tests declare smaller ones where the model allows);
+        a segmentation model's follows its `crop_size` / `height` / `width` kwargs."""
+        return [TensorSpec("data", _default_shape(name, self.family(name), dict(kwargs or {})))]
 
 
-def _default_shape(name: str, family: str) -> tuple[int, ...]:
+def _default_shape(name: str, family: str, kwargs: dict) -> tuple[int, ...]:
     if family == "detection":
         for side in (300, 512):
             if name.startswith(f"ssd_{side}_"):
                 return (1, 3, side, side)
         return (1, 3, 416, 416) if name.startswith("yolo3_") else (1, 3, 512, 512)
     if family == "segmentation":
-        return (1, 3, 480, 480)  # SegBaseModel's crop_size; pass kwargs {crop_size: N} with a smaller input
+        side = int(kwargs.get("crop_size", 480))  # SegBaseModel's: height and width default to it
+        return (1, 3, int(kwargs.get("height", side)), int(kwargs.get("width", side)))
     if family == "pose":
         return (1, 3, 256, 192)
     if family == "action":
