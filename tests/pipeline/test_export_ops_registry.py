@@ -6,7 +6,7 @@ from pipeline.onnx.export_ops import EXPORT_OPS
 
 TESTS = Path(__file__).parent
 MXNET_CALL = {"_contrib_box_nms": "contrib.box_nms", "_contrib_AdaptiveAvgPooling2D": "contrib.AdaptiveAvgPooling2D",
-              "repeat": "sym.repeat"}
+              "repeat": "sym.repeat", "_contrib_BilinearResize2D": "contrib.BilinearResize2D"}
 
 
 def test_every_export_converter_has_a_one_node_test():
