@@ -76,7 +76,9 @@ def exportable_ops(opset: int = DEFAULT_OPSET) -> frozenset[str]:
     ops.discard("null")  # variables, not an op
     from pipeline.onnx import export_ops
 
-    return frozenset(ops | export_ops.op_names())
+    from pipeline.onnx.export_fold import FOLDED_ONLY_OPS
+
+    return frozenset(ops | export_ops.op_names() | FOLDED_ONLY_OPS)
 
 
 def _check_opset(opset: int) -> None:
@@ -99,6 +101,10 @@ def check_exportable(bundle: ModelBundle, opset: int = DEFAULT_OPSET) -> None:
                           hint="export to ONNX before the onednn_fuse stage (or from the unfused bundle); "
                                "oneDNN's fused ops exist only inside MXNet")
     known = exportable_ops(opset)
+    if dynamic_dim_names(bundle.inputs):  # nothing is folded then: ops that only exist folded have no form
+        from pipeline.onnx.export_fold import FOLDED_ONLY_OPS
+
+        known = known - FOLDED_ONLY_OPS
     missing: dict[str, list[str]] = {}
     for node in nodes:
         if node["op"] not in known:

@@ -18,7 +18,12 @@ import numpy as np
 
 # op -> input positions read only for their shape
 SHAPE_ONLY_INPUTS = {"slice_like": {1}, "broadcast_like": {1}, "reshape_like": {1}, "zeros_like": {0},
-                     "ones_like": {0}, "shape_array": {0}, "size_array": {0}}
+                     "ones_like": {0}, "shape_array": {0}, "size_array": {0},
+                     # older SSD checkpoints' anchors: a function of the feature map's shape only, so
+                     # folded to a constant it needs no ONNX translation (mx2onnx has none)
+                     "_contrib_MultiBoxPrior": {0}}
+# ops that exist in the exported graph only as folded constants (static input shapes)
+FOLDED_ONLY_OPS = frozenset({"_contrib_MultiBoxPrior"})
 _NEVER_FOLD = {"_contrib_box_nms", "_contrib_MultiBoxDetection", "_contrib_Proposal", "_contrib_MultiProposal"}
 
 

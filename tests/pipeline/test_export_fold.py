@@ -56,3 +56,36 @@ def test_nodes_sharing_a_name_fold_to_distinct_constants():
     got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"data": x})
     ref = out.bind(mx.cpu(), {"data": mx.nd.array(x)}, grad_req="null").forward()[0].asnumpy()
     np.testing.assert_allclose(got[0], ref, atol=1e-6)
+
+
+def test_multibox_prior_exports_as_folded_anchors():
+    """MXNet's exporter has no MultiBoxPrior translation; its anchors depend on the shape only."""
+    import mxnet as mx
+    import onnxruntime as ort
+
+    data = mx.sym.var("data")
+    feature = mx.sym.Convolution(data, num_filter=4, kernel=(1, 1), name="conv")
+    anchors = mx.sym.contrib.MultiBoxPrior(feature, sizes=(0.2, 0.4), ratios=(1, 2, 0.5))
+    out = mx.sym.Concat(mx.sym.flatten(anchors), mx.sym.flatten(feature), dim=1)
+    params = {"conv_weight": np.random.default_rng(0).standard_normal((4, 3, 1, 1)).astype(np.float32),
+              "conv_bias": np.zeros(4, np.float32)}
+    bundle = ModelBundle.from_symbol(out, params, {}, [TensorSpec("data", (1, 3, 6, 6))])
+    model = to_onnx(bundle)
+    x = np.random.default_rng(1).standard_normal((1, 3, 6, 6)).astype(np.float32)
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"data": x})
+    args = {**{k: mx.nd.array(v) for k, v in params.items()}, "data": mx.nd.array(x)}
+    ref = out.bind(mx.cpu(), args, grad_req="null").forward()[0].asnumpy()
+    np.testing.assert_allclose(got[0], ref, atol=1e-6)
+
+
+def test_multibox_prior_with_a_dynamic_axis_is_a_coded_refusal():
+    import mxnet as mx
+    import pytest
+
+    from pipeline.core.errors import ExportError
+
+    anchors = mx.sym.contrib.MultiBoxPrior(mx.sym.var("data"), sizes=(0.2,), ratios=(1,))
+    bundle = ModelBundle.from_symbol(anchors, {}, {}, [TensorSpec("data", (1, 3, 6, 6), dynamic=(0,))])
+    with pytest.raises(ExportError) as info:
+        to_onnx(bundle)
+    assert info.value.code == "EXP102"
