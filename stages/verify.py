@@ -17,7 +17,7 @@ import numpy as np
 
 from pipeline.core import atomic
 from pipeline.model.bundle import ModelBundle
-from pipeline.measure.compare import CompareResult, compare
+from pipeline.measure.compare import CompareResult
 from pipeline.measure import modes
 from pipeline.core.diagnostics import Diagnostic, has_errors
 from pipeline.core.errors import StageError
@@ -120,9 +120,7 @@ class Verify(Stage):
         finally:
             if owned:
                 session.close()
-        mode = params.compare or modes.default_mode(bundle.metadata.get("source", {}).get("family"))
-        result = modes.MODES.get(mode)(expected, got, atol=params.atol, rtol=params.rtol, top_k=params.top_k,
-                                       options={k: getattr(params, k) for k in modes.OPTION_DEFAULTS})
+        mode, result = _compare(expected, got, params, bundle)
         batch = bundle.inputs[0].batch if bundle.inputs else 1
         metrics = {**result.metrics(), "compare": mode, "latency_ms": latency,
                    "throughput_per_s": round(batch / (latency["p50"] / 1e3), 2) if latency["p50"] > 0 else None}
@@ -176,8 +174,14 @@ def _second_size(bundle: ModelBundle, reference, session, params: VerifyParams):
         return None
     specs = [spec.resized() for spec in bundle.inputs]
     feed = random_feed(specs, params.seed, batch_index=1)
-    result = compare(reference.run(feed), session.infer(feed), atol=params.atol, rtol=params.rtol, top_k=params.top_k)
-    return {s.name: list(s.shape) for s in specs}, result
+    return {s.name: list(s.shape) for s in specs}, _compare(reference.run(feed), session.infer(feed), params, bundle)[1]
+
+
+def _compare(expected, got, params: VerifyParams, bundle: ModelBundle) -> tuple[str, CompareResult]:
+    """The compare mode asked for (default: the model family's; pipeline/measure/modes.py) and its result."""
+    mode = params.compare or modes.default_mode(bundle.metadata.get("source", {}).get("family"))
+    return mode, modes.MODES.get(mode)(expected, got, atol=params.atol, rtol=params.rtol, top_k=params.top_k,
+                                       options={k: getattr(params, k) for k in modes.OPTION_DEFAULTS})
 
 
 class _GuardedReference:
