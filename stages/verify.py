@@ -17,7 +17,8 @@ import numpy as np
 
 from pipeline.core import atomic
 from pipeline.model.bundle import ModelBundle
-from pipeline.measure.compare import CompareResult, compare
+from pipeline.measure.compare import CompareResult
+from pipeline.measure import modes
 from pipeline.core.diagnostics import Diagnostic, has_errors
 from pipeline.core.errors import StageError
 from pipeline.core.runtime_errors import runtime_call
@@ -55,6 +56,14 @@ class VerifyParams:
     localize: Literal["auto", "off", False] = param(
         "auto", "auto: when the outputs differ, name the first divergent node (VER101's node, localize.json; "
                 "docs/localize.md); off: never")
+    compare: Optional[Literal["elementwise", "detection", "segmentation"]] = param(
+        None, "how outputs are compared (default: from the model's family; docs/gluoncv.md): detection matches "
+              "(class, score, box) sets, segmentation adds per-pixel class agreement")
+    score_tol: float = param(modes.OPTION_DEFAULTS["score_tol"], "detection: max |score diff| of matched boxes")
+    iou_min: float = param(modes.OPTION_DEFAULTS["iou_min"], "detection: min IoU of matched boxes")
+    score_threshold: float = param(modes.OPTION_DEFAULTS["score_threshold"], "detection: boxes below are not compared")
+    min_pixel_agreement: float = param(modes.OPTION_DEFAULTS["min_pixel_agreement"],
+                                       "segmentation: min fraction of pixels with the same argmax class")
 
 
 @register_stage
@@ -111,9 +120,9 @@ class Verify(Stage):
         finally:
             if owned:
                 session.close()
-        result = compare(expected, got, atol=params.atol, rtol=params.rtol, top_k=params.top_k)
+        mode, result = _compare(expected, got, params, bundle)
         batch = bundle.inputs[0].batch if bundle.inputs else 1
-        metrics = {**result.metrics(), "latency_ms": latency,
+        metrics = {**result.metrics(), "compare": mode, "latency_ms": latency,
                    "throughput_per_s": round(batch / (latency["p50"] / 1e3), 2) if latency["p50"] > 0 else None}
         diagnostics = []
         if params.labels:
@@ -130,6 +139,7 @@ class Verify(Stage):
             metrics["second_size"] = {"shapes": shapes, **second_result.metrics()}
             if not second_result.passed:
                 diagnostics.append(_mismatch(second_result, params, bundle, at=shapes))
+        diagnostics += _weak_evidence(expected, params, mode)
         if accuracy is not None:
             metrics.update(accuracy)
             drop = None if params.max_accuracy_drop is None else \
@@ -164,8 +174,14 @@ def _second_size(bundle: ModelBundle, reference, session, params: VerifyParams):
         return None
     specs = [spec.resized() for spec in bundle.inputs]
     feed = random_feed(specs, params.seed, batch_index=1)
-    result = compare(reference.run(feed), session.infer(feed), atol=params.atol, rtol=params.rtol, top_k=params.top_k)
-    return {s.name: list(s.shape) for s in specs}, result
+    return {s.name: list(s.shape) for s in specs}, _compare(reference.run(feed), session.infer(feed), params, bundle)[1]
+
+
+def _compare(expected, got, params: VerifyParams, bundle: ModelBundle) -> tuple[str, CompareResult]:
+    """The compare mode asked for (default: the model family's; pipeline/measure/modes.py) and its result."""
+    mode = params.compare or modes.default_mode(bundle.metadata.get("source", {}).get("family"))
+    return mode, modes.MODES.get(mode)(expected, got, atol=params.atol, rtol=params.rtol, top_k=params.top_k,
+                                       options={k: getattr(params, k) for k in modes.OPTION_DEFAULTS})
 
 
 class _GuardedReference:
@@ -209,6 +225,23 @@ def _mismatch(result: CompareResult, params: VerifyParams, bundle: ModelBundle, 
     return Diagnostic("VER101", "error", message, node=node,
                       hint="find the stage that introduced the error by verifying after each transform; "
                            "loosen atol/rtol only for a deliberate precision change (int8, bf16)")
+
+
+def _weak_evidence(expected: list, params: VerifyParams, mode: str) -> list[Diagnostic]:
+    """VER120 (a pass decided by atol alone) and VER121 (top-k / NMS choosing among tied scores)."""
+    out = []
+    vacuous = modes.vacuous_outputs(expected, params.atol)
+    if vacuous:
+        out.append(Diagnostic("VER120", "warning", f"reference output(s) {vacuous} lie entirely within atol "
+                              f"{params.atol:g} of 0: any near-zero output passes, the comparison proves nothing",
+                              hint="use weights with O(1) outputs (zoo models get the calibrated init), or "
+                                   "lower atol for these outputs"))
+    ties = modes.tied_selections(expected, params.top_k, mode)
+    if ties:
+        out.append(Diagnostic("VER121", "warning", f"{ties} tied score(s) where top-k / NMS selects: which one "
+                              "is kept is arbitrary, so runtimes may legitimately disagree there",
+                              hint="use weights whose scores are spread (zoo models get the calibrated init)"))
+    return out
 
 
 def top_k_classes(output: np.ndarray, labels_path: Path, k: int) -> tuple[list[dict], list[Diagnostic]]:

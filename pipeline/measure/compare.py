@@ -13,7 +13,7 @@ pass that keeps a NaN the model already produced has not changed the model.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,12 +33,13 @@ class CompareResult:
     worst_ref: float = float("nan")  # and its two values
     worst_got: float = float("nan")
     mismatches: int = 0  # elements outside tolerance
+    extra: dict = field(default_factory=dict)  # a compare mode's own metrics (pipeline/measure/modes.py)
 
     def metrics(self) -> dict:
         """The report.json fields (non-finite numbers become None: JSON has no NaN)."""
         return {"max_abs_err": _finite(self.max_abs_err), "max_rel_err": _finite(self.max_rel_err),
                 "cosine": _finite(self.cosine), "top1_agreement": _finite(self.top1_agreement),
-                f"top{self.top_k}_agreement": _finite(self.topk_agreement)}
+                f"top{self.top_k}_agreement": _finite(self.topk_agreement), **self.extra}
 
 
 def _finite(value: float) -> float | None:

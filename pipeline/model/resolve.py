@@ -155,9 +155,13 @@ def load_model(spec: str, inputs: list[TensorSpec] | None = None, *, seed: int =
         return load_checkpoint(spec, 0, inputs or [])
     if zoos.has_model(spec):
         inputs = inputs or default_zoo_inputs(spec)
+        block = zoo_block(spec, seed=seed)
+        init = zoos.find_zoo(spec).calibrate(spec, block, inputs, seed)
         with tempfile.TemporaryDirectory() as tmp:
-            bundle = export_block(zoo_block(spec, seed=seed), inputs, Path(tmp))
+            bundle = export_block(block, inputs, Path(tmp))
         bundle.metadata.update(zoo_bundle_metadata(spec, bundle))
+        if init:
+            bundle.metadata["source"]["init"] = init
         return bundle
     raise UsageError(f"'{spec}' is not a zoo name, a checkpoint prefix or an .onnx file",
                      where=spec, hint="give a model zoo name (resnet18_v1), PREFIX for PREFIX-symbol.json, or X.onnx")

@@ -20,7 +20,10 @@ it makes files that ONNX Runtime rejects or runs slowly:
    the label, yet the label stays a required input. We drop label inputs no node consumes.
 4. Its stacked-LSTM translation assumes input size == hidden size: multi-layer `RNN` ops are
    split into one-layer ones first (pipeline/onnx/export_rnn.py).
-5. Smaller converter bugs (the skipped `softmax_label` that breaks SoftmaxOutput, boolean
+5. Ops it translates wrongly or not at all (per-class box_nms, AdaptiveAvgPooling2D with
+   output_size > 1) get our own converters (pipeline/onnx/export_ops/), installed for the
+   duration of each export.
+6. Smaller converter bugs (the skipped `softmax_label` that breaks SoftmaxOutput, boolean
    attributes whose MXNet default is true read as false, BatchNorm's fix_gamma ignored, the
    converter's own checker call) are worked around in pipeline/onnx/export_quirks.py.
 
@@ -41,6 +44,7 @@ from pipeline.core import atomic
 from pipeline.onnx import export_quirks as quirks
 from pipeline.onnx.export_embedding import clip_embedding_indices
 from pipeline.onnx.export_rnn import split_rnn_layers
+from pipeline.onnx.export_fold import fold_shape_constants
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.runtime_errors import runtime_call
 from pipeline.core.errors import ExportError  # noqa: F401  (raised here; callers import it from this module)
@@ -70,7 +74,11 @@ def exportable_ops(opset: int = DEFAULT_OPSET) -> frozenset[str]:
         if version <= opset:
             ops.update(table)
     ops.discard("null")  # variables, not an op
-    return frozenset(ops)
+    from pipeline.onnx import export_ops
+
+    from pipeline.onnx.export_fold import FOLDED_ONLY_OPS
+
+    return frozenset(ops | export_ops.op_names() | FOLDED_ONLY_OPS)
 
 
 def _check_opset(opset: int) -> None:
@@ -93,6 +101,10 @@ def check_exportable(bundle: ModelBundle, opset: int = DEFAULT_OPSET) -> None:
                           hint="export to ONNX before the onednn_fuse stage (or from the unfused bundle); "
                                "oneDNN's fused ops exist only inside MXNet")
     known = exportable_ops(opset)
+    if dynamic_dim_names(bundle.inputs):  # nothing is folded then: ops that only exist folded have no form
+        from pipeline.onnx.export_fold import FOLDED_ONLY_OPS
+
+        known = known - FOLDED_ONLY_OPS
     missing: dict[str, list[str]] = {}
     for node in nodes:
         if node["op"] not in known:
@@ -163,6 +175,8 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET, clip_indices: bo
     arrays = quirks.fixed_gamma_params(graph_json, {**bundle.arg_params, **bundle.aux_params})
     graph_json, arrays = split_rnn_layers(graph_json, arrays)
     graph_json = clip_embedding_indices(graph_json) if clip_indices else graph_json
+    if not dynamic_dim_names(bundle.inputs):  # folding bakes the declared shapes in: static inputs only
+        graph_json, arrays = fold_shape_constants(graph_json, arrays, bundle.input_shapes())
     param_names = set(arrays)
     sym = quirks.load_symbol(graph_json)
     specs, labels = _graph_inputs(graph_json, sym, bundle, param_names)
@@ -171,7 +185,9 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET, clip_indices: bo
     order = [n["name"] for n in graph_json["nodes"] if n["op"] == "null" and n["name"] not in param_names]
     dynamic_shapes = [tuple(None if a in dims.get(n, {}) else d for a, d in enumerate(shape))
                       for n, (shape, _) in zip(order, specs)] if dims else None
-    with quirks.checker_opset(opset), quirks.recording_outputs() as lookup, \
+    from pipeline.onnx import export_ops
+
+    with quirks.checker_opset(opset), export_ops.installed(opset), quirks.recording_outputs() as lookup, \
             runtime_call("mxnet", "the graph's ONNX translation (mx2onnx)", code="EXP103", error=ExportError,
                          nodes=[n["name"] for n in graph_json["nodes"] if n["op"] != "null"],
                          hint="an op is used with attributes or dtypes the exporter does not translate "

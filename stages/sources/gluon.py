@@ -75,6 +75,8 @@ class GluonSource(Stage):
             inputs = default_zoo_inputs(params.model, params.kwargs)
         block = build_block(model=params.model, factory=params.factory, kwargs=params.kwargs,
                             config_dir=ctx.config_dir, params=user_params, seed=params.seed)
+        init = zoos.find_zoo(params.model).calibrate(params.model, block, inputs, params.seed) \
+            if params.model and user_params is None else None
         with tempfile.TemporaryDirectory() as tmp:
             out = export_block(block, inputs, Path(tmp))
         ctx.stage_dir.mkdir(parents=True, exist_ok=True)
@@ -87,6 +89,8 @@ class GluonSource(Stage):
         if params.model:
             zoo = zoos.find_zoo(params.model)
             source.update(zoo=zoo.name, family=zoo.family(params.model))
+        if init:
+            source["init"] = init
         out.metadata.update({
             "source": source,
             "mxnet_version": graph_mxnet_version(out.symbol_json),

@@ -130,3 +130,31 @@ def test_check_params(params, message):
 def test_check_params_accepts_either_form():
     assert GluonSource.check_params(GluonParams(model="resnet18_v1")) == []
     assert GluonSource.check_params(GluonParams(factory="pkg.mod:make_net")) == []
+
+
+def test_gluoncv_model_records_zoo_family_and_calibrated_init(make_runner):
+    bundle, result = make_runner([("data", (1, 3, 32, 32))]).run(
+        "gluon", None, GluonParams(model="cifar_resnet20_v1", seed=2))
+    source = bundle.metadata["source"]
+    assert (source["zoo"], source["family"]) == ("gluoncv", "classification")
+    assert source["init"]["init"] == "calibrated-v1" and source["init"]["seed"] == 2
+    assert source["init"]["batchnorms_calibrated"] > 0
+
+
+def test_given_params_are_never_recalibrated(make_runner, tmp_path):
+    """Weights from `params:` are the user's: no init record, and the bundle holds exactly them."""
+    from pipeline.model import zoos
+
+    zoo = zoos.find_zoo("cifar_resnet20_v1")
+    block = zoo.build("cifar_resnet20_v1", {}, 0)
+    block(mx.nd.zeros((1, 3, 32, 32)))
+    for p in block.collect_params().values():
+        if p.name.endswith("running_var"):
+            p.set_data(mx.nd.full(p.shape, 7.0))
+    path = tmp_path / "net.params"
+    block.save_parameters(str(path))
+    runner = make_runner([("data", (1, 3, 32, 32))])
+    bundle, _ = runner.run("gluon", None, GluonParams(model="cifar_resnet20_v1", params=str(path)))
+    assert "init" not in bundle.metadata["source"]
+    variances = [v for k, v in bundle.aux_params.items() if k.endswith("running_var")]
+    assert variances and all((v == 7.0).all() for v in variances)

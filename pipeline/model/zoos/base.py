@@ -36,6 +36,11 @@ class Zoo:
         an LSTM LM's begin-state shapes follow its num_layers and hidden size)."""
         raise NotImplementedError
 
+    def calibrate(self, name: str, block, inputs: list[TensorSpec], seed: int) -> dict | None:
+        """Adjust a freshly built random-weight block on the declared inputs (never loaded weights);
+        returns what was done, for the bundle's metadata, or None when the zoo does nothing."""
+        return None
+
     def family(self, name: str) -> str:
         """classification | detection | segmentation | pose | action | nlp."""
         return "classification"

@@ -1,0 +1,115 @@
+"""Detection outputs compared as sets of (class, score, box), not element by element.
+
+After NMS, which rows a detector emits, and in which order, hinges on score gaps far below
+any tolerance: MXNet's own fused and unfused Mask R-CNN graphs differ in 8 box elements,
+Faster R-CNN FPN against itself in 91,194. So each reference detection above `score_threshold`
+must have a deployed detection of the same class with |score diff| <= score_tol and
+IoU >= iou_min, and vice versa; the order of rows is free. Pure functions, float64.
+
+Defaults (docs/gluoncv.md): score_tol 1e-3 and iou_min 0.99. fp32 runtimes differ by ~1e-5 in
+scores and box coordinates (accumulation order), 100x below score_tol, and IoU of boxes that
+close is > 0.999; a box moved by 1% of its size or a score off by 0.1% already fails.
+score_threshold 0.01 is GluonCV's own NMS `valid_thresh`: every emitted box is compared.
+A box whose every coordinate is within verify's atol + rtol*|x| also matches: a thin box
+far from the origin (1558 px, 13 px high, decoded through exp) loses 1% IoU to 5e-5 relative
+drift that the elementwise rule accepts. Near the cut, a box the other side scores just below the threshold (or just past the top-k
+limit, when every row is used) is not required to match: only boxes clear of the cut by
+score_tol are.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SCORE_TOL = 1e-3
+IOU_MIN = 0.99
+SCORE_THRESHOLD = 0.01
+
+
+@dataclass(frozen=True)
+class DetectionMatch:
+    passed: bool
+    reason: str
+    matched_fraction: float
+    worst_score_diff: float
+    worst_iou: float
+    compared: int  # detections above the cut, both sides together
+
+    def metrics(self) -> dict:
+        return {"matched_fraction": self.matched_fraction, "worst_score_diff": self.worst_score_diff,
+                "worst_iou": self.worst_iou, "detections_compared": self.compared}
+
+
+def detection_outputs(outputs: list[np.ndarray]) -> tuple[int, int, int] | None:
+    """Indexes of (ids, scores, boxes) among `outputs`: GluonCV's (B, N[, 1]), (B, N[, 1]), (B, N, 4)."""
+    for i in range(len(outputs) - 2):
+        ids, scores, boxes = (np.asarray(o) for o in outputs[i:i + 3])
+        if boxes.ndim == 3 and boxes.shape[-1] == 4 and \
+                all(a.shape in (boxes.shape[:2], boxes.shape[:2] + (1,)) for a in (ids, scores)):
+            return i, i + 1, i + 2
+    return None
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of corner boxes a (n, 4) against b (m, 4) -> (n, m)."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area = lambda x: np.prod(np.clip(x[:, 2:] - x[:, :2], 0, None), axis=1)  # noqa: E731
+    union = area(a)[:, None] + area(b)[None, :] - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # two identical degenerate boxes (zero area) are the same box
+        same = np.all(a[:, None, :] == b[None, :, :], axis=2)
+        return np.where(union > 0, inter / np.where(union > 0, union, 1), same.astype(np.float64))
+
+
+def _rows(ids, scores, boxes, b: int):
+    i, s, x = (np.asarray(v, dtype=np.float64)[b] for v in (ids, scores, boxes))
+    i, s = i.reshape(-1), s.reshape(-1)
+    valid = (i >= 0) & (s >= 0) & np.isfinite(s)  # GluonCV pads with -1
+    return i, s, x, valid
+
+
+def match_detections(ref: list[np.ndarray], got: list[np.ndarray], *, score_tol: float = SCORE_TOL,
+                     iou_min: float = IOU_MIN, score_threshold: float = SCORE_THRESHOLD, atol: float = 0.0,
+                     rtol: float = 0.0) -> DetectionMatch:
+    """Match (ids, scores, boxes) of `ref` and `got` (lists of the three arrays) as sets per image."""
+    (r_ids, r_scores, r_boxes), (g_ids, g_scores, g_boxes) = ref, got
+    matched = compared = 0
+    worst_diff, worst_iou, reason = 0.0, 1.0, ""
+    for b in range(np.asarray(r_ids).shape[0]):
+        ri, rs, rx, rv = _rows(r_ids, r_scores, r_boxes, b)
+        gi, gs, gx, gv = _rows(g_ids, g_scores, g_boxes, b)
+        cut = score_threshold
+        if rv.all() and rv.size:  # every row used: top-k truncated, its last score is a cut too
+            cut = max(cut, rs[rv].min())
+        if gv.all() and gv.size:
+            cut = max(cut, gs[gv].min())
+        for (ai, a_s, ax, av), (bi, b_s, bx, bv), side in (((ri, rs, rx, rv), (gi, gs, gx, gv), "reference"),
+                                                        ((gi, gs, gx, gv), (ri, rs, rx, rv), "deployed")):
+            need = np.flatnonzero(av & (a_s > cut + score_tol))
+            pool = np.flatnonzero(bv & (b_s >= cut - score_tol))
+            overlaps = iou(ax[need], bx[pool]) if need.size and pool.size else np.zeros((need.size, pool.size))
+            if need.size and pool.size:  # or every coordinate within verify's own allclose rule
+                close = np.all(np.abs(ax[need][:, None, :] - bx[pool][None, :, :])
+                               <= atol + rtol * np.abs(ax[need][:, None, :]), axis=2)
+                overlaps = np.where(close & (overlaps < iou_min), iou_min, overlaps)
+            used: set[int] = set()
+            for row, n in enumerate(need):
+                compared += 1
+                ok = [(overlaps[row, col], col) for col, m in enumerate(pool) if col not in used
+                      and bi[m] == ai[n] and abs(b_s[m] - a_s[n]) <= score_tol and overlaps[row, col] >= iou_min]
+                if not ok:
+                    if not reason:
+                        reason = (f"image {b}: the {side} detection class {ai[n]:g} score {a_s[n]:.6g} box "
+                                  f"{np.round(ax[n], 3).tolist()} has no counterpart (same class, |score diff| <= "
+                                  f"{score_tol:g}, IoU >= {iou_min:g} or coordinates within atol + rtol*|x|)")
+                    continue
+                best, col = max(ok)
+                used.add(col)
+                matched += 1
+                worst_iou = min(worst_iou, float(best))
+                worst_diff = max(worst_diff, float(abs(b_s[pool[col]] - a_s[n])))
+    fraction = matched / compared if compared else 1.0
+    return DetectionMatch(not reason, reason, fraction, worst_diff, worst_iou, compared)

@@ -1,0 +1,97 @@
+"""Verify's compare modes (pipeline/measure/modes.py, detection.py, segmentation.py)."""
+
+import numpy as np
+
+from pipeline.measure import modes
+
+OPTS = dict(modes.OPTION_DEFAULTS)
+
+
+def _run(mode, ref, got):
+    return modes.MODES.get(mode)(ref, got, atol=1e-4, rtol=1e-3, top_k=5, options=OPTS)
+
+
+def _detections():
+    ids = np.array([[[0.], [3.], [3.], [-1.]]])
+    scores = np.array([[[0.9], [0.6], [0.3], [-1.]]])
+    boxes = np.array([[[10., 10., 50., 60.], [0., 0., 20., 20.], [30., 30., 90., 80.], [-1., -1., -1., -1.]]])
+    return [ids, scores, boxes]
+
+
+def test_detection_passes_on_reordered_rows_and_fails_elementwise_there():
+    ref = _detections()
+    order = [2, 0, 1, 3]
+    got = [a[:, order] for a in ref]
+    assert not _run("elementwise", ref, got).passed
+    result = _run("detection", ref, got)
+    assert result.passed and result.metrics()["matched_fraction"] == 1.0
+
+
+def test_detection_fails_on_one_moved_box():
+    ref = _detections()
+    got = [a.copy() for a in ref]
+    got[2][0, 1] += 2.0  # a 20-pixel box shifted by 2 pixels: IoU 0.82
+    result = _run("detection", ref, got)
+    assert not result.passed and "has no counterpart" in result.reason
+
+
+def test_detection_fails_on_one_flipped_class():
+    ref = _detections()
+    got = [a.copy() for a in ref]
+    got[0][0, 2] = 5.0
+    assert not _run("detection", ref, got).passed
+
+
+def test_detection_fails_on_a_score_beyond_score_tol_and_passes_within():
+    ref = _detections()
+    got = [a.copy() for a in ref]
+    got[1][0, 1] += 5e-4
+    assert _run("detection", ref, got).passed
+    got[1][0, 1] += 1e-3
+    assert not _run("detection", ref, got).passed
+
+
+def test_detection_ignores_a_box_on_the_threshold_only_one_side_keeps():
+    ref = _detections()
+    got = [a.copy() for a in ref]
+    ref[1][0, 2], got[1][0, 2] = 0.0105, -1.0  # reference just above 0.01, deployed dropped it
+    got[0][0, 2] = -1.0
+    assert _run("detection", ref, got).passed
+
+
+def test_detection_refuses_outputs_that_are_not_detections():
+    result = _run("detection", [np.zeros((1, 10))], [np.zeros((1, 10))])
+    assert not result.passed and "ids, scores, boxes" in result.reason
+
+
+def test_segmentation_passes_reordered_equal_logits_and_fails_on_a_flipped_region():
+    rng = np.random.default_rng(0)
+    ref = [rng.standard_normal((1, 4, 16, 16))]
+    assert _run("segmentation", ref, [ref[0].copy()]).passed
+    got = ref[0].copy()
+    got[0, :, :4, :4] = got[0, ::-1, :4, :4]  # a 4x4 region's classes permuted: 1/16 of the pixels
+    result = _run("segmentation", ref, [got])
+    assert not result.passed and result.metrics()["pixel_agreement"] < 0.999
+
+
+def test_segmentation_fails_on_the_pixel_rule_even_within_elementwise_tolerance():
+    ref = np.zeros((1, 2, 10, 10))
+    ref[0, 1] = 1e-5  # class 1 wins every pixel by 1e-5
+    got = ref.copy()
+    got[0, 1, :2] = -1e-5  # 20% of the pixels flip, every logit within atol
+    result = modes.MODES.get("segmentation")([ref], [got], atol=1e-4, rtol=0, top_k=1, options=OPTS)
+    assert not result.passed and "per-pixel classes" in result.reason
+
+
+def test_default_mode_follows_the_family():
+    assert [modes.default_mode(f) for f in ("detection", "segmentation", "pose", None)] == \
+        ["detection", "segmentation", "elementwise", "elementwise"]
+
+
+def test_vacuous_outputs_and_tied_selections():
+    assert modes.vacuous_outputs([np.full((1, 3), 1e-6), np.ones((1, 3))], 1e-4) == [0]
+    assert modes.tied_selections([np.array([[5., 4., 3., 3., 1.]])], 3, "elementwise") == 1
+    assert modes.tied_selections([np.array([[5., 4., 3., 2., 1.]])], 3, "elementwise") == 0
+    dets = _detections()
+    dets[1][0, 2] = 0.6
+    assert modes.tied_selections(dets, 5, "detection") == 1
