@@ -9,13 +9,12 @@ origin (`mx:NODE:INDEX`); a graph our importer made from ONNX carries `metadata[
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 
 
 from pipeline.localize.tapnode import Side, TapNode
+from pipeline.targets.cpu import unfused_binds
 
 _MULTI = re.compile(r"^(.*)_output(\d+)$")
 
@@ -63,27 +62,6 @@ def _aliases(metadata: dict, ids: dict[tuple[str, int], str]) -> dict[str, set[s
     return out
 
 
-@contextlib.contextmanager
-def plain_executor(active: bool = True):
-    """Bind without MXNet's default oneDNN subgraph fusion while tensors are tapped.
-
-    MXNet 1.9.1's mkldnn build fuses Convolution+BatchNorm+ReLU at bind time (unless
-    MXNET_SUBGRAPH_BACKEND=NONE) and then returns the fused result under the Convolution's
-    internal name, so a tapped conv would read as wrong. The variable is read at each bind;
-    untapped runs keep the default, which is what the cpu target deploys.
-    """
-    old = os.environ.get("MXNET_SUBGRAPH_BACKEND")
-    if active:
-        os.environ["MXNET_SUBGRAPH_BACKEND"] = "NONE"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("MXNET_SUBGRAPH_BACKEND", None)
-        else:
-            os.environ["MXNET_SUBGRAPH_BACKEND"] = old
-
-
 class MXNetSide(Side):
     kind = "mxnet"
 
@@ -122,7 +100,7 @@ class MXNetSide(Side):
                 args[name] = mx.nd.zeros(shape)
         aux = {n: self._aux_params[n] for n in group.list_auxiliary_states()}
         try:
-            with plain_executor(bool(taps)):
+            with unfused_binds(bool(taps)):
                 exe = group.bind(ctx=mx.cpu(), args=args, aux_states=aux, grad_req="null")
                 exe.forward(is_train=False)
         except mx.MXNetError as exc:

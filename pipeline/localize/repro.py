@@ -152,14 +152,14 @@ def _run_side(folder: Path, side: dict, feed: dict) -> np.ndarray:
                               [model.graph.output[0].name])[0]
     import mxnet as mx
 
-    from pipeline.localize.mxnet_side import plain_executor
+    from pipeline.targets.cpu import unfused_binds
 
     sym = mx.sym.load(str(folder / side["file"]))
     loaded = mx.nd.load(str(folder / side["params"]))
     args = {k[4:]: v for k, v in loaded.items() if k.startswith("arg:")}
     aux = {k[4:]: v for k, v in loaded.items() if k.startswith("aux:")}
     args.update({k: mx.nd.array(v, dtype=v.dtype) for k, v in feed.items() if k in sym.list_arguments()})
-    with plain_executor():
+    with unfused_binds():
         exe = sym.bind(ctx=mx.cpu(), args=args, aux_states=aux, grad_req="null")
         exe.forward(is_train=False)
     return exe.outputs[0].asnumpy()

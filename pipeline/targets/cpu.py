@@ -6,6 +6,8 @@ so a checkpoint saved from training deploys as it is.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 from collections import namedtuple
 from types import MappingProxyType
 from typing import ClassVar
@@ -128,6 +130,28 @@ class MXNetExecutorTarget(Target):
 
     def _close_impl(self) -> None:
         self._bound = {}
+
+
+
+@contextlib.contextmanager
+def unfused_binds(active: bool = True):
+    """Binds inside the block get the plain graph, without MXNet's default oneDNN subgraph fusion.
+
+    MXNet 1.9.1's mkldnn build fuses Convolution+BatchNorm+ReLU at bind time unless
+    MXNET_SUBGRAPH_BACKEND=NONE (read at each bind), and a fused graph answers under the
+    Convolution's name. The checkpoint reference binds unfused to stay the graph the file
+    describes; localization binds unfused so a tapped conv reads its own output.
+    """
+    old = os.environ.get("MXNET_SUBGRAPH_BACKEND")
+    if active:
+        os.environ["MXNET_SUBGRAPH_BACKEND"] = "NONE"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("MXNET_SUBGRAPH_BACKEND", None)
+        else:
+            os.environ["MXNET_SUBGRAPH_BACKEND"] = old
 
 
 @register_target

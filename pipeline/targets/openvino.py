@@ -35,6 +35,7 @@ from pipeline.core.runtime_errors import runtime_call
 from pipeline.onnx.export import exportable_ops, export_bundle
 from pipeline.targets.base import register_target
 from pipeline.targets.onnx_base import ONNX_FILE, ExportedOnnxTarget
+from pipeline.core.packages import importable
 
 PRECISIONS = ("f32", "bf16")
 _STRUCTURAL = frozenset({"Parameter", "Result", "Constant"})
@@ -115,11 +116,7 @@ class OpenVinoTarget(ExportedOnnxTarget):
 
     @classmethod
     def is_available(cls) -> bool:
-        try:
-            import openvino  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        return importable("openvino")
 
     @classmethod
     def version(cls) -> str:

@@ -6,8 +6,6 @@ plain executor, exactly as those scripts ran it on the CPU.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from pipeline.core.paramspec import ParamIssue, param
 from pipeline.model.references import Reference, register_reference
 from pipeline.model.resolve import load_checkpoint
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
+from pipeline.targets.cpu import unfused_binds
 
 
 @dataclass(frozen=True)
@@ -51,25 +50,6 @@ class CheckpointSource(Stage):
         metrics = {"nodes": out.node_count(), "params_bytes": out.params_bytes(),
                    "upgraded": any(h.get("stage") == "upgrade" for h in out.history)}
         return out, StageResult(metrics=metrics)
-
-
-@contextlib.contextmanager
-def _plain_executor():
-    """Bind without MXNet 1.9.1's default oneDNN subgraph fusion.
-
-    The mkldnn build fuses conv+bn+relu at bind time unless MXNET_SUBGRAPH_BACKEND=NONE; the
-    variable is read at each bind, so setting it for this bind only keeps the reference the
-    unfused graph the checkpoint describes, independent of the fused path the cpu target uses.
-    """
-    old = os.environ.get("MXNET_SUBGRAPH_BACKEND")
-    os.environ["MXNET_SUBGRAPH_BACKEND"] = "NONE"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("MXNET_SUBGRAPH_BACKEND", None)
-        else:
-            os.environ["MXNET_SUBGRAPH_BACKEND"] = old
 
 
 @register_reference
@@ -108,7 +88,7 @@ class CheckpointReference(Reference):
                 args[name] = mx.nd.zeros(shape, dtype=feed[name].dtype)
             elif name in labels:
                 args[name] = mx.nd.zeros(shape)
-        with _plain_executor():
+        with unfused_binds():
             self._exe = self.symbol.bind(ctx=mx.cpu(), args=args, aux_states=self.aux_params, grad_req="null")
         self._shapes = shapes
 

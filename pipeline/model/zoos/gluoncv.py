@@ -22,6 +22,7 @@ import re
 
 from pipeline.model.bundle import TensorSpec
 from pipeline.model.zoos.base import Zoo, register_zoo
+from pipeline.core.packages import importable
 
 # The constructor's module (under gluoncv.model_zoo) decides the family: gluoncv groups its
 # models by task. First matching prefix wins; a module not listed is not offered.
@@ -111,11 +112,7 @@ class GluonCV(Zoo):
 
     @classmethod
     def is_available(cls) -> bool:
-        try:
-            import gluoncv  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        return importable("gluoncv")
 
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(_table()))

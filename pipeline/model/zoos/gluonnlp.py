@@ -24,6 +24,7 @@ from collections import Counter
 
 from pipeline.model.bundle import TensorSpec
 from pipeline.model.zoos.base import Zoo, register_zoo
+from pipeline.core.packages import importable
 
 # Vocabulary sizes of the datasets GluonNLP 0.10 pairs each model with (its `dataset_name`
 # default or documented pretrained set): book_corpus_wiki_en_uncased 30522,
@@ -95,11 +96,7 @@ class GluonNLP(Zoo):
 
     @classmethod
     def is_available(cls) -> bool:
-        try:
-            import gluonnlp  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        return importable("gluonnlp")
 
     def names(self) -> tuple[str, ...]:
         return tuple(VOCAB_SIZES)
