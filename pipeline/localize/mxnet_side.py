@@ -99,18 +99,15 @@ class MXNetSide(Side):
             elif name in labels:
                 args[name] = mx.nd.zeros(shape)
         aux = {n: self._aux_params[n] for n in group.list_auxiliary_states()}
-        try:
-            with unfused_binds(bool(taps)):
-                exe = group.bind(ctx=mx.cpu(), args=args, aux_states=aux, grad_req="null")
-                exe.forward(is_train=False)
-        except mx.MXNetError as exc:
-            from pipeline.core.runtime_errors import first_error_line
-            from pipeline.localize import errors
-            from pipeline.localize.errors import LocalizeError
+        from pipeline.core.runtime_errors import runtime_call
+        from pipeline.localize.errors import RUNTIME_FAILED, LocalizeError
 
-            raise LocalizeError(f"MXNet failed on the tapped graph: {first_error_line(exc)[:300]}",
-                                code=errors.RUNTIME_FAILED, where=self.describe(),
-                                hint="compare without --localize, or on another target") from None
+        with runtime_call("mxnet", "the graph with tapped outputs" if taps else "the graph", code=RUNTIME_FAILED,
+                          error=LocalizeError, where=self.describe(),
+                          hint="if only the tapped graph fails, compare without --localize; otherwise compare on "
+                               "another target"), unfused_binds(bool(taps)):
+            exe = group.bind(ctx=mx.cpu(), args=args, aux_states=aux, grad_req="null")
+            exe.forward(is_train=False)
         values = [o.asnumpy() for o in exe.outputs]
         del exe
         return values[: len(heads)], dict(zip(taps, values[len(heads):]))

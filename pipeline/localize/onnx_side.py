@@ -96,18 +96,16 @@ def run_onnx_bytes(data: bytes, runtime: str, feed: dict[str, np.ndarray], outpu
                    precision: str = "f32") -> list[np.ndarray]:
     """One forward of a serialized ONNX model on `runtime`; the session is dropped after it.
 
-    The runtimes raise their own untyped exceptions (a tensor OpenVINO's reader fused away, an
-    input the file wants and the feed lacks): they become one coded line, LOC006."""
-    try:
-        return _run_onnx_bytes(data, runtime, feed, outputs, precision)
-    except Exception as exc:  # noqa: BLE001 - third-party runtime errors, reported as one coded line
-        from pipeline.core.runtime_errors import first_error_line
-        from pipeline.localize import errors
-        from pipeline.localize.errors import LocalizeError
+    The runtimes raise their own untyped exceptions (an op OpenVINO's reader lacks, a tensor it
+    fused away, an input the file wants and the feed lacks): through the one runtime wrapper they
+    become one coded line, LOC006, with the raw text in the log."""
+    from pipeline.core.runtime_errors import runtime_call
+    from pipeline.localize.errors import RUNTIME_FAILED, LocalizeError
 
-        raise LocalizeError(f"{runtime} failed on the tapped model: {first_error_line(exc)[:300]}",
-                            code=errors.RUNTIME_FAILED, where=runtime,
-                            hint="compare without --localize, or on another runtime") from None
+    with runtime_call(runtime, "a forward of the model", code=RUNTIME_FAILED, error=LocalizeError, where=runtime, feed=feed,
+                      hint="if only the tapped copy fails, compare without --localize; otherwise compare on "
+                           "another runtime"):
+        return _run_onnx_bytes(data, runtime, feed, outputs, precision)
 
 
 def _run_onnx_bytes(data: bytes, runtime: str, feed, outputs, precision: str) -> list[np.ndarray]:

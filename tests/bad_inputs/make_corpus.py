@@ -391,6 +391,15 @@ def _onnx_cases(folder: Path) -> list[Case]:
     (folder / "onnx-ort-refuses.onnx").write_bytes(
         helper.make_model(relu, opset_imports=[helper.make_opsetid("", 14)]).SerializeToString())
     case("onnx-ort-refuses", "EI915", r"\[relu_i64\].*ONNX Runtime \d", folder / "onnx-ort-refuses.onnx", exit=1)
+    # a graph the onnx checker accepts but OpenVINO's reader refuses: an op of a domain it has no rule for
+    mystery = helper.make_graph([helper.make_node("Mystery", ["X"], ["Y"], domain="org.example")], "g",
+                                [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 8])],
+                                [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 8])])
+    ov_refused = folder / "onnx-openvino-refuses.onnx"
+    ov_refused.write_bytes(helper.make_model(mystery, opset_imports=[
+        helper.make_opsetid("", 13), helper.make_opsetid("org.example", 1)]).SerializeToString())
+    out.append(Case("onnx-openvino-refuses", "onnx", ["compare", f"{ov_refused}@openvino", f"{ov_refused}@openvino"],
+                    2, "LOC006", "openvino", r"OpenVINO \d.*Mystery"))
     return out
 
 

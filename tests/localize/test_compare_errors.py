@@ -58,4 +58,25 @@ def test_a_runtime_failure_on_a_tapped_model_is_loc006(tmp_path):
     _one_op(model, "Relu", "y")
     with pytest.raises(MxdeployError) as info:
         run_onnx_bytes(model.read_bytes(), "onnxruntime", {"wrong": np.zeros((1, 4), np.float32)}, ["y"])
-    assert info.value.code == "LOC006" and "onnxruntime failed" in info.value.one_line()
+    line = info.value.one_line()
+    assert info.value.code == "LOC006" and "ONNX Runtime" in line and "\n" not in line
+
+
+def test_a_model_openvino_refuses_is_one_coded_line_naming_the_op(tmp_path):
+    """A file ONNX's checker accepts with an op OpenVINO's reader has no rule for (a custom domain)."""
+    import numpy as np
+    from onnx import TensorProto, helper, save
+
+    from pipeline.core.errors import MxdeployError
+    from pipeline.localize.onnx_side import run_onnx_bytes
+
+    graph = helper.make_graph([helper.make_node("Mystery", ["x"], ["y"], domain="org.example")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    path = tmp_path / "mystery.onnx"
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                 helper.make_opsetid("org.example", 1)]), str(path))
+    with pytest.raises(MxdeployError) as info:
+        run_onnx_bytes(path.read_bytes(), "openvino", {"x": np.zeros((1, 4), np.float32)}, ["y"])
+    line = info.value.one_line()
+    assert info.value.code == "LOC006" and "OpenVINO" in line and "Mystery" in line and "\n" not in line
