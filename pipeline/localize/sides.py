@@ -70,6 +70,12 @@ def bundle_side(spec: str, target: str, bundle, *, base_dir: Path | None = None)
         from pipeline.onnx.load import read_onnx
 
         model = read_onnx(quantized.artifact_path(bundle.metadata, base_dir))
+    elif rec is not None and rec.get("format") in quantized.FILE_FORMATS:
+        # an artifact that is not ONNX (NNCF's OpenVINO IR): no graph outputs can be added to it
+        # here, and exporting the Symbol instead would compare the fp32 model under its name
+        raise LocalizeError(f"a {rec['format']} bundle cannot be compared tensor by tensor", code=errors.UNTAPPABLE,
+                            where=spec, hint="compare its fp32 source on the same target, or quantize for "
+                                             "onnxruntime (an onnx-qdq file) to localize int8 drift")
     else:
         from pipeline.onnx.export import to_onnx
 

@@ -44,6 +44,18 @@ def test_int8_bundle_reports_sqnr_per_matched_node(tmp_path):
     assert not any(row["op"] in ("Convolution", "BatchNorm") for row in loc["sqnr"])  # folded by ORT: unmatched
 
 
+def test_an_openvino_ir_bundle_is_refused_not_compared_as_its_fp32_symbol(tmp_path):
+    """NNCF's IR cannot be tapped; exporting the Symbol instead would compare fp32 under its name."""
+    (tmp_path / "q.yaml").write_text(PIPELINES.replace("target: onnxruntime", "target: openvino"))
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(tmp_path / "q.yaml"), "--out",
+                           str(tmp_path / "run"), "--no-cache"], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    cell = tmp_path / "run" / "sq"
+    code, out, err = run_cli(["compare", str(cell / "00-gluon"), str(cell / "01-quantize"), "--localize"])
+    assert code == 2 and "LOC007" in err and "openvino-ir" in err and len(err.strip().splitlines()) == 1, err
+
+
 def _model(nodes, map_entries):
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
