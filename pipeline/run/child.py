@@ -100,9 +100,9 @@ def _crashed(reason: str, folder: Path) -> Outcome:
 def main(argv: list[str]) -> int:
     """Child entry point: load plugins, run the call, pickle its Outcome."""
     folder, parent = Path(argv[0]), int(argv[1])
-    from pipeline.run.worker import _die_with_parent  # the same watch a cell worker runs
+    from pipeline.run.orphans import die_with_parent  # the same watch a cell worker runs
 
-    _die_with_parent(parent)
+    die_with_parent(parent)
     os.environ[LOG_ENV] = str(folder / LOG_FILE)
     os.environ[activity.ENV] = str(folder / ACTIVITY_FILE)
     from pipeline.core.plugins import load_plugins

@@ -15,9 +15,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-import signal
 import sys
-import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from pipeline.core.errors import MxdeployError
 from pipeline.core.stage import STAGES, RunContext, StageResult
 from pipeline.run.events import Event, StageEnd, StageStart, to_line
 from pipeline.run.stage_report import StageReport
+from pipeline.run.orphans import die_with_parent
 
 RESULT_FILE = "result.json"
 LOG_FILE = "log.txt"
@@ -55,7 +54,7 @@ def stage_folder(index: int, name: str) -> str:
 def main(argv: list[str]) -> int:
     """Child process entry point; see the module docstring for the protocol."""
     run_dir, folder, parent = Path(argv[0]), argv[1], int(argv[2])
-    _die_with_parent(parent)
+    die_with_parent(parent)
     import stages  # noqa: F401  (registers the stages in this process)
     from pipeline.core.plugins import load_plugins
 
@@ -76,17 +75,6 @@ def main(argv: list[str]) -> int:
     atomic.write_json(pipeline_dir / RESULT_FILE, result)
     (pipeline_dir / ACTIVITY_FILE).unlink(missing_ok=True)  # only a crash needs it
     return 0
-
-
-def _die_with_parent(parent: int) -> None:
-    """A thread that kills this process group once the parent is gone (we get re-parented)."""
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os.killpg(os.getpgrp(), signal.SIGKILL)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _error_result(exc: BaseException) -> StageResult:

@@ -62,12 +62,13 @@ def _import_graph() -> nx.DiGraph:
 
 
 def _package_edges_only(graph: nx.DiGraph) -> nx.DiGraph:
-    """Drop edges into a file's own package __init__ chain: importing `a.b.c` runs `a/b/__init__`,
-    which is how Python works, not a dependency the author wrote."""
+    """Drop edges from a module to its own enclosing packages: importing `a.b.c` runs
+    `a/b/__init__`, which is how Python works, not a dependency the author wrote. A package's
+    `__init__` importing its own modules (registration lists) is kept: that edge is written."""
     kept = nx.DiGraph()
     kept.add_nodes_from(graph.nodes(data=True))
     for src, dst in graph.edges:
-        if not src.startswith(dst + ".") and not dst.startswith(src + "."):
+        if not src.startswith(dst + "."):
             kept.add_edge(src, dst)
     return kept
 
