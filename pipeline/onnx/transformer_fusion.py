@@ -93,12 +93,8 @@ class _MxGraph:
             node = self.inputs(node)[0]
         return node
 
-    @staticmethod
-    def attrs(node: dict) -> dict:
-        return node_attrs(node)
 
-
-def _interleaved_params(g: _MxGraph, node: dict, kind: str) -> list[np.ndarray] | None:
+def _interleaved_params(g: _MxGraph, node: dict) -> list[np.ndarray] | None:
     """The three (query, key, value) params a weight/bias chain interleaves, in that order."""
     node = g.skip(node, ("Reshape",))
     if node["op"] not in ("Concat", "stack") or len(node["inputs"]) != 3:
@@ -136,18 +132,18 @@ def _attention_blocks(g: _MxGraph) -> tuple[list[_Attention], list[str]]:
 def _match_attention(g: _MxGraph, valatt: dict) -> _Attention | None:
     qkv, att = g.inputs(valatt)
     att = g.skip(att, _PASS_THROUGH)
-    if qkv["op"] != "FullyConnected" or att["op"] != "softmax" or g.attrs(qkv).get("flatten") != "False":
+    if qkv["op"] != "FullyConnected" or att["op"] != "softmax" or node_attrs(qkv).get("flatten") != "False":
         return None
-    soft = g.attrs(att)
+    soft = node_attrs(att)
     if soft.get("axis", "-1") != "-1" or soft.get("temperature") not in (None, "None"):
         return None
     qk = g.inputs(att)[0]
-    heads = g.attrs(valatt).get("heads")
-    if qk["op"] != QK_OP or g.inputs(qk)[0] is not qkv or g.attrs(qk).get("heads") != heads:
+    heads = node_attrs(valatt).get("heads")
+    if qk["op"] != QK_OP or g.inputs(qk)[0] is not qkv or node_attrs(qk).get("heads") != heads:
         return None
     x, weight_chain, bias_chain = g.inputs(qkv)
-    weights = _interleaved_params(g, weight_chain, "weight")
-    biases = _interleaved_params(g, bias_chain, "bias")
+    weights = _interleaved_params(g, weight_chain)
+    biases = _interleaved_params(g, bias_chain)
     if weights is None or biases is None or x["op"] == "null" and x["name"] in g.params:
         return None
     length, rank = None, 1
@@ -201,7 +197,7 @@ def fuse_transformer(model, bundle: ModelBundle):
     for node in g.nodes:
         if node["op"] != "LayerNorm" or node["name"] not in producers:
             continue
-        attrs = g.attrs(node)
+        attrs = node_attrs(node)
         if attrs.get("axis", "-1") != "-1" or attrs.get("output_mean_var", "False") == "True":
             continue
         data, gamma, beta = (i["name"] for i in g.inputs(node))

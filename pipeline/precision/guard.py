@@ -47,7 +47,6 @@ class GuardResult:
     samples: int
     failures: tuple[str, ...]  # one sentence per broken threshold
     top1_noise_floor: float = 0.0  # fp32 top-1 flip rate under noise of the largest admissible error
-    top1_only: bool = False  # top-1 is the only threshold broken
 
     @property
     def passed(self) -> bool:
@@ -133,13 +132,11 @@ def judge(refs: list[list[np.ndarray]], gots: list[list[np.ndarray]], batch: int
     if worst_rel > max_rel_err:
         failures.append(f"relative error {worst_rel:.4f} > max_rel_err {max_rel_err:g} "
                         f"({int((rel_all > max_rel_err).sum())} of {rel_all.size} samples above)")
-    numeric_failures = len(failures)
     if applies and 1.0 - top1 > allowed + 1e-12:
         failures.append(f"top-1 agreement {top1:.4f} < {1.0 - allowed:.4f} (min_top1_agreement "
                         f"{min_top1_agreement:g}; noise of the largest admissible error flips {floor:.4f} of "
                         f"fp32's top-1s)")
-    return GuardResult(worst_cos, worst_rel, top1, applies, int(cos_all.size), tuple(failures), floor,
-                       top1_only=bool(failures) and numeric_failures == 0)
+    return GuardResult(worst_cos, worst_rel, top1, applies, int(cos_all.size), tuple(failures), floor)
 
 
 def run_guard(reference, candidate, feeds: list[dict[str, np.ndarray]], batch: int, **thresholds) -> GuardResult:
