@@ -1,7 +1,9 @@
 """Shared test setup: `--run-slow` enables the long model-zoo sweeps marked `slow`."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -9,8 +11,12 @@ import pytest
 import stages  # noqa: F401  (registers the stages, as the CLI's and the worker's entry points do)
 
 os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
-# Test runs keep their stage cache out of ~/.cache.
-os.environ.setdefault("MXDEPLOY_CACHE_DIR", tempfile.mkdtemp(prefix="mxdeploy-test-cache-"))
+# Test runs keep their stage cache out of ~/.cache, in a folder removed when the run ends (a
+# suite run caches ~3 GB of exported models; left behind, a few runs fill the disk).
+if "MXDEPLOY_CACHE_DIR" not in os.environ:
+    _cache_dir = tempfile.mkdtemp(prefix="mxdeploy-test-cache-")
+    os.environ["MXDEPLOY_CACHE_DIR"] = _cache_dir
+    atexit.register(shutil.rmtree, _cache_dir, True)
 
 
 def pytest_addoption(parser):

@@ -21,6 +21,8 @@ runtime's full text) is `work_dir/TARGET-PRECISION/log.txt`.
 """
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +134,7 @@ def tune(bundle: ModelBundle, *, settings: TuneSettings = TuneSettings(), work_d
 
     if work_dir is None:
         work_dir = Path(tempfile.mkdtemp(prefix="mxdeploy-tune-"))
+        atexit.register(shutil.rmtree, work_dir, True)
     run_dir = run_dir or work_dir
     feeds = split_feeds(bundle.inputs, CalibrationParams(samples=settings.samples), None,
                         holdout=settings.holdout, seed=settings.seed)
