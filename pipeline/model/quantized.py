@@ -2,8 +2,9 @@
 
 The quantize stage records what it produced in `bundle.metadata["quantized"]`:
 
-    {"precision": "int8" | "bf16", "format": FORMAT, "target": the target it was made for,
-     "method": ..., "path": run-dir-relative artifact (onnx-qdq only), "sha256": ...}
+    {"precision": "int8" | "bf16" | "int8+bf16", "format": FORMAT, "target": the target it was
+     made for, "method": ..., "path": run-dir-relative artifact (file formats), "sha256": ...,
+     "float_precision": "bf16" (int8+bf16 only: what the ops left in float compute in)}
 
 Formats (which targets serve each is declared on the targets: `Target.formats`,
 pipeline/targets/base.py):
@@ -16,6 +17,8 @@ pipeline/targets/base.py):
 - `mxnet-bf16`: the bundle's Symbol and params *are* the bf16 model (MXNet's AMP); its bf16
   params are stored widened to float32 and narrowed at bind (pipeline/model/bf16.py); cpu and
   onednn bind it.
+- `openvino-ir`: an int8 OpenVINO IR (.xml + .bin) written by NNCF; openvino serves it, with
+  the bf16 precision hint when the record's `float_precision` is bf16 (precision int8+bf16).
 - `openvino-bf16`: the Symbol stays fp32; openvino compiles it with the bf16 precision hint.
 
 Like the gluon reference's params, the artifact path is relative to the run directory (the

@@ -29,7 +29,7 @@ from pipeline.core.errors import StageError
 from pipeline.model import quantized
 from pipeline.model.bundle import ModelBundle, sha256_file
 from pipeline.onnx.export import export_bundle
-from pipeline.precision.quantizers import QuantizeJob, record, register
+from pipeline.precision.quantizers import QuantizeJob, record, register, require_bf16
 
 ENV_VAR = "MXDEPLOY_NNCF_PYTHON"
 CHILD = Path(__file__).with_name("nncf_child.py")
@@ -124,11 +124,23 @@ def quantize_with_nncf(bundle: ModelBundle, calibration: list[dict[str, np.ndarr
 @register("int8", "openvino", format="openvino-ir", methods=("minmax",), label="NNCF")
 def quantize_openvino_nncf(job: QuantizeJob) -> ModelBundle:
     """The openvino int8 quantizer: NNCF's placement and fast bias correction, served as an IR."""
+    return _nncf_bundle(job)
+
+
+@register("int8+bf16", "openvino", format="openvino-ir", methods=("minmax",), label="NNCF + OpenVINO's bf16 hint")
+def quantize_openvino_nncf_bf16(job: QuantizeJob) -> ModelBundle:
+    """The same IR, compiled with bf16 for the ops NNCF left in float (first/last layers, softmax,
+    ignored nodes): on a CPU with native bf16 those are the int8 model's slowest part."""
+    require_bf16()
+    return _nncf_bundle(job, float_precision="bf16")
+
+
+def _nncf_bundle(job: QuantizeJob, **record_fields) -> ModelBundle:
     _, fields = quantize_with_nncf(job.bundle, job.calibration, job.stage_dir, job.run_dir,
                                    exclude_nodes=tuple(job.params.exclude_nodes))
-    meta = {**job.bundle.metadata, quantized.KEY: record(job, "openvino-ir", **fields)}
-    return job.bundle.evolve(stage="quantize", details={"precision": "int8", "format": "openvino-ir"},
+    meta = {**job.bundle.metadata, quantized.KEY: record(job, "openvino-ir", **fields, **record_fields)}
+    return job.bundle.evolve(stage="quantize", details={"precision": job.params.precision, "format": "openvino-ir"},
                              metadata=meta)
 
 
-__all__ = ["ENV_VAR", "is_available", "nncf_python", "quantize_openvino_nncf", "quantize_with_nncf", "run_nncf"]
+__all__ = ["ENV_VAR", "is_available", "nncf_python", "quantize_openvino_nncf", "quantize_openvino_nncf_bf16", "quantize_with_nncf", "run_nncf"]

@@ -17,7 +17,8 @@ def quantize_targets() -> list[str]:
 
 @dataclass(frozen=True)
 class QuantizeParams:
-    precision: Literal["int8", "bf16"] = param("int8", "the reduced precision to serve in")
+    precision: Literal["int8", "bf16", "int8+bf16"] = param(
+        "int8", "the reduced precision to serve in (int8+bf16: int8, and bf16 for what stays in float)")
     target: Annotated[str, OneOf(quantize_targets, "target")] = param(
         "onnxruntime", "the target the quantized model is for (it picks the quantizer)")
     calibration: CalibrationParams = param(help="rows to calibrate int8 ranges on: {input: random | npz | images, "

@@ -101,8 +101,10 @@ class TuneResult:
 def available_candidates(flags: frozenset[str] | None = None) -> list[tuple[str, str]]:
     from pipeline.targets import TARGETS
 
+    from pipeline.targets.base import needs_bf16
+
     bf16 = cpuflags.has_bf16(flags)
-    return [(t, p) for t, p in candidates() if TARGETS.get(t).is_available() and (p != "bf16" or bf16)]
+    return [(t, p) for t, p in candidates() if TARGETS.get(t).is_available() and (bf16 or not needs_bf16(p))]
 
 
 def candidate_bundle(bundle: ModelBundle, target: str, precision: str, calibration, work: Path,

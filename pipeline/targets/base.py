@@ -26,7 +26,13 @@ from pipeline.core.registry import Registry
 GiB = 1 << 30
 MXNET_1_9_1 = 10901
 # Every precision a target may serve, in the order tables list them.
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "int8")
+# "int8+bf16": int8 where quantized, bf16 (not fp32) for what the quantizer left in float.
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "int8", "int8+bf16")
+
+
+def needs_bf16(precision: str) -> bool:
+    """Whether serving `precision` needs native bf16 (bf16 alone, or as the float part of a mix)."""
+    return "bf16" in precision.split("+")
 # The plain (not quantized) artifacts: the bundle's Symbol bound by MXNet, or its ONNX export.
 PLAIN_FORMATS: tuple[str, ...] = ("symbol", "onnx")
 NO_TUNING: Mapping[str, Mapping[str, object]] = MappingProxyType({})

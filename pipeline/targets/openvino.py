@@ -12,8 +12,9 @@ target (`threads`, `export_dir`, `opset`):
   which precision it actually took (OVN102 if not the requested one).
 
 A bundle the quantize stage made for openvino is served as it asks (pipeline/model/quantized.py):
-an `onnx-qdq` bundle's int8 QDQ file instead of a fresh export, and an `openvino-bf16` bundle
-with precision bf16 (an explicit `precision: f32` then conflicts: OVN104).
+an `onnx-qdq` bundle's int8 QDQ file instead of a fresh export, an `openvino-ir` bundle's NNCF
+IR, and an `openvino-bf16` or int8+bf16 bundle with precision bf16 (an explicit `precision: f32`
+then conflicts: OVN104).
 
 `supported_ops()` is the exporter's set (a classmethod has no model to ask); with a bundle,
 `supported_ops_for(bundle)` asks OpenVINO itself through `Core.query_model` on the export.
@@ -105,10 +106,10 @@ MAX_COMPILED = 4  # compiled models kept per session, one per input shape seen (
 class OpenVinoTarget(ExportedOnnxTarget):
     name = "openvino"
     summary = "ONNX export compiled by OpenVINO for the CPU (latency hint; f32 or bf16)"
-    precisions = frozenset({"fp32", "bf16", "int8"})
+    precisions = frozenset({"fp32", "bf16", "int8", "int8+bf16"})
     formats = frozenset({*ExportedOnnxTarget.formats, "openvino-ir", "openvino-bf16"})
     # fp32 is asked for explicitly: on a CPU with AMX OpenVINO's own default is bf16.
-    tune = MappingProxyType({"fp32": {"precision": "f32"}, "bf16": {}, "int8": {}})
+    tune = MappingProxyType({"fp32": {"precision": "f32"}, "bf16": {}, "int8": {}, "int8+bf16": {}})
     option_types = {
         **ExportedOnnxTarget.option_types,
         "precision": (str, "f32", lambda v: v in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
@@ -180,10 +181,11 @@ class OpenVinoTarget(ExportedOnnxTarget):
         return self._by_shape[key]
 
     def _precision(self) -> str:
-        """The `precision` option, or bf16 when the quantize stage left that hint on the bundle
-        (metadata["quantized"]["format"] == "openvino-bf16"); an explicit f32 then conflicts."""
+        """The `precision` option, or bf16 when the quantize stage asked for it on the bundle
+        (format `openvino-bf16`, or an int8+bf16 IR whose float part is bf16); an explicit f32
+        then conflicts."""
         rec = quantized.record(self.bundle.metadata) if self.bundle is not None else None
-        if rec is None or rec.get("format") != "openvino-bf16":
+        if rec is None or not (rec.get("format") == "openvino-bf16" or rec.get("float_precision") == "bf16"):
             return self.option("precision")
         if self.options.get("precision", "bf16") != "bf16":
             raise TargetError("the bundle was quantized to bf16 for openvino, but precision f32 was requested",

@@ -56,8 +56,8 @@ def test_no_passing_candidate_means_no_choice(small_bundle, tmp_path):
 def test_bf16_is_a_candidate_only_with_native_bf16():
     with_bf16 = available_candidates(frozenset({"avx512_bf16"}))
     without = available_candidates(frozenset({"avx2"}))
-    assert {("openvino", "bf16"), ("onednn", "bf16")} <= set(with_bf16)
-    assert all(p != "bf16" for _, p in without)
+    assert {("openvino", "bf16"), ("onednn", "bf16"), ("openvino", "int8+bf16")} <= set(with_bf16)
+    assert all("bf16" not in p for _, p in without) and ("openvino", "int8") in without
     assert set(with_bf16) <= set(candidates())
     assert cpuflags.precision_flags(frozenset({"avx512_bf16", "avx512_vnni", "amx_tile"})) == \
         {"avx512_bf16": True, "amx": True, "vnni": True}

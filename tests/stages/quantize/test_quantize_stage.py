@@ -111,6 +111,24 @@ def test_openvino_bf16_compiles_in_bf16(small):
     assert took == "bf16"
 
 
+def test_openvino_int8_bf16_serves_nncf_ir_with_float_part_in_bf16(small):
+    """int8+bf16: the int8 IR NNCF made, compiled with the bf16 hint (what stays in float runs in bf16)."""
+    if not cpuflags.has_bf16():
+        pytest.fail("this test machine is expected to have avx512_bf16 (see /proc/cpuinfo)")
+    runner, fp32 = small
+    out, result = quantize(runner, fp32, precision="int8+bf16", target="openvino")
+    assert result.status == "passed", result.diagnostics
+    rec = out.metadata["quantized"]
+    assert (rec["format"], rec["precision"], rec["float_precision"]) == ("openvino-ir", "int8+bf16", "bf16")
+    runner.run("deploy", out, DeployParams(target="openvino"))
+    compiled = runner.session._compiled
+    assert compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name() == "bf16"
+    # the int8 part is still there: the runtime graph executes quantized convolutions
+    layers = [op.get_rt_info() for op in compiled.get_runtime_model().get_ops()]
+    assert any(rt["layerType"].astype(str) == "Convolution" and rt["runtimePrecision"].astype(str) in ("i8", "u8")
+               for rt in layers)
+
+
 def test_openvino_refuses_f32_for_a_bf16_bundle(small):
     from pipeline.targets.openvino import OpenVinoTarget
 
@@ -121,12 +139,12 @@ def test_openvino_refuses_f32_for_a_bf16_bundle(small):
     assert err.value.code == "OVN104"
 
 
-@pytest.mark.parametrize("target", ["openvino", "onednn"])
-def test_bf16_without_native_support_is_refused(small, monkeypatch, target):
+@pytest.mark.parametrize("target, precision", [("openvino", "bf16"), ("onednn", "bf16"), ("openvino", "int8+bf16")])
+def test_bf16_without_native_support_is_refused(small, monkeypatch, target, precision):
     monkeypatch.setattr(cpuflags, "has_bf16", lambda flags=None: False)
     runner, fp32 = small
     with pytest.raises(StageError) as err:
-        quantize(runner, fp32, precision="bf16", target=target)
+        quantize(runner, fp32, precision=precision, target=target)
     assert err.value.code == "QNT103" and "native bf16" in err.value.message
 
 
