@@ -92,7 +92,8 @@ def _ort_session(path: Path):
 def vision_row(name: str, runs: int, work: Path) -> dict:
     from pipeline.graph import run_bundle
     from pipeline.measure.inputs import random_feed
-    from pipeline.model.zoo_bundle import zoo_bundle
+    from pipeline.model.bundle import TensorSpec
+    from pipeline.model.resolve import load_model
     from pipeline.onnx.export import export_bundle
     from pipeline.precision.catalog import QUANTIZERS, QuantizeJob, key
     from pipeline.precision.calibration import CalibrationParams
@@ -102,7 +103,7 @@ def vision_row(name: str, runs: int, work: Path) -> dict:
     from pipeline.model import quantized as quantized_records
     from pipeline.targets import TARGETS
 
-    bundle = zoo_bundle(name, (1, 3, 224, 224))
+    bundle = load_model(name, [TensorSpec("data", (1, 3, 224, 224))])  # random weights, calibrated init
     feeds = [random_feed(bundle.inputs, seed=i) for i in range(CALIBRATION_ROWS + HOLDOUT_ROWS)]
     calibration, holdout = feeds[:CALIBRATION_ROWS], feeds[CALIBRATION_ROWS:]
     fp32_onnx = export_bundle(bundle, work / f"{name}.onnx")

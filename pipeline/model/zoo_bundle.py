@@ -1,6 +1,6 @@
 """Random-weight model zoo bundles at a chosen input size, for the graph tests and bench/.
 
-Built by `pipeline.model.resolve.zoo_block` (random Xavier weights, nothing downloaded, fresh name
+Built by `pipeline.model.resolve.zoo_block` (random He-normal weights, nothing downloaded, fresh name
 counters so node names are the same in every call) and exported at the given input shape,
 which lets tests run zoo models at small spatial sizes.
 """

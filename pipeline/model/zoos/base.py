@@ -36,10 +36,17 @@ class Zoo:
         an LSTM LM's begin-state shapes follow its num_layers and hidden size)."""
         raise NotImplementedError
 
+    # Random-weight models of this zoo get the calibrated init (pipeline/model/calibrated_init.py).
+    calibrated_init: bool = False
+
     def calibrate(self, name: str, block, inputs: list[TensorSpec], seed: int) -> dict | None:
         """Adjust a freshly built random-weight block on the declared inputs (never loaded weights);
         returns what was done, for the bundle's metadata, or None when the zoo does nothing."""
-        return None
+        if not self.calibrated_init:
+            return None
+        from pipeline.model.calibrated_init import calibrate
+
+        return calibrate(block, inputs, seed)
 
     def family(self, name: str) -> str:
         """classification | detection | segmentation | pose | action | nlp."""

@@ -109,6 +109,7 @@ def _nothing_downloaded():
 class GluonCV(Zoo):
     name = "gluoncv"
     summary = "gluoncv.model_zoo 0.10.5 (classification, detection, segmentation, pose, action)"
+    calibrated_init = True
 
     @classmethod
     def is_available(cls) -> bool:
@@ -134,11 +135,6 @@ class GluonCV(Zoo):
             block = make(**{**kwargs, **forced})
         block.initialize(he_normal(), force_reinit=False)
         return block
-
-    def calibrate(self, name: str, block, inputs: list[TensorSpec], seed: int) -> dict:
-        from pipeline.model.calibrated_init import calibrate
-
-        return calibrate(block, inputs, seed)
 
     def default_inputs(self, name: str, kwargs: dict | None = None) -> list[TensorSpec]:
         """The input each model was trained at (tests declare smaller ones where the model allows);

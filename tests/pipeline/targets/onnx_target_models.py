@@ -1,11 +1,8 @@
 """Models for the ONNX-based target tests, built here so nothing is downloaded.
 
-Zoo models with random weights collapse: their BatchNorm layers keep running_mean 0 and
-running_var 1, so activations shrink layer by layer (mobilenetv2_1.0 at 64x64 outputs ~1e-14)
-and any absolute tolerance passes. `calibrated_zoo_bundle` sets every BatchNorm's running
-statistics to those of a random batch (momentum 0 for one training step; MXNet 1.9.1's
-oneDNN BatchNorm updates them in backward, not forward), so outputs are O(1) and a 1e-4
-tolerance means something.
+Zoo models get the zoo's calibrated init (pipeline/model/calibrated_init.py) at the side the
+test runs them at: under MXNet's default init their activations shrink layer by layer
+(mobilenetv2_1.0 at 64x64 output ~1e-14) and any absolute tolerance would pass.
 """
 from __future__ import annotations
 
@@ -13,29 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.model import zoos
 from pipeline.model.bundle import ModelBundle, TensorSpec
 from pipeline.model.resolve import export_block, zoo_block
 
 
 def calibrated_zoo_bundle(name: str, side: int, folder: Path, seed: int = 0) -> ModelBundle:
-    import mxnet as mx
-    from mxnet import autograd
-    from mxnet.gluon import nn
-
+    inputs = [TensorSpec("data", (1, 3, side, side))]
     block = zoo_block(name, seed=seed)
-    norms = []
-    block.apply(lambda b: norms.append(b) if isinstance(b, nn.BatchNorm) else None)
-    saved = [b._kwargs["momentum"] for b in norms]
-    for b in norms:
-        b._kwargs["momentum"] = 0.0
-    batch = mx.nd.array(np.random.RandomState(seed + 1).rand(4, 3, side, side))
-    with autograd.record():
-        out = block(batch)
-    out.backward()
-    for b, momentum in zip(norms, saved):
-        b._kwargs["momentum"] = momentum
+    zoos.find_zoo(name).calibrate(name, block, inputs, seed)
     Path(folder).mkdir(parents=True, exist_ok=True)
-    return export_block(block, [TensorSpec("data", (1, 3, side, side))], Path(folder))
+    return export_block(block, inputs, Path(folder))
 
 
 def softmax_mlp_bundle(seed: int = 0) -> ModelBundle:
