@@ -22,7 +22,7 @@ from pipeline.targets.build import open_target
 from pipeline.targets.cpu import CpuTarget
 from pipeline.precision.catalog import QUANTIZERS, QuantizeJob, key, quantizer_keys
 from pipeline.precision.calibration import batch_size, split_feeds
-from pipeline.precision.guard import refusal, run_guard
+from pipeline.precision.guard import guard_mode, refusal, run_guard
 from pipeline.precision.settings import QuantizeParams
 
 GUARD_FILE = "guard.json"
@@ -53,7 +53,7 @@ class Quantize(Stage):
             issues.append(ParamIssue(("calibration", "samples"), f"expected at least 1, got {cal.samples}"))
         if params.holdout < 1:
             issues.append(ParamIssue(("holdout",), f"expected at least 1 held-out row, got {params.holdout}"))
-        for name in ("min_cosine", "min_top1_agreement"):
+        for name in ("min_cosine", "min_top1_agreement", "min_detection_agreement"):
             if not -1.0 <= getattr(params, name) <= 1.0:
                 issues.append(ParamIssue((name,), f"expected a value in [-1, 1], got {getattr(params, name)}"))
         if params.max_rel_err < 0:
@@ -78,7 +78,8 @@ class Quantize(Stage):
             candidate.deploy(out)
             guard = run_guard(reference, candidate, feeds.holdout, batch_size(bundle.inputs),
                               min_cosine=params.min_cosine, max_rel_err=params.max_rel_err,
-                              min_top1_agreement=params.min_top1_agreement)
+                              min_top1_agreement=params.min_top1_agreement, mode=guard_mode(bundle),
+                              min_detection_agreement=params.min_detection_agreement)
         record = out.metadata[quantized.KEY]
         metrics = {"precision": params.precision, "target": params.target, "format": record["format"],
                    "calibration_samples": params.calibration.samples, **guard.metrics(),
@@ -87,7 +88,8 @@ class Quantize(Stage):
         atomic.write_json(ctx.stage_dir / GUARD_FILE, {
             "passed": guard.passed, "failures": list(guard.failures), "metrics": metrics,
             "thresholds": {"min_cosine": params.min_cosine, "max_rel_err": params.max_rel_err,
-                           "min_top1_agreement": params.min_top1_agreement},
+                           "min_top1_agreement": params.min_top1_agreement,
+                           "min_detection_agreement": params.min_detection_agreement},
             "params": to_plain(params)})
         artifacts = {"guard": GUARD_FILE}
         if "path" in record:

@@ -30,6 +30,8 @@ class QuantizeParams:
     min_top1_agreement: float = param(0.99, "guard: least top-1 agreement with fp32 (applied only when the fp32 "
                                             "top-1 varies across the held-out inputs)")
     min_cosine: float = param(0.99, "guard: least cosine similarity with fp32, on every held-out sample")
+    min_detection_agreement: float = param(0.9, "guard, detectors: least fraction of detections matched to "
+                                                 "fp32's (same class, score within 0.05, IoU >= 0.5) per image")
     max_rel_err: float = param(0.2, "guard: largest relative L2 error |got - ref| / |ref| of any held-out sample "
                                     "(catches a scale drift cosine cannot see)")
     holdout: int = param(16, "held-out rows the guard checks on (never calibration rows)")

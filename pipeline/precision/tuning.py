@@ -63,6 +63,7 @@ class TuneSettings:
     min_cosine: float = 0.99
     max_rel_err: float = 0.2
     min_top1_agreement: float = 0.99
+    min_detection_agreement: float = 0.9
     candidate_timeout: float | None = 1800.0  # seconds one candidate's child process may take
 
 
@@ -118,7 +119,8 @@ def candidate_bundle(bundle: ModelBundle, target: str, precision: str, calibrati
     params = QuantizeParams(precision=precision, target=target,
                             calibration=CalibrationParams(samples=settings.samples), holdout=settings.holdout,
                             seed=settings.seed, min_cosine=settings.min_cosine, max_rel_err=settings.max_rel_err,
-                            min_top1_agreement=settings.min_top1_agreement)
+                            min_top1_agreement=settings.min_top1_agreement,
+                            min_detection_agreement=settings.min_detection_agreement)
     folder = work / f"{target}-{precision}"
     folder.mkdir(parents=True, exist_ok=True)
     return QUANTIZERS.get(key(precision, target))(QuantizeJob(bundle, params, calibration, folder, run_dir))
@@ -186,7 +188,7 @@ def evaluate_candidate(job: CandidateJob) -> tuple[Row, ModelBundle | None]:
     a coded error is raised and becomes the row's reason in the parent.
     """
     from pipeline.targets.build import open_target
-    from pipeline.precision.guard import judge
+    from pipeline.precision.guard import guard_mode, judge
 
     settings = job.settings
     candidate = candidate_bundle(job.bundle, job.target, job.precision, job.calibration, job.work_dir,
@@ -196,7 +198,8 @@ def evaluate_candidate(job: CandidateJob) -> tuple[Row, ModelBundle | None]:
         session.deploy(candidate)
         gots = [session.infer(feed) for feed in job.holdout]
         guard = judge(job.refs, gots, job.batch, min_cosine=settings.min_cosine, max_rel_err=settings.max_rel_err,
-                      min_top1_agreement=settings.min_top1_agreement)
+                      min_top1_agreement=settings.min_top1_agreement, mode=guard_mode(job.bundle),
+                      min_detection_agreement=settings.min_detection_agreement)
         timing = latency_ms(session, job.holdout[0], runs=settings.runs, warmup=settings.warmup)
         row.p50_ms, row.p90_ms = timing["p50"], timing["p90"]
     row.cosine, row.max_rel_err = round(guard.min_cosine, 6), round(guard.max_rel_err, 6)

@@ -124,3 +124,37 @@ def test_refusal_names_every_measurement_and_threshold():
     assert "int8 model for onnxruntime refused by the accuracy guard on 4 held-out samples" in d.message
     assert "max_rel_err 0.2" in d.message and "min cosine 1.0000" in d.message
     assert "not judged: the fp32 top-1 is the same for every sample" in d.message
+
+
+def _detections(n=40, seed=0):
+    """GluonCV-style (ids, scores, boxes) of one image: distinct scores, boxes that do not overlap."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, 5, (1, n, 1)).astype(np.float32)
+    scores = np.sort(rng.uniform(0.15, 0.95, n))[::-1].reshape(1, n, 1).astype(np.float32)
+    corners = np.stack([np.arange(n) * 20.0, np.zeros(n)], axis=1)
+    boxes = np.concatenate([corners, corners + 15.0], axis=1)[None].astype(np.float32)
+    return [ids, scores, boxes]
+
+
+def test_detection_guard_accepts_reordered_rows_and_small_score_drift():
+    """Elementwise, a reordering is a total mismatch; as detections it is the same set."""
+    ref = _detections()
+    order = np.random.default_rng(1).permutation(40)
+    got = [ref[0][:, order], ref[1][:, order] + 0.01, ref[2][:, order]]
+    elementwise = judge([ref], [got], 1, min_cosine=0.99, max_rel_err=0.2, min_top1_agreement=0.99)
+    result = judge([ref], [got], 1, min_cosine=0.99, max_rel_err=0.2, min_top1_agreement=0.99, mode="detection")
+    assert not elementwise.passed
+    assert result.passed and result.detection_agreement == 1.0 and result.metrics()["guard_mode"] == "detection"
+
+
+def test_detection_guard_fails_when_classes_flip_or_boxes_move():
+    ref = _detections()
+    flipped = [ref[0].copy(), ref[1], ref[2]]
+    flipped[0][0, :6] = (flipped[0][0, :6] + 1) % 5  # 6 of 40 detections change class: 0.85 agreement
+    moved = [ref[0], ref[1], ref[2].copy()]
+    moved[2][0, :6, :2] += 10.0  # 6 boxes shifted by 2/3 of their size: IoU < 0.5
+    for got, worst in ((flipped, 0.85), (moved, 0.85)):
+        result = judge([ref], [got], 1, min_cosine=0.99, max_rel_err=0.2, min_top1_agreement=0.99, mode="detection")
+        assert not result.passed and abs(result.detection_agreement - worst) < 0.02
+        assert "detection agreement" in result.failures[0]
+        assert "detections judged as sets" in refusal(result, "int8", "openvino").message
