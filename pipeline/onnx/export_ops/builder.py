@@ -49,3 +49,14 @@ class Builder:
         from onnx import helper
 
         return self.op("Cast", [tensor], to=int(helper.np_dtype_to_tensor_dtype(np.dtype(dtype))))
+
+
+def floats(text, default) -> list[float]:
+    """A tuple attribute as MXNet writes it ("(0.1, 0.1)", "[2,3]", "4") as floats."""
+    if text in (None, ""):
+        return list(default)
+    return [float(v) for v in str(text).strip("()[] ").replace(",", " ").split()]
+
+
+def flag(attrs: dict, key: str, default: bool) -> bool:
+    return str(attrs.get(key, default)) in ("True", "1", "true")

@@ -19,30 +19,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.onnx.export_ops.builder import Builder
+from pipeline.onnx.export_ops.builder import Builder, flag, floats
 from pipeline.onnx.export_ops.nms import gather_rows, keep_mask, kept_first
 from pipeline.onnx.export_ops.registry import EXPORT_OPS, helpers
-
-_TRUE = ("True", "1", "true")
-
-
-def _floats(text, default) -> list[float]:
-    if text in (None, ""):
-        return list(default)
-    return [float(v) for v in str(text).strip("()[] ").replace(",", " ").split()]
-
 
 @EXPORT_OPS.decorator("_contrib_MultiBoxDetection")
 def convert_multibox_detection(node, **kwargs):
     get_inputs, get_input_dtypes, _ = helpers()
     name, inputs, attrs = get_inputs(node, kwargs)
     dtype = np.dtype(get_input_dtypes(node, kwargs)[0])
-    clip = str(attrs.get("clip", "True")) in _TRUE
+    clip = flag(attrs, "clip", True)
     threshold = float(attrs.get("threshold", 0.01))
     nms_threshold = float(attrs.get("nms_threshold", 0.5))
-    force = str(attrs.get("force_suppress", "False")) in _TRUE
+    force = flag(attrs, "force_suppress", False)
     topk = int(attrs.get("nms_topk", -1))
-    variances = _floats(attrs.get("variances"), (0.1, 0.1, 0.2, 0.2))
+    variances = floats(attrs.get("variances"), (0.1, 0.1, 0.2, 0.2))
     g = Builder(name, kwargs["initializer"])
     f32 = np.float32
     cls_prob, loc_pred, anchor = (x if dtype == f32 else g.cast(x, f32) for x in inputs[:3])
