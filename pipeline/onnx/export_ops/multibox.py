@@ -23,6 +23,7 @@ from pipeline.onnx.export_ops.builder import Builder, flag, floats
 from pipeline.onnx.export_ops.nms import gather_rows, keep_mask, kept_first
 from pipeline.onnx.export_ops.registry import EXPORT_OPS, helpers
 
+
 @EXPORT_OPS.decorator("_contrib_MultiBoxDetection")
 def convert_multibox_detection(node, **kwargs):
     get_inputs, get_input_dtypes, _ = helpers()
@@ -55,8 +56,7 @@ def convert_multibox_detection(node, **kwargs):
         out = g.op("Where", [in_valid3, compact, neg1])
     else:
         out = _sorted_nms(g, rows, score, valid, fg, compact, in_valid3, num, nms_threshold, force, topk)
-    g.op("Identity" if dtype == f32 else "Cast", [out], name,
-         **({} if dtype == f32 else {"to": _tensor_type(dtype)}))
+    g.op("Identity", [out if dtype == f32 else g.cast(out, dtype)], name)
     return g.nodes
 
 
@@ -101,9 +101,3 @@ def _sorted_nms(g: Builder, rows, score, valid, fg, compact, in_valid3, num, iou
     tail = g.op("Where", [id_col, neg1, compact])  # past the topk: MXNet's unsorted rows, id -1
     merged = g.op("Where", [g.op("Unsqueeze", [in_keep, g.const([2])]), top, tail])
     return g.op("Where", [in_valid3, merged, neg1])
-
-
-def _tensor_type(dtype: np.dtype) -> int:
-    from onnx import helper
-
-    return helper.np_dtype_to_tensor_dtype(dtype)

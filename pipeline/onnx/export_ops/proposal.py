@@ -17,7 +17,9 @@ mx2onnx has no translation. Per image, MXNet:
    deterministic, so every row is compared.
 
 The +1 convention is reproduced by giving NonMaxSuppression boxes with x2 + 1, y2 + 1; ranks
-are its priorities, so ties keep MXNet's stable order. One limit: with rpn_min_size 0 a box
+are its priorities, so ties keep MXNet's stable order. The -1 rows are sorted by a key that
+keeps their row order without relying on TopK's tie rule (OpenVINO's ignores it); this assumes
+cls_prob holds probabilities (no score in (-2, -1)). One limit: with rpn_min_size 0 a box
 narrower than one pixel has x1 > x2, and ONNX Runtime reorders its corners where MXNet takes a
 negative area (no such box passes the min-size filter otherwise).
 """
@@ -101,18 +103,26 @@ def _convert(node, kwargs):
     inside = g.op("Reshape", [inside, g.const([0, -1])])
     min_size = g.op("Mul", [g.const([float(attrs.get("rpn_min_size", 16))], f32), im_scale])  # (B, 1, 1)
     x1, y1, x2, y2 = (g.op("Gather", [boxes, g.const(i)], axis=2) for i in range(4))
-    small = g.op("Or", [g.op("Less", [g.op("Add", [g.op("Sub", [x2, x1]), one]), g.op("Squeeze", [min_size, g.const([2])])]),
-                        g.op("Less", [g.op("Add", [g.op("Sub", [y2, y1]), one]), g.op("Squeeze", [min_size, g.const([2])])])])
+    min_size2 = g.op("Squeeze", [min_size, g.const([2])])  # (B, 1)
+    under = lambda lo, hi: g.op("Less", [g.op("Add", [g.op("Sub", [hi, lo]), one]), min_size2])  # noqa: E731
+    small = g.op("Or", [under(x1, x2), under(y1, y2)])  # (B, K)
     grow = g.op("Mul", [g.op("Div", [min_size, g.const([2.0], f32)]), g.const([-1, -1, 1, 1], f32)])
     boxes = g.op("Where", [g.op("Unsqueeze", [small, g.const([2])]), g.op("Add", [boxes, grow]), boxes])
     neg1 = g.const([-1.0], f32)
-    scores = g.op("Where", [g.op("Or", [small, g.op("Not", [inside])]), neg1, scores])
+    dropped = g.op("Or", [small, g.op("Not", [inside])])
+    scores = g.op("Where", [dropped, neg1, scores])
+    # sort key: the -1 rows tie, and OpenVINO's TopK breaks ties in no fixed order (ONNX says lower
+    # index first), so they sort as -1 - (row + 1) * 2^-23, exact and below every probability
+    rank_key = g.op("Sub", [neg1, g.op("Mul", [g.op("Add", [_range(g, g.dim(scores, 1)), one]),
+                                               g.const([2.0 ** -23], f32)])])
+    key = g.op("Where", [dropped, rank_key, scores])
 
     # best pre_nms by a stable sort, NMS over them, post_nms rows repeating the kept ones
     count = g.op("Mul", [g.op("Mul", [height, width]), g.const([num_a])])
     pre = g.op("Min", [count, g.const([pre_param if pre_param > 0 else 2**62])])
     post_eff = g.op("Min", [pre, g.const([post])])
-    top_scores, by_score = g.op("TopK", [scores, pre], outputs=2, axis=1, largest=1, sorted=1)
+    _, by_score = g.op("TopK", [key, pre], outputs=2, axis=1, largest=1, sorted=1)
+    top_scores = g.op("GatherElements", [scores, by_score], axis=1)
     top_boxes = gather_rows(g, boxes, by_score)  # (B, pre, 4)
     ranks = _range(g, pre)
     priority = g.op("Unsqueeze", [g.op("Sub", [g.cast(pre, f32), ranks]), g.const([0, 1])])  # (1, 1, pre)
