@@ -57,3 +57,28 @@ def test_multibox_detection_topk_tail_keeps_mxnet_unsorted_rows():
     ref, got = _run(_inputs(batch=1), nms_topk=5, threshold=0.2)
     assert (ref[0, 5:, 1] > 0).sum() > 5
     np.testing.assert_allclose(got, ref, atol=1e-6, rtol=1e-6)
+
+
+def test_older_ssd_head_exports_end_to_end():
+    """MultiBoxPrior anchors (folded to a constant at export) feeding MultiBoxDetection, as older
+    SSD symbol files are built; random conv weights, batch 2."""
+    import mxnet as mx
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(1)
+    feat = mx.sym.Convolution(mx.sym.var("data"), num_filter=8, kernel=(3, 3), pad=(1, 1), name="c0")
+    anchors = mx.sym.contrib.MultiBoxPrior(feat, sizes=(0.3, 0.5), ratios=(1, 2), name="prior")  # 3 per cell
+    cls = mx.sym.Convolution(feat, num_filter=3 * 3, kernel=(3, 3), pad=(1, 1), name="cls")
+    cls = mx.sym.softmax(mx.sym.reshape(mx.sym.transpose(cls, (0, 2, 3, 1)), (0, -1, 3)), axis=-1)
+    loc = mx.sym.Convolution(feat, num_filter=3 * 4, kernel=(3, 3), pad=(1, 1), name="loc")
+    det = mx.sym.contrib.MultiBoxDetection(mx.sym.transpose(cls, (0, 2, 1)),
+                                           mx.sym.flatten(mx.sym.transpose(loc, (0, 2, 3, 1))), anchors,
+                                           nms_threshold=0.45, nms_topk=50, name="det")
+    x = rng.normal(0, 1, (2, 3, 8, 8)).astype(np.float32)
+    shapes, _, _ = det.infer_shape(data=x.shape)
+    params = {n: mx.nd.array(rng.normal(0, 0.3, s)) for n, s in zip(det.list_arguments(), shapes) if n != "data"}
+    ref = det.bind(mx.cpu(), {"data": mx.nd.array(x), **params}).forward()[0].asnumpy()
+    model = to_onnx(ModelBundle.from_symbol(det, params, {}, [TensorSpec("data", x.shape)]))
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"data": x})[0]
+    assert (ref[..., 0] >= 0).sum() > 10
+    np.testing.assert_allclose(got, ref, atol=1e-5, rtol=1e-5)

@@ -108,3 +108,20 @@ def test_proposal_pads_by_repeating_kept_boxes():
 def test_base_anchors_follow_mxnet_rounding():
     """stride 16, ratio 0.5, scale 8 is the classic [-84, -40, 99, 55] anchor."""
     np.testing.assert_array_equal(base_anchors(16, [0.5], [8]), [[-84, -40, 99, 55]])
+
+
+def test_multi_proposal_with_a_dynamic_batch():
+    """Anchors and shapes are built in the graph, so a batch exported symbolic runs at batch 3."""
+    import mxnet as mx
+    import onnxruntime as ort
+
+    attrs = dict(ratios=RATIOS, scales=SCALES, rpn_pre_nms_top_n=100, rpn_post_nms_top_n=20, output_score=True)
+    feeds = _inputs(batch=3, im_info=((128, 128, 1.0), (80, 90, 1.0), (60, 128, 1.5)))
+    sym = mx.sym.contrib.MultiProposal(*(mx.sym.var(k) for k in feeds), **attrs)
+    specs = [TensorSpec(k, (1,) + v.shape[1:], dynamic=(0,)) for k, v in feeds.items()]
+    model = to_onnx(ModelBundle.from_symbol(sym, {}, {}, specs))
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)
+    ref = mx.nd.contrib.MultiProposal(*(mx.nd.array(v) for v in feeds.values()), **attrs)
+    assert got[0].shape == (60, 5)
+    for r, o in zip(ref, got):
+        np.testing.assert_allclose(o, r.asnumpy(), atol=1e-4, rtol=1e-5)
