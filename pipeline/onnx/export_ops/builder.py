@@ -45,6 +45,11 @@ class Builder:
         shape = self.op("Shape", [tensor])
         return self.op("Slice", [shape, self.const([axis]), self.const([axis + 1 if axis != -1 else 2**62])])
 
+    def arange(self, length: str) -> str:
+        """0 .. length-1 as float32, `length` a 1-element int64 (from `dim`)."""
+        return self.cast(self.op("Range", [self.const(0), self.op("Squeeze", [length, self.const([0])]),
+                                           self.const(1)]), np.float32)
+
     def cast(self, tensor: str, dtype) -> str:
         from onnx import helper
 

@@ -82,14 +82,14 @@ def _sorted_nms(g: Builder, rows, score, valid, fg, compact, in_valid3, num, iou
     ranked = gather_rows(g, rows, by_score)  # (B, N, 6), valid rows first, best first
     count = g.op("ReduceSum", [g.cast(valid, f32), g.const([1])], keepdims=1)  # (B, 1)
     nkeep = count if topk <= 0 else g.op("Min", [count, g.const([topk], f32)])
-    pos = g.cast(g.op("Range", [g.const(0), g.op("Squeeze", [num, g.const([0])]), g.const(1)]), f32)
+    pos = g.arange(num)
     in_keep = g.op("Less", [pos, nkeep])  # (B, N)
     # NMS priority = N - rank for the first nkeep rows, 0 (below the score threshold) for the rest
     priority = g.op("Where", [in_keep, g.op("Sub", [g.cast(num, f32), pos]), g.const([0.0], f32)])
     priority = g.op("Unsqueeze", [priority, g.const([1])])  # (B, 1, N)
     if not force:  # one score column per class: NMS suppresses within a class only
         ids = g.op("Unsqueeze", [g.op("Gather", [ranked, g.const(0)], axis=2), g.const([1])])  # (B, 1, N)
-        classes = g.cast(g.op("Range", [g.const(0), g.op("Squeeze", [g.dim(fg, 1), g.const([0])]), g.const(1)]), f32)
+        classes = g.arange(g.dim(fg, 1))
         same = g.op("Equal", [ids, g.op("Reshape", [classes, g.const([1, -1, 1])])])  # (B, C-1, N)
         priority = g.op("Where", [same, priority, g.const([0.0], f32)])
     boxes = g.op("Slice", [ranked, g.const([2]), g.const([6]), g.const([2])])

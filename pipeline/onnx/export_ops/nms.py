@@ -41,7 +41,7 @@ def kept_first(g: Builder, keep: str, k: str) -> tuple[str, str]:
     k is K as a 1-element int64. The sort key is row + K * (not kept), sorted ascending.
     """
     kf = g.cast(k, np.float32)
-    rows = g.cast(g.op("Range", [g.const(0), g.op("Squeeze", [k, g.const([0])]), g.const(1)]), np.float32)
+    rows = g.arange(k)
     penalty = g.op("Mul", [g.op("Sub", [g.const([1.0], np.float32), keep]), kf])
     key_sorted, order = g.op("TopK", [g.op("Add", [rows, penalty]), k], outputs=2, axis=1, largest=0, sorted=1)
     return order, g.op("Less", [key_sorted, kf])

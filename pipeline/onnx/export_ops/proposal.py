@@ -31,6 +31,7 @@ from pipeline.onnx.export_ops.builder import Builder, flag, floats
 from pipeline.onnx.export_ops.nms import gather_rows, keep_mask, kept_first
 from pipeline.onnx.export_ops.registry import EXPORT_OPS, helpers
 
+
 def base_anchors(stride: int, ratios, scales) -> np.ndarray:
     """(A, 4) float32 anchors at the first cell, MXNet's GenerateAnchors (ratio-major)."""
     f = np.float32
@@ -77,8 +78,8 @@ def _convert(node, kwargs):
     split = g.op("Concat", [batch, g.const([num_a, 4]), height, width], axis=0)
     deltas = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [bbox_pred, split])], perm=[0, 3, 4, 1, 2]),
                               g.const([0, -1, 4])])  # (B, K, 4)
-    ys = g.op("Mul", [_range(g, height), g.const([float(stride)], f32)])
-    xs = g.op("Mul", [_range(g, width), g.const([float(stride)], f32)])
+    ys = g.op("Mul", [g.arange(height), g.const([float(stride)], f32)])
+    xs = g.op("Mul", [g.arange(width), g.const([float(stride)], f32)])
     anchors = g.op("Add", [g.op("Add", [g.const(anchors0[None, None], f32),
                                         g.op("Mul", [g.op("Reshape", [xs, g.const([1, -1, 1, 1])]),
                                                      g.const([1, 0, 1, 0], f32)])]),
@@ -96,8 +97,8 @@ def _convert(node, kwargs):
     # -1 for cells past the real image and for boxes under the minimum size (which also grow)
     real_h = g.op("Floor", [g.op("Div", [im_h, g.const([float(stride)], f32)])])  # (B, 1, 1)
     real_w = g.op("Floor", [g.op("Div", [im_w, g.const([float(stride)], f32)])])
-    inside = g.op("And", [g.op("Less", [g.op("Reshape", [_range(g, height), g.const([1, -1, 1])]), real_h]),
-                          g.op("Less", [g.op("Reshape", [_range(g, width), g.const([1, 1, -1])]), real_w])])
+    inside = g.op("And", [g.op("Less", [g.op("Reshape", [g.arange(height), g.const([1, -1, 1])]), real_h]),
+                          g.op("Less", [g.op("Reshape", [g.arange(width), g.const([1, 1, -1])]), real_w])])
     inside = g.op("Expand", [g.op("Unsqueeze", [inside, g.const([3])]),
                              g.const([1, 1, 1, num_a])])  # (B, H, W, A)
     inside = g.op("Reshape", [inside, g.const([0, -1])])
@@ -113,7 +114,7 @@ def _convert(node, kwargs):
     scores = g.op("Where", [dropped, neg1, scores])
     # sort key: the -1 rows tie, and OpenVINO's TopK breaks ties in no fixed order (ONNX says lower
     # index first), so they sort as -1 - (row + 1) * 2^-23, exact and below every probability
-    rank_key = g.op("Sub", [neg1, g.op("Mul", [g.op("Add", [_range(g, g.dim(scores, 1)), one]),
+    rank_key = g.op("Sub", [neg1, g.op("Mul", [g.op("Add", [g.arange(g.dim(scores, 1)), one]),
                                                g.const([2.0 ** -23], f32)])])
     key = g.op("Where", [dropped, rank_key, scores])
 
@@ -124,7 +125,7 @@ def _convert(node, kwargs):
     _, by_score = g.op("TopK", [key, pre], outputs=2, axis=1, largest=1, sorted=1)
     top_scores = g.op("GatherElements", [scores, by_score], axis=1)
     top_boxes = gather_rows(g, boxes, by_score)  # (B, pre, 4)
-    ranks = _range(g, pre)
+    ranks = g.arange(pre)
     priority = g.op("Unsqueeze", [g.op("Sub", [g.cast(pre, f32), ranks]), g.const([0, 1])])  # (1, 1, pre)
     priority = g.op("Expand", [priority, g.op("Concat", [batch, g.const([1]), pre], axis=0)])
     nms_boxes = g.op("Add", [top_boxes, g.const([0, 0, 1, 1], f32)])  # MXNet's +1 pixel areas
@@ -135,7 +136,7 @@ def _convert(node, kwargs):
     picks = g.op("GatherElements", [order, g.op("Mod", [g.op("Unsqueeze", [slots, g.const([0])]), kept_count])],
                  axis=1)  # (B, post)
     rows = gather_rows(g, g.op("Concat", [top_boxes, g.op("Unsqueeze", [top_scores, g.const([2])])], axis=2), picks)
-    batch_col = g.op("Expand", [g.op("Reshape", [_range(g, batch), g.const([-1, 1, 1])]),
+    batch_col = g.op("Expand", [g.op("Reshape", [g.arange(batch), g.const([-1, 1, 1])]),
                                 g.op("Concat", [batch, g.const([post, 1])], axis=0)])
     rois = g.op("Concat", [batch_col, g.op("Slice", [rows, g.const([0]), g.const([4]), g.const([2])])], axis=2)
     g.op("Reshape", [rois, g.const([-1, 5])], name)
@@ -144,11 +145,6 @@ def _convert(node, kwargs):
         # the graph output MXNet names <node>_score; consumers read output 1 (<node>1)
         g.op("Identity", [name + "1"], name + "_score")
     return g.nodes
-
-
-def _range(g: Builder, length: str) -> str:
-    """0..length-1 as float32, length a 1-element int64."""
-    return g.cast(g.op("Range", [g.const(0), g.op("Squeeze", [length, g.const([0])]), g.const(1)]), np.float32)
 
 
 def _decode(g: Builder, anchors: str, deltas: str, iou_loss: bool) -> str:
