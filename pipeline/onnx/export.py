@@ -21,8 +21,8 @@ it makes files that ONNX Runtime rejects or runs slowly:
 4. Its stacked-LSTM translation assumes input size == hidden size: multi-layer `RNN` ops are
    split into one-layer ones first (pipeline/onnx/export_rnn.py).
 5. Ops it translates wrongly or not at all (per-class box_nms, AdaptiveAvgPooling2D with
-   output_size > 1) get our own converters (pipeline/onnx/export_ops/), installed for the
-   duration of each export.
+   output_size > 1, MultiBoxDetection, Proposal, ROIAlign's aligned/position-sensitive forms)
+   get our own converters (pipeline/onnx/export_ops/), installed for the duration of each export.
 6. Smaller converter bugs (the skipped `softmax_label` that breaks SoftmaxOutput, boolean
    attributes whose MXNet default is true read as false, BatchNorm's fix_gamma ignored, the
    converter's own checker call) are worked around in pipeline/onnx/export_quirks.py.

@@ -6,7 +6,9 @@ from pipeline.onnx.export_ops import EXPORT_OPS
 
 TESTS = Path(__file__).parent
 MXNET_CALL = {"_contrib_box_nms": "contrib.box_nms", "_contrib_AdaptiveAvgPooling2D": "contrib.AdaptiveAvgPooling2D",
-              "repeat": "sym.repeat", "_contrib_BilinearResize2D": "contrib.BilinearResize2D"}
+              "repeat": "sym.repeat", "_contrib_BilinearResize2D": "contrib.BilinearResize2D",
+              "_contrib_MultiBoxDetection": "contrib.MultiBoxDetection", "_contrib_Proposal": "contrib.Proposal",
+              "_contrib_MultiProposal": "contrib.MultiProposal", "_contrib_ROIAlign": "contrib.ROIAlign"}
 
 
 def test_every_export_converter_has_a_one_node_test():

@@ -12,7 +12,10 @@ import threading
 
 from pipeline.onnx.export_ops.registry import EXPORT_OPS
 from pipeline.onnx.export_ops import detection  # noqa: F401  (registers box_nms)
+from pipeline.onnx.export_ops import multibox  # noqa: F401  (registers MultiBoxDetection)
 from pipeline.onnx.export_ops import pooling  # noqa: F401  (registers AdaptiveAvgPooling2D)
+from pipeline.onnx.export_ops import proposal  # noqa: F401  (registers Proposal, MultiProposal)
+from pipeline.onnx.export_ops import roi_align  # noqa: F401  (registers ROIAlign)
 from pipeline.onnx.export_ops import repeat  # noqa: F401  (registers repeat)
 from pipeline.onnx.export_ops import resize  # noqa: F401  (registers BilinearResize2D)
 

@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.onnx.export_ops.builder import Builder
+from pipeline.onnx.export_ops.nms import gather_rows, keep_mask, kept_first
 from pipeline.onnx.export_ops.registry import EXPORT_OPS, helpers
 
 
 @EXPORT_OPS.decorator("_contrib_box_nms")
 def convert_box_nms(node, **kwargs):
-    from onnx import TensorProto, numpy_helper
     from onnx.helper import make_node
 
     get_inputs, get_input_dtypes, _ = helpers()
     name, inputs, attrs = get_inputs(node, kwargs)
     dtype = np.dtype(get_input_dtypes(node, kwargs)[0])
-    init = kwargs["initializer"]
+    g = Builder(name, kwargs["initializer"])
     overlap = float(attrs.get("overlap_thresh", 0.5))
     valid = float(attrs.get("valid_thresh", 0))
     topk = int(attrs.get("topk", -1))
@@ -40,14 +41,13 @@ def convert_box_nms(node, **kwargs):
     in_format, out_format = attrs.get("in_format", "corner"), attrs.get("out_format", "corner")
     if in_format != out_format:
         raise NotImplementedError("box_nms with in_format != out_format")
-    n = lambda suffix: f"{name}_{suffix}"  # noqa: E731
+    n, nodes = g.n, g.nodes
 
     def const(suffix, values, dt=np.int64):
-        init.append(numpy_helper.from_array(np.asarray(values, dtype=dt), n(suffix)))
-        return n(suffix)
+        return g.const(values, dt, suffix)
 
     per_class = ii >= 0 and not force
-    nodes = [
+    nodes += [
         make_node("Shape", [inputs[0]], [n("shape")]),
         make_node("Slice", [n("shape"), const("m2", [-2]), const("big", [2**62])], [n("nk")]),
         make_node("Concat", [const("m1", [-1]), n("nk")], [n("shape3")], axis=0),
@@ -90,33 +90,14 @@ def convert_box_nms(node, **kwargs):
             make_node("Add", [n("boxes"), n("shift")], [n("boxes_pc")]),
         ]
         boxes = n("boxes_pc")
+    nodes.append(make_node("Unsqueeze", [n("top_scores"), const("ax1", [1])], [n("nms_scores")]))  # (B, 1, k)
+    keep = keep_mask(g, boxes, n("nms_scores"), n("k"), overlap, score_threshold=valid,
+                     center=in_format != "corner")
+    order, kept = kept_first(g, keep, n("k"))  # kept rows first, in score order
+    rows = gather_rows(g, n("cand"), order)
     nodes += [
-        make_node("Unsqueeze", [n("top_scores"), const("ax1", [1])], [n("nms_scores")]),  # (B, 1, k)
-        make_node("NonMaxSuppression", [boxes, n("nms_scores"), n("k"), const("ot", [overlap], np.float32),
-                                        const("vt32", [valid], np.float32)], [n("sel")],
-                  center_point_box=0 if in_format == "corner" else 1),
-        make_node("Gather", [n("sel"), const("bi", [0, 2])], [n("sel_bi")], axis=1),  # (M, 2): batch, row
-        make_node("Shape", [n("top_scores")], [n("bk")]),
-        make_node("ConstantOfShape", [n("bk")], [n("zeros")]),
-        make_node("Shape", [n("sel")], [n("msh")]),
-        make_node("Slice", [n("msh"), const("z", [0]), const("o", [1])], [n("m")]),
-        make_node("Expand", [const("onef", [1.0], np.float32), n("m")], [n("ones")]),
-        make_node("Cast", [n("zeros")], [n("zerosf")], to=TensorProto.FLOAT),
-        make_node("ScatterND", [n("zerosf"), n("sel_bi"), n("ones")], [n("keepf")]),  # (B, k) 1 = kept
-        # kept rows first, in score order: sort key = position + k * (not kept)
-        make_node("Squeeze", [n("k"), n("z")], [n("ks")]),
-        make_node("Range", [const("z0", 0), n("ks"), const("o0", 1)], [n("pos")]),
-        make_node("Cast", [n("pos")], [n("posf")], to=TensorProto.FLOAT),
-        make_node("Sub", [const("onef2", [1.0], np.float32), n("keepf")], [n("dropf")]),
-        make_node("Cast", [n("k")], [n("kf")], to=TensorProto.FLOAT),
-        make_node("Mul", [n("dropf"), n("kf")], [n("penalty")]),
-        make_node("Add", [n("posf"), n("penalty")], [n("key")]),
-        make_node("TopK", [n("key"), n("k")], [n("key_sorted"), n("order")], axis=1, largest=0, sorted=1),
-        make_node("Unsqueeze", [n("order"), n("ax2")], [n("order3")]),
-        make_node("GatherND", [n("cand"), n("order3")], [n("rows")], batch_dims=1),
-        make_node("Less", [n("key_sorted"), n("kf")], [n("kept2")]),
-        make_node("Unsqueeze", [n("kept2"), n("ax2")], [n("kept3")]),
-        make_node("Where", [n("kept3"), n("rows"), const("neg1", -1.0, dtype)], [n("out_k")]),
+        make_node("Unsqueeze", [kept, n("ax2")], [n("kept3")]),
+        make_node("Where", [n("kept3"), rows, const("neg1", -1.0, dtype)], [n("out_k")]),
         # pad back to N rows of -1
         make_node("Sub", [n("num"), n("k")], [n("padn")]),
         make_node("Concat", [const("p0", [0, 0, 0, 0]), n("padn"), const("p1", [0])], [n("pads")], axis=0),
