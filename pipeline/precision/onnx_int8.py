@@ -43,6 +43,26 @@ def op_types_to_quantize() -> list[str]:
     return sorted(set(QLinearOpsRegistry) | set(QDQRegistry))
 
 
+COMPUTE_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm"})
+
+
+def post_processing_nodes(model) -> list[str]:
+    """Nodes past the model's last compute op (no Conv/MatMul/Gemm downstream of them, and not one
+    themselves): a detector's box decoding, score sort and NMS, a classifier's softmax. Kept in
+    float: int8 gains nothing there, and quantized box coordinates (hundreds of pixels on one
+    scale with sub-pixel offsets) wrecked every SSD detection (matched fraction 0.0)."""
+    producers = {out: node for node in model.graph.node for out in node.output}
+    feeds_compute: set[str] = set()
+    stack = [n for n in model.graph.node if n.op_type in COMPUTE_OPS]
+    while stack:
+        node = stack.pop()
+        if node.name in feeds_compute:
+            continue
+        feeds_compute.add(node.name)
+        stack.extend(producers[i] for i in node.input if i in producers)
+    return [n.name for n in model.graph.node if n.name not in feeds_compute]
+
+
 class _Reader:
     """ONNX Runtime's CalibrationDataReader protocol over our calibration feeds."""
 
@@ -102,7 +122,7 @@ def quantize_onnx_int8(job: QuantizeJob) -> ModelBundle:
         exported = export_bundle(job.bundle, Path(tmp) / "model.onnx")
         model = onnx.load(str(exported))
         name_nodes(model)
-        excluded = excluded_onnx_nodes(model, tuple(p.exclude_nodes))
+        excluded = excluded_onnx_nodes(model, tuple(p.exclude_nodes)) + post_processing_nodes(model)
         named = Path(tmp) / "named.onnx"
         onnx.save(model, str(named))
         prepared = Path(tmp) / "prepared.onnx"
