@@ -8,6 +8,7 @@ the fusion counts must show every attention block and LayerNorm fused.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -100,3 +101,29 @@ def test_an_attention_block_that_does_not_match_is_served_as_exported_with_a_war
         assert warning.code == "ORT104" and warning.severity == "warning" and "valatt" in warning.node
         feed = _feed([5, 11])
         assert compare(run_bundle(bert_bundle, feed), session.infer(feed), atol=1e-4, rtol=1e-3).passed
+
+
+@pytest.mark.parametrize("name, layers", [("roberta_12_768_12", 2), ("distilbert_6_768_12", 2)])
+def test_other_bert_family_models_fuse_and_match_mxnet(name, layers, tmp_path):
+    """RoBERTa (no token types) and DistilBERT (no token types, no pooler): other input lists, the
+    same attention; the MXNet graph decides what is fused, not BERT's names."""
+    import mxnet as mx
+
+    from pipeline.model.resolve import default_zoo_inputs, zoo_block
+    from pipeline.measure.inputs import random_feed
+
+    kwargs = {"num_layers": layers, "hparam_allow_override": True}
+    specs = [dataclasses.replace(s, shape=(BATCH, SEQ) if len(s.shape) == 2 else (BATCH,),
+                                 range=(1, SEQ + 1) if len(s.shape) == 1 else s.range)
+             for s in default_zoo_inputs(name, kwargs)]
+    mx.random.seed(0)
+    bundle = export_block(zoo_block(name, kwargs), specs, tmp_path)
+    fused, report = fuse_transformer(to_onnx(bundle), bundle)
+    optimized = optimize_with_onnxruntime(fused, report.num_heads, report.hidden_size, report)
+    assert report.attention == layers and report.unfused_attention == []
+    assert collections.Counter(n.op_type for n in optimized.graph.node)["Attention"] == layers
+    session = _session(optimized)
+    for seed in range(2):
+        feed = random_feed(bundle.inputs, seed=seed)
+        result = compare(run_bundle(bundle, feed), session.run(None, feed), atol=1e-4, rtol=1e-3)
+        assert result.passed, (name, seed, result)
