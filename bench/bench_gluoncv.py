@@ -17,6 +17,7 @@ do not depend on load; the seconds do (the script prints the load average).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -105,8 +106,7 @@ def anchor(row: dict, folder: str) -> dict:
               **{k: mx.nd.array(v) for k, v in bundle.aux_params.items()}}
     path = str(Path(folder) / "anchor.onnx")
     try:
-        # export_model takes no opset: it asks onnx.defs.onnx_opset_version() inside each call
-        with mock.patch("onnx.defs.onnx_opset_version", return_value=ANCHOR_OPSET):
+        with _pinned_opset(ANCHOR_OPSET):
             mx.onnx.export_model(mx.sym.load_json(bundle.symbol_json), params, [s.shape for s in inputs],
                                  [np.float32] * len(inputs), path)
     except Exception as exc:  # noqa: BLE001  (the anchor's refusal is its result)
@@ -123,6 +123,24 @@ def anchor(row: dict, folder: str) -> dict:
 
 def _first_line(text: str, limit: int = 160) -> str:
     return " ".join(text.split("\n")[0].split())[:limit]
+
+
+@contextlib.contextmanager
+def _pinned_opset(opset: int):
+    """export_model takes no opset: it asks onnx.defs.onnx_opset_version() for its translations,
+    checks the graph against onnx's newest opset (checker's default context) and declares that
+    opset on the model (helper.make_model's default). Pin all three, as a user would have to."""
+    import onnx
+    from onnx import checker
+
+    context = checker.C.CheckerContext()
+    context.ir_version, context.opset_imports = onnx.IR_VERSION, {"": opset}
+    check_graph, make_model = checker.check_graph, onnx.helper.make_model
+    with mock.patch("onnx.defs.onnx_opset_version", return_value=opset), \
+            mock.patch("onnx.checker.check_graph", lambda graph, *a, **k: check_graph(graph, context)), \
+            mock.patch("onnx.helper.make_model", lambda graph, **kw: make_model(
+                graph, **{"opset_imports": [onnx.helper.make_opsetid("", opset)], **kw})):
+        yield
 
 
 def run_anchor(row: dict, work: Path) -> dict:
