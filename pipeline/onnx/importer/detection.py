@@ -39,8 +39,7 @@ def _corners(ctx, boxes):
             mx.sym.maximum(c[0], c[2]), mx.sym.maximum(c[1], c[3])]
 
 
-@converter("NonMaxSuppression", since=10)
-@converter("NonMaxSuppression", since=11)
+@converter("NonMaxSuppression", since=10)  # opset 11 re-declared it unchanged
 def non_max_suppression(node, ctx):
     b, n, _ = ctx.shape(0)
     _, c, _ = ctx.shape(1)

@@ -34,8 +34,6 @@ from pipeline.core.errors import InternalError
 from pipeline.onnx.importer import errors
 from pipeline.onnx.importer.context import ConvertContext, norm_axis, param
 
-DATA_DEPENDENT = "ONNX115"
-
 
 @dataclass(frozen=True)
 class Selection:
@@ -87,7 +85,7 @@ def check_outputs(names, state) -> None:
             raise errors.OnnxImportError(
                 f"graph output '{name}' has a data-dependent length (the selection of NonMaxSuppression "
                 f"node '{sel.origin}'), which an MXNet Symbol cannot return: it would carry {sel.bound} padded rows",
-                code=DATA_DEPENDENT, where=name,
+                code=errors.DATA_DEPENDENT, where=name,
                 hint="end the graph in a fixed-size result (e.g. ScatterND the selection into a mask)")
 
 
@@ -97,7 +95,7 @@ def refusal(ctx: ConvertContext, found: dict[int, Selection], why: str) -> error
     return errors.OnnxImportError(
         f"{ctx.node.op_type} node '{ctx.node.label}' reads '{ctx.node.inputs[i]}', {what} of the data-dependent "
         f"selection of NonMaxSuppression node '{sel.origin}' (padded to {sel.bound} rows here): {why}",
-        code=DATA_DEPENDENT, where=ctx.node.label,
+        code=errors.DATA_DEPENDENT, where=ctx.node.label,
         hint="exact consumers: Gather/Slice of columns, Shape->Slice->Expand of the count, ScatterND "
              "(pipeline/onnx/importer/selection.py)")
 
