@@ -80,7 +80,7 @@ def _selected(path: Path, feed: dict) -> np.ndarray:
     return sym.eval(ctx=mx.cpu(), **args)[0].asnumpy()
 
 
-CASES = {
+SCENES = {
     "corners, any diagonal order": dict(),
     "center boxes": dict(center=1, iou=0.3),
     "no score threshold": dict(threshold=None, max_out=30),
@@ -91,9 +91,9 @@ CASES = {
 
 
 @pytest.mark.parametrize("opset", [11, 13])
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", list(SCENES))
 def test_nms_selection_matches_onnxruntime(case, opset, tmp_path):
-    attrs = dict(CASES[case])
+    attrs = dict(SCENES[case])
     boxes, scores = _scene(center=bool(attrs.get("center")), ties=attrs.pop("ties", False))
     path = tmp_path / "nms.onnx"
     onnx.save(_model(boxes, scores, opset, **attrs), str(path))
