@@ -20,10 +20,11 @@ FAST = {"ssd_512_mobilenet1.0_voc": 128, "yolo3_mobilenet1.0_voc": 128, "center_
 SLOW = {"ssd_300_vgg16_atrous_voc": 300, "ssd_512_resnet50_v1_voc": 128, "yolo3_darknet53_voc": 128,
         "faster_rcnn_resnet50_v1b_voc": 128, "faster_rcnn_fpn_resnet50_v1b_coco": 128,
         "mask_rcnn_resnet18_v1b_coco": 320}
-# Known defect, not of NMS: these two score many candidates exactly alike (FPN: every class
-# 1/81), and the importer's TopK (MXNet's topk, not a stable sort) orders ties differently from
-# ONNX's lower-index-first rule, so a different one of the tied boxes survives. Ids and scores
-# still match row for row; boxes do not.
+# Known limit, not of the importer's NMS: with random weights these two score many candidates
+# alike (FPN: every class 1/81) or within 1e-6, so float32 summation-order noise between the
+# original graph and the imported one (LpNorm/Resize/RoiAlign paths) flips which of the tied
+# boxes survive; ids and most rows match, a few dozen boxes do not. MXNet against ONNX
+# Runtime on the same export disagrees on these models too.
 TIED = {"faster_rcnn_fpn_resnet50_v1b_coco", "mask_rcnn_resnet18_v1b_coco"}
 
 
@@ -70,6 +71,6 @@ def test_detector_survives_export_and_import(name, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    strict=True, reason="TopK tie order (see TIED)")) if n in TIED else n for n in SLOW])
+    strict=True, reason="near-tied scores (see TIED)")) if n in TIED else n for n in SLOW])
 def test_every_issue_detector_survives_export_and_import(name, tmp_path):
     _check(name, SLOW[name], tmp_path)

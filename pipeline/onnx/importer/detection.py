@@ -13,7 +13,8 @@ the rest are -1. selection.py makes sure only consumers that are exact on that f
 Corners are normalized (min/max of each coordinate pair) as ONNX Runtime does for
 center_point_box=0, and built as xc -/+ w/2 for center_point_box=1. Without a
 score_threshold every box is a candidate: a score of -inf then ranks as float32's lowest
-finite value (box_nms drops what is not > valid_thresh); NaN scores order as in neither.
+finite value (box_nms drops what is not > valid_thresh); a NaN score is never selected here
+(ONNX leaves its order unspecified).
 max_output_boxes_per_class, iou_threshold and score_threshold must be static.
 """
 from __future__ import annotations
