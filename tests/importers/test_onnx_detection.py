@@ -40,14 +40,15 @@ def _scene(batch=2, classes=3, n=40, seed=0, center=False, ties=False):
     return boxes.astype(np.float32), scores.astype(np.float32)
 
 
-def _model(boxes, scores, opset, *, max_out=20, iou=0.4, threshold=0.2, center=0, extra=()):
-    """NMS -> (ScatterND into a (B, C, N) mask, ScatterND of the (batch, box) columns into (B, N))."""
+def _model(boxes, scores, opset, *, max_out=20, iou=0.4, threshold=0.2, center=0, extra=(), extra_consts=None):
+    """NMS -> (ScatterND into a (B, C, N) mask, ScatterND of the (batch, box) columns into (B, N)),
+    plus `extra` nodes (their last output is a third graph output)."""
     b, c, n = scores.shape
     rng = np.random.default_rng(1)  # base values no update writes: a stray write of a padding row shows
     consts = {"base3": rng.uniform(2, 3, (b, c, n)).astype(np.float32),
               "base2": rng.uniform(2, 3, (b, n)).astype(np.float32),
               "one": np.ones(1, np.float32), "z": np.array([0], I64), "o": np.array([1], I64),
-              "cols": np.array([0, 2], I64)}
+              "cols": np.array([0, 2], I64), **(extra_consts or {})}
     names = ["boxes", "scores"]
     for key, value in (("max_out", None if max_out is None else np.array([max_out], I64)),
                        ("iou", None if iou is None else np.array([iou], np.float32)),
@@ -64,7 +65,7 @@ def _model(boxes, scores, opset, *, max_out=20, iou=0.4, threshold=0.2, center=0
              helper.make_node("ScatterND", ["base3", "sel", "ones"], ["mask"]),
              helper.make_node("Gather", ["sel", "cols"], ["bi"], axis=1),
              helper.make_node("ScatterND", ["base2", "bi", "ones"], ["mask_any"]), *extra]
-    outputs = ["mask", "mask_any"] + [e.output[0] for e in extra]
+    outputs = ["mask", "mask_any"] + ([extra[-1].output[0]] if extra else [])
     return graph_model(nodes, {"boxes": boxes, "scores": scores}, consts, outputs, opset)
 
 
@@ -87,6 +88,13 @@ SCENES = {
     "max_output above the box count": dict(max_out=100, iou=0.5, threshold=0.5),
     "tied scores": dict(iou=0.3, ties=True),
     "iou 0: any overlap suppresses": dict(iou=0.0, max_out=8),
+    # Slice of the (class, box) columns and a Cast keep the padded rows: a third mask over (C, N)
+    "columns sliced and cast": dict(extra=(helper.make_node("Slice", ["sel", "s1", "e3", "ax1"], ["cb"]),
+                                           helper.make_node("Cast", ["cb"], ["cb64"], to=onnx.TensorProto.INT64),
+                                           helper.make_node("ScatterND", ["base_cn", "cb64", "ones"], ["mask_cls"])),
+                                    extra_consts={"s1": np.array([1], I64), "e3": np.array([3], I64),
+                                                  "ax1": np.array([1], I64),
+                                                  "base_cn": np.full((3, 40), 2.5, np.float32)}),
 }
 
 
