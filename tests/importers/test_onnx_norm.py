@@ -6,6 +6,9 @@ from onnx_in_parity import Case, check, params, rand
 
 X = rand(2, 4, 5, 6, low=-2, high=2)
 C = 4
+XZ = X.copy()
+XZ[0, :, 1, 2] = 0.0  # a zero vector along axis 1: ONNX Runtime leaves it 0, not 0/0
+XZ[1, 0, 2, :] = 0.0  # and along the last axis
 
 CASES = [
     Case("BatchNormalization", (7, 9, 14, 15), {"x": X},
@@ -26,6 +29,8 @@ CASES = [
     Case("RMSNormalization", (23,), {"x": X}, {"s": rand(6, seed=1)}, atol=1e-4),
     Case("LRN", (1, 13), {"x": X}, attrs={"size": 3, "alpha": 0.01, "beta": 0.7, "bias": 1.5}, atol=1e-4),
     Case("MeanVarianceNormalization", (9,), {"x": X}, atol=1e-4),
+    Case("LpNormalization", (1, 22), {"x": XZ}, attrs={"axis": 1}, atol=1e-6),
+    Case("LpNormalization", (1,), {"x": XZ}, attrs={"axis": -1, "p": 1}, atol=1e-6, name="p1_last_axis"),
     Case("Dropout", (7, 10, 12), {"x": X}),
     Case("Dropout", (13, 22), {"x": X}, {"r": np.array(0.3, np.float32)}, outputs=2, name="mask"),
 ]

@@ -84,6 +84,7 @@ def test_no_converter_module_is_missing_from_families():
     package = Path(families.__file__).parent
     modules = {p.stem for p in package.glob("*.py")}
     helpers = {"__init__", "registry", "context", "state", "convert", "modelfile", "onnxfile", "errors", "families",
-               "padding", "coverage", "coverage_report", "coverage_scope", "reference", "rnn_unrolled"}
+               "padding", "coverage", "coverage_report", "coverage_scope", "reference", "rnn_unrolled",
+               "selection"}
     assert modules - helpers == listed
     assert np.all([k.domain == "ai.onnx" for k in all_keys()])

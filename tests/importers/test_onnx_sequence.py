@@ -5,6 +5,10 @@ import pytest
 from onnx_in_parity import Case, check, params, rand
 
 X = rand(3, 6)
+# Ties: five distinct values over 600 (MXNet's own topk orders equal values arbitrarily;
+# ONNX puts the lower index first), with -0.0 beside 0 and both infinities among them.
+TIED = np.round(rand(2, 600, low=0, high=4)).astype(np.float32)
+TIED[0, :6] = [0.0, -0.0, np.inf, -np.inf, np.inf, -np.inf]
 
 CASES = [
     Case("TopK", (1,), {"x": X}, attrs={"k": 2}, outputs=2),
@@ -12,6 +16,11 @@ CASES = [
          outputs=2, name="input_k"),
     Case("TopK", (11,), {"x": X}, {"k": np.array([2], np.int64)}, attrs={"axis": 0, "largest": 0}, outputs=2,
          name="smallest"),
+    Case("TopK", (11,), {"x": TIED}, {"k": np.array([500], np.int64)}, outputs=2, atol=0, name="ties"),
+    Case("TopK", (11,), {"x": TIED}, {"k": np.array([300], np.int64)}, attrs={"largest": 0}, outputs=2, atol=0,
+         name="ties_smallest"),
+    Case("TopK", (11,), {"x": np.round(rand(600, 2, low=-3, high=3)).astype(np.int32)},
+         {"k": np.array([200], np.int64)}, attrs={"axis": 0}, outputs=2, atol=0, name="ties_int32"),
     Case("CumSum", (11, 14), {"x": X}, {"a": np.array(1, np.int64)}),
     Case("CumSum", (14,), {"x": X}, {"a": np.array(0, np.int64)}, attrs={"exclusive": 1, "reverse": 1},
          name="exclusive_reverse"),

@@ -19,6 +19,11 @@ CASES = [
     Case("Unsqueeze", (13, 21), {"x": X}, {"axes": np.array([-1, 1], I64)}, name="input"),
     Case("Transpose", (1, 13, 21), {"x": X}, attrs={"perm": [0, 2, 3, 1]}),
     Case("Transpose", (13,), {"x": X}, name="default"),
+    # mx2onnx's gather_nd: indices padded to 8-D, axes 0 and 7 swapped (MXNet transposes <= 6 axes)
+    Case("Transpose", (13,), {"x": rand(3, 1, 1, 1, 1, 1, 1, 4)}, attrs={"perm": [7, 1, 2, 3, 4, 5, 6, 0]},
+         name="rank8_gather_nd"),
+    Case("Transpose", (13,), {"x": rand(2, 3, 1, 2, 3, 1, 2, 2)}, attrs={"perm": [6, 7, 0, 1, 5, 3, 2, 4]},
+         name="rank8_groups"),
     Case("Concat", (4, 11, 13), {"a": X, "b": rand(2, 3, 1, 5, seed=2)}, attrs={"axis": 2}),
     Case("Concat", (13,), {"a": X}, {"b": rand(2, 3, 4, 2, seed=2)}, attrs={"axis": -1}, name="const"),
     Case("Split", (2, 11), {"x": X}, attrs={"axis": 3, "split": [2, 3]}, outputs=2),
@@ -56,3 +61,17 @@ CASES = [
 @pytest.mark.parametrize("case,opset", params(CASES))
 def test_shape_ops_match_onnxruntime(case, opset, tmp_path):
     check(case, opset, tmp_path)
+
+
+def test_transpose_moving_more_than_six_axis_groups_is_a_coded_refusal(tmp_path):
+    import onnx
+
+    from onnx_in_parity import case_model
+    from pipeline.onnx.importer import errors, import_onnx
+
+    case = Case("Transpose", (13,), {"x": rand(2, 2, 2, 2, 2, 2, 2)}, attrs={"perm": [6, 5, 4, 3, 2, 1, 0]})
+    path = tmp_path / "m.onnx"
+    onnx.save(case_model(case, 13), str(path))
+    with pytest.raises(errors.OnnxImportError) as info:
+        import_onnx(path, None)
+    assert info.value.code == "ONNX106" and "7 axis groups" in info.value.message

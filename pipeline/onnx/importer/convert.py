@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.model.bundle import ModelBundle, TensorSpec
-from pipeline.onnx.importer import errors, families  # noqa: F401 - families registers every converter
+from pipeline.onnx.importer import errors, families, selection  # noqa: F401 - families registers every converter
 from pipeline.onnx.importer.context import ConvertContext
 from pipeline.onnx.importer.modelfile import inferred_info, np_dtype, opsets, read_node, tensor_value, value_type
 from pipeline.onnx.importer.registry import OnnxNode, lookup
@@ -164,11 +164,15 @@ def convert_node(node: OnnxNode, state: GraphState, model_opsets: dict[str, int]
     opset = model_opsets[node.domain]
     fn, _ = lookup(node.op_type, node.domain, opset)
     name = state.unique_name(node.name or (node.outputs[0] if node.outputs else node.op_type))
-    present = [t for t in node.inputs if t]
-    if all(t in state.statics for t in present):
-        values = _fold(fn, node, state, opset, name)  # all numpy
-    else:
-        values = _as_list(fn(node, ConvertContext(node, state, opset, name)), node)
+
+    def standard() -> list:
+        present = [t for t in node.inputs if t]
+        if all(t in state.statics for t in present):
+            return _fold(fn, node, state, opset, name)  # all numpy
+        return _as_list(fn(node, ConvertContext(node, state, opset, name)), node)
+
+    found = selection.reaching(node, state)  # inputs padded from a data-dependent selection
+    values = selection.convert(ConvertContext(node, state, opset, name), found, standard) if found else standard()
     for k, out_name in enumerate(node.outputs):
         if not out_name:
             continue
@@ -255,6 +259,7 @@ def convert_model(model, path: Path, input_shapes: dict[str, tuple] | None,
     used = {t for n in nodes for t in n.inputs if t} | {vi.name for vi in graph.output}
     for node in nodes:
         convert_node(node, state, model_opsets, used)
+    selection.check_outputs([vi.name for vi in graph.output], state)
     outputs = mx.sym.Group([_output_symbol(vi, state) for vi in graph.output])
     # Inputs whose values no output depends on (only their static shape was read, by Shape or
     # EyeLike) are not graph arguments; MXNet cannot bind them, so they leave the declared

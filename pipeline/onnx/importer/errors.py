@@ -16,6 +16,7 @@ UNSUPPORTED_ATTR = "ONNX106"
 BAD_SHAPE = "ONNX107"
 UNSUPPORTED_TYPE = "ONNX108"
 MXNET_REJECTED = "ONNX109"
+DATA_DEPENDENT = "ONNX115"  # a padded NonMaxSuppression selection reaches an inexact consumer
 
 
 class OnnxImportError(SourceError):

@@ -95,10 +95,15 @@ def _scatter(ctx, data, coords, updates, shape, reduction="none"):
 @converter("ScatterND", since=16)
 @converter("ScatterND", since=18)
 def scatter_nd(node, ctx):
-    ishape = ctx.shape(1)
     idx = mx.sym.Cast(ctx.input(1), dtype="int64")
-    coords = mx.sym.transpose(idx, axes=(len(ishape) - 1,) + tuple(range(len(ishape) - 1)))
-    return _scatter(ctx, ctx.input(0), coords, ctx.input(2), ctx.shape(0), ctx.attr("reduction", "none"))
+    return scatter_sym(ctx, ctx.input(0), idx, ctx.input(2), ctx.shape(0), ctx.attr("reduction", "none"))
+
+
+def scatter_sym(ctx, data, idx, updates, shape, reduction="none"):
+    """ScatterND on Symbols: `idx` int64 with ONNX's coordinate-last layout (rank known from ctx's input 1)."""
+    rank = len(ctx.shape(1))
+    coords = mx.sym.transpose(idx, axes=(rank - 1,) + tuple(range(rank - 1)))
+    return _scatter(ctx, data, coords, updates, shape, reduction)
 
 
 @converter("ScatterElements", since=11)

@@ -1,4 +1,4 @@
-"""Normalizations: BatchNorm, InstanceNorm, LayerNorm, GroupNorm, RMSNorm, LRN, MVN; Dropout.
+"""Normalizations: BatchNorm, InstanceNorm, LayerNorm, GroupNorm, RMSNorm, LRN, MVN, LpNorm; Dropout.
 
 Static BatchNorm statistics map to MXNet's BatchNorm (its mean/var become aux params, which the
 fold_batchnorm pass understands); anything else is composed from broadcast ops in float32.
@@ -124,6 +124,21 @@ def mvn(node, ctx):
     axes = tuple(norm_axis(a, rank) for a in ctx.attr("axes", [0, 2, 3]))
     _, centered, var = _moments(ctx.input(0), axes)
     return mx.sym.broadcast_div(centered, mx.sym.sqrt(var) + 1e-9, name=ctx.name)
+
+
+@converter("LpNormalization", since=1)
+@converter("LpNormalization", since=22)
+def lp_normalization(node, ctx):
+    """x / ||x||_p along one axis, with no epsilon (mx2onnx writes MXNet's channel-mode
+    L2Normalization, SSD-VGG's conv4_3 scaling, as this). A zero vector stays zero, as ONNX
+    Runtime leaves it, instead of 0/0."""
+    p = int(ctx.attr("p", 2))
+    if p not in (1, 2):
+        raise ctx.unsupported(f"p={p}", "ONNX defines LpNormalization for p = 1 and 2 only")
+    x = ctx.input(0)
+    norm = mx.sym.norm(x, ord=p, axis=norm_axis(ctx.attr("axis", -1), ctx.rank(0)), keepdims=True)
+    safe = mx.sym.where(norm == 0, mx.sym.ones_like(norm), norm)
+    return mx.sym.broadcast_div(x, safe, name=ctx.name)
 
 
 @converter("Dropout", since=7)

@@ -76,11 +76,40 @@ def unsqueeze(node, ctx):
 @converter("Transpose", since=13)
 @converter("Transpose", since=21)
 def transpose(node, ctx):
-    rank = ctx.rank(0)
-    perm = ctx.attr("perm", list(range(rank))[::-1])
+    """MXNet transposes at most 6 axes; mx2onnx's gather_nd pads indices to 8-D and swaps axes 0
+    and 7. Size-1 axes and runs of axes that stay adjacent carry no order, so the permutation
+    is applied to what remains (reshaped there and back): exact whenever <= 6 axes are left."""
+    shape = ctx.shape(0)
+    rank = len(shape)
+    perm = [norm_axis(int(a), rank) for a in ctx.attr("perm", list(range(rank))[::-1])]
     if rank <= 1:
         return mx.sym.identity(ctx.input(0), name=ctx.name)
-    return mx.sym.transpose(ctx.input(0), axes=tuple(perm), name=ctx.name)
+    if rank <= 6:
+        return mx.sym.transpose(ctx.input(0), axes=tuple(perm), name=ctx.name)
+    groups, kept = _transpose_groups(shape, perm)
+    if len(groups) > 6:
+        raise ctx.unsupported(f"a rank-{rank} transpose that moves {len(groups)} axis groups (MXNet moves at most 6)")
+    out_shape = tuple(shape[a] for a in perm)
+    sizes = [int(np.prod([shape[a] for a in g], dtype=np.int64)) for g in groups]
+    x = reshape(ctx, ctx.input(0), tuple(sizes), "groups")
+    order = sorted(range(len(groups)), key=lambda i: kept.index(groups[i][0]))
+    if order != list(range(len(groups))):
+        x = mx.sym.transpose(x, axes=tuple(order))
+    return reshape(ctx, x, out_shape, "out")
+
+
+def _transpose_groups(shape, perm):
+    """Input axes (size-1 ones dropped) grouped into runs that `perm` keeps adjacent and in order;
+    returns the groups in input order and the non-unit axes in output order."""
+    kept = [a for a in perm if shape[a] != 1]
+    groups: list[list[int]] = []
+    for a in sorted(kept):
+        last = groups[-1][-1] if groups else None
+        if last is not None and kept.index(a) == kept.index(last) + 1:
+            groups[-1].append(a)  # axes between last and a are size 1: nothing separates them
+        else:
+            groups.append([a])
+    return groups, kept
 
 
 @converter("Concat", since=4)
@@ -130,11 +159,8 @@ def _slice_bounds(dim: int, start: int, end: int, step: int) -> tuple[int, int |
     return start, stop, step
 
 
-@converter("Slice", since=1)
-@converter("Slice", since=10)
-@converter("Slice", since=11)
-@converter("Slice", since=13)
-def slice_(node, ctx):
+def slice_axes(ctx) -> dict[int, tuple[int, int | None, int]]:
+    """A Slice node's (begin, end, step) per sliced axis, in Python slice terms."""
     shape = ctx.shape(0)
     if ctx.opset >= 10:
         starts = ctx.require_const(1, "starts").reshape(-1).tolist()
@@ -145,10 +171,22 @@ def slice_(node, ctx):
         starts, ends = ctx.attr("starts"), ctx.attr("ends")
         axes = ctx.attr("axes", list(range(len(starts))))
         steps = [1] * len(starts)
-    begin, end, step = [None] * len(shape), [None] * len(shape), [None] * len(shape)
+    out = {}
     for s, e, a, st in zip(starts, ends, axes, steps):
         a = norm_axis(int(a), len(shape))
-        begin[a], end[a], step[a] = _slice_bounds(shape[a], int(s), int(e), int(st))
+        out[a] = _slice_bounds(shape[a], int(s), int(e), int(st))
+    return out
+
+
+@converter("Slice", since=1)
+@converter("Slice", since=10)
+@converter("Slice", since=11)
+@converter("Slice", since=13)
+def slice_(node, ctx):
+    rank = ctx.rank(0)
+    begin, end, step = [None] * rank, [None] * rank, [None] * rank
+    for a, (b, e, st) in slice_axes(ctx).items():
+        begin[a], end[a], step[a] = b, e, st
     return mx.sym.slice(ctx.input(0), begin=tuple(begin), end=tuple(end), step=tuple(step), name=ctx.name)
 
 

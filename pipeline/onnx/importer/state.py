@@ -28,6 +28,7 @@ class GraphState:
         self.var_shapes: dict[str, tuple[int, ...]] = {}
         self.var_dtypes: dict[str, np.dtype] = {}
         self.zero_sized: dict[str, tuple[int, ...]] = {}
+        self.selections: dict = {}  # tensor -> selection.Selection: padded, data-dependent rows
         self.onnx_info = onnx_info  # tensor name -> (np.dtype | None, tuple of int|None | None)
         self._used: set[str] = set()
         self._shapes: dict[str, tuple[int, ...]] = {}
