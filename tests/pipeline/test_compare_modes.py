@@ -95,3 +95,35 @@ def test_vacuous_outputs_and_tied_selections():
     dets = _detections()
     dets[1][0, 2] = 0.6
     assert modes.tied_selections(dets, 5, "detection") == 1
+
+
+def _many_detections(n, rng, classes=80):
+    ids = rng.integers(0, classes, n).astype(np.float64)
+    ids[: n // 2] = 7  # half the rows in one class: the row blocks are exercised, not only the class split
+    scores = rng.uniform(0.02, 1.0, n)
+    xy = rng.uniform(0, 300, (n, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(5, 50, (n, 2))], axis=1)
+    order = np.argsort(-scores)
+    return [ids[order][None, :, None], scores[order][None, :, None], boxes[order][None]]
+
+
+def test_detection_matching_memory_is_bounded_on_detectors_without_post_nms_topk():
+    """Faster R-CNN FPN (COCO, post_nms -1) emits 1000 ROIs x 80 classes = 80,000 rows; the dense
+    (n, m, 4) matching took 200 GB there and the verify worker was SIGKILLed."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    ref = _many_detections(6000, rng)
+    got = [a[:, ::-1].copy() for a in ref]  # every row present, in another order
+    got[2][0, 10] += 3.0  # one box moved: the matching still has to find it
+    tracemalloc.start()
+    try:
+        result = _run("detection", ref, got)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not result.passed and "has no counterpart" in result.reason
+    assert result.metrics()["detections_compared"] > 11900  # all but those within score_tol of the last score
+    assert peak < 256 * 2 ** 20, f"peak {peak / 2 ** 20:.0f} MiB: the dense 6000 x 6000 form is 1.1 GiB"
+    got[2][0, 10] -= 3.0
+    assert _run("detection", ref, got).passed
