@@ -26,6 +26,7 @@ from pipeline.measure.inputs import make_feed, random_feed
 from pipeline.measure.latency import latency_ms
 from pipeline.core.paramspec import ParamIssue, param
 from pipeline.localize.deployment import LOCALIZE_FILE, localize_deployment
+from pipeline.localize.pre_nms import pre_nms_deployment
 from pipeline.model.references import REFERENCES
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets.build import deployed_target
@@ -64,6 +65,8 @@ class VerifyParams:
     score_threshold: float = param(modes.OPTION_DEFAULTS["score_threshold"], "detection: boxes below are not compared")
     min_pixel_agreement: float = param(modes.OPTION_DEFAULTS["min_pixel_agreement"],
                                        "segmentation: min fraction of pixels with the same argmax class")
+    pre_nms: bool = param(True, "detection: also compare the tensors that feed NMS elementwise, on taps of both "
+                                "models (metrics.pre_nms; VER109 when they differ)")
 
 
 @register_stage
@@ -139,6 +142,9 @@ class Verify(Stage):
             metrics["second_size"] = {"shapes": shapes, **second_result.metrics()}
             if not second_result.passed:
                 diagnostics.append(_mismatch(second_result, params, bundle, at=shapes))
+        if mode == "detection" and params.pre_nms:
+            metrics["pre_nms"], found = _pre_nms(bundle, feed, params, ctx)
+            diagnostics += found
         diagnostics += _weak_evidence(expected, params, mode)
         if accuracy is not None:
             metrics.update(accuracy)
@@ -165,6 +171,29 @@ def _localize(bundle: ModelBundle, feed, params: VerifyParams, ctx: RunContext) 
     ctx.stage_dir.mkdir(parents=True, exist_ok=True)
     atomic.write_json(ctx.stage_dir / LOCALIZE_FILE, located)
     return located
+
+
+def _pre_nms(bundle: ModelBundle, feed, params: VerifyParams, ctx: RunContext) -> tuple[dict, list[Diagnostic]]:
+    """The NMS inputs of reference and deployed model, elementwise (pipeline/localize/pre_nms.py):
+    VER109 when a deciding one differs, VER122 when they could not be compared."""
+    record = pre_nms_deployment(bundle, feed, run_dir=ctx.run_dir, atol=params.atol, rtol=params.rtol)
+    tensors = record["tensors"]
+    failed = [t for t in tensors if t["status"] == "failed" and t["decides"]]
+    if failed:
+        t = failed[0]
+        return record, [Diagnostic(
+            "VER109", "error", f"the tensor {t['tensor']} that feeds NMS ({t['nms']}) differs from the reference's "
+            f"although NMS may hide it: max abs error {t['max_abs_err']:.4g}, {t['mismatches']} element(s) outside "
+            f"atol {params.atol:g} + rtol {params.rtol:g}*|ref|", node=t["tensor"],
+            hint=f"pipeline compare the model on cpu and on the target with --localize to find the node before "
+                 f"{t['tensor']} that drifts")]
+    unmatched = [t["tensor"] for t in tensors if t["status"] == "unmatched"]
+    if record["status"] == "skipped" or unmatched:
+        why = record.get("reason") or f"no deployed tensor carries {', '.join(unmatched)}"
+        return record, [Diagnostic("VER122", "warning", f"the tensors that feed NMS were not compared: {why}",
+                                   node=unmatched[0] if unmatched else "",
+                                   hint="only the detections after NMS were compared; NMS can hide drift there")]
+    return record, []
 
 
 def _second_size(bundle: ModelBundle, reference, session, params: VerifyParams):
