@@ -7,6 +7,8 @@ model, the input of every NMS node (`_contrib_box_nms`; the contrib ops that sup
 MultiBoxDetection, Proposal, MultiProposal) and compares them with verify's atol/rtol.
 The sides and node pairing are localization's (pipeline/localize/deployment.py, matching.py):
 an NMS input is compared with the deployed tensor that carries the same recorded MXNet output.
+Box coordinates in box_nms's rows are held to atol + rtol * (their box's largest |coordinate|)
+(pipeline/measure/detection.py, box_scale), every other element to the plain elementwise rule.
 
 A second-stage NMS (Faster/Mask R-CNN's per-class NMS over the ROIs the RPN's NMS kept) reads
 tensors that depend on which proposals the first NMS kept, and near-tied proposal scores may
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from pipeline.core.errors import MxdeployError
 from pipeline.measure.compare import compare
+from pipeline.measure.detection import box_scale
 
 NMS_OPS = frozenset({"_contrib_box_nms", "box_nms", "_contrib_MultiBoxDetection", "_contrib_Proposal",
                      "_contrib_MultiProposal"})
@@ -37,6 +40,22 @@ def _upstream(nodes: dict, start: tuple[str, ...], stop: set[str]) -> set[str]:
         node = nodes.get(tid)
         stack.extend(node.inputs if node else ())
     return found
+
+
+# box_nms's default coord_start: its input rows are (id, score, x1, y1, x2, y2, ...)
+_COORD_START = 2
+
+
+def _box_columns(side) -> dict[str, int]:
+    """{box_nms node name: coord_start} from an MXNet side's graph: where the corner boxes sit in
+    the rows it reads (and writes). The other NMS ops read deltas, probabilities and anchors."""
+    import json
+
+    symbol = getattr(side, "sym", None)
+    if symbol is None:
+        return {}
+    return {n["name"]: int(n.get("attrs", {}).get("coord_start", _COORD_START))
+            for n in json.loads(symbol.tojson())["nodes"] if n["op"] in ("_contrib_box_nms", "box_nms")}
 
 
 def plan(nodes_a, nodes_b) -> tuple[list[dict], dict[str, str]]:
@@ -64,11 +83,15 @@ def compare_pre_nms(a, b, feed, *, atol: float, rtol: float) -> dict:
     taps = sorted(partner)
     _, got_a = a.run(feed, taps)
     _, got_b = b.run(feed, [partner[t] for t in taps])
+    columns = _box_columns(a)
+    # a box_nms input or output holds corner boxes: their coordinates take the box's scale
+    boxes = {t: columns[e["node"]] for e in entries if e["node"] in columns for t in e["inputs"] + [e["id"]]}
     results = {}
     for t in taps:
         ref, other = got_a[t], got_b[partner[t]]
         other = other.reshape(ref.shape) if other.shape != ref.shape and other.size == ref.size else other
-        results[t] = compare([ref], [other], atol=atol, rtol=rtol, top_k=1)
+        scale = [box_scale(ref, boxes[t])] if t in boxes else None
+        results[t] = compare([ref], [other], atol=atol, rtol=rtol, top_k=1, scale=scale)
     labels = {n.id: n.label for n in a.nodes()}
     tensors = []
     for e in entries:

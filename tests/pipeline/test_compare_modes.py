@@ -127,3 +127,30 @@ def test_detection_matching_memory_is_bounded_on_detectors_without_post_nms_topk
     assert peak < 256 * 2 ** 20, f"peak {peak / 2 ** 20:.0f} MiB: the dense 6000 x 6000 form is 1.1 GiB"
     got[2][0, 10] -= 3.0
     assert _run("detection", ref, got).passed
+
+
+def test_box_coordinates_take_their_box_scale():
+    """A thin box's coordinate near 0 drifts with the box's magnitude (a corner is center -/+ a
+    half-size): Mask R-CNN's RPN x2 = 0.0994 from operands near 1132 differed by 1.2e-3 between
+    runtimes. Held to atol + rtol * (the box's largest |coordinate|) it matches; moved by 1% of
+    its width it still fails."""
+    from pipeline.measure.detection import box_scale
+
+    ids, scores = np.array([[[1.], [-1.]]]), np.array([[[0.5], [-1.]]])
+    ref = [ids, scores, np.array([[[0.0994, 0.0, 237.4, 1.0], [-1., -1., -1., -1.]]])]
+    got = [a.copy() for a in ref]
+    got[2][0, 0, 3] += 0.015  # IoU 0.985, 1.5% of that coordinate, 6e-5 of the box's scale
+    assert _run("detection", ref, got).passed
+    got[2][0, 0, 3] -= 0.015
+    got[2][0, 0, [0, 2]] += 2.37  # 1% of its width
+    assert not _run("detection", ref, got).passed
+    rows = np.array([[0.5, 0.0994, 3.0, 237.4, 1.0]])  # (score, box) as the RPN's NMS reads them
+    assert box_scale(rows, 1).tolist() == [[0.5, 237.4, 237.4, 237.4, 237.4]]
+    from pipeline.measure.compare import compare
+
+    moved = rows.copy()
+    moved[0, 1] += 1.2e-3
+    assert not compare([rows], [moved], atol=1e-4, rtol=1e-3).passed
+    assert compare([rows], [moved], atol=1e-4, rtol=1e-3, scale=[box_scale(rows, 1)]).passed
+    moved[0, 0] += 1e-3  # the score is held to its own magnitude
+    assert not compare([rows], [moved], atol=1e-4, rtol=1e-3, scale=[box_scale(rows, 1)]).passed
