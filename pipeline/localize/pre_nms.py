@@ -14,10 +14,14 @@ A second-stage NMS (Faster/Mask R-CNN's per-class NMS over the ROIs the RPN's NM
 tensors that depend on which proposals the first NMS kept, and near-tied proposal scores may
 legitimately be kept differently. Its input decides only when every NMS upstream of it kept the
 same rows (their outputs agree elementwise too); otherwise it is reported, marked `decides: false`.
+The final NMS's input rows are also handed to the detection match, which uses them to tell a
+tie NMS broke two ways from a detection that moved (pipeline/measure/detection.py, _tie_swaps).
 """
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 
 from pipeline.core.errors import MxdeployError
 from pipeline.measure.compare import compare
@@ -46,16 +50,26 @@ def _upstream(nodes: dict, start: tuple[str, ...], stop: set[str]) -> set[str]:
 _COORD_START = 2
 
 
-def _box_columns(side) -> dict[str, int]:
-    """{box_nms node name: coord_start} from an MXNet side's graph: where the corner boxes sit in
-    the rows it reads (and writes). The other NMS ops read deltas, probabilities and anchors."""
+def _box_nms_attrs(side) -> dict[str, dict]:
+    """{box_nms node name: {coord_start, score_index, id_index}} from an MXNet side's graph: where
+    the corner boxes, scores and classes sit in the rows it reads (and writes). The other NMS ops
+    read deltas, probabilities and anchors."""
     import json
 
     symbol = getattr(side, "sym", None)
     if symbol is None:
         return {}
-    return {n["name"]: int(n.get("attrs", {}).get("coord_start", _COORD_START))
+    defaults = {"coord_start": _COORD_START, "score_index": 1, "id_index": -1}
+    return {n["name"]: {k: int(n.get("attrs", {}).get(k, v)) for k, v in defaults.items()}
             for n in json.loads(symbol.tojson())["nodes"] if n["op"] in ("_contrib_box_nms", "box_nms")}
+
+
+def candidate_rows(values: np.ndarray, attrs: dict) -> np.ndarray:
+    """The rows a box_nms reads as (n, 6): class (NaN when class-agnostic), score, corner box."""
+    rows = np.asarray(values, dtype=np.float64).reshape(-1, np.shape(values)[-1])
+    cls = rows[:, attrs["id_index"]] if attrs["id_index"] >= 0 else np.full(len(rows), np.nan)
+    cs = attrs["coord_start"]
+    return np.column_stack([cls, rows[:, attrs["score_index"]], rows[:, cs:cs + 4]])
 
 
 def plan(nodes_a, nodes_b) -> tuple[list[dict], dict[str, str]]:
@@ -75,17 +89,19 @@ def plan(nodes_a, nodes_b) -> tuple[list[dict], dict[str, str]]:
     return entries, {t: partner[t] for t in needed if t in partner}
 
 
-def compare_pre_nms(a, b, feed, *, atol: float, rtol: float) -> dict:
-    """The `pre_nms` record of verify's metrics for sides `a` (reference) and `b` (deployed)."""
+def compare_pre_nms(a, b, feed, *, atol: float, rtol: float) -> tuple[dict, tuple | None]:
+    """(the `pre_nms` record of verify's metrics, the final NMS's candidate rows on each side or
+    None) for sides `a` (reference) and `b` (deployed)."""
     entries, partner = plan(a.nodes(), b.nodes())
     if not entries:
-        return {"status": "no_nms", "tensors": []}
+        return {"status": "no_nms", "tensors": []}, None
     taps = sorted(partner)
     _, got_a = a.run(feed, taps)
     _, got_b = b.run(feed, [partner[t] for t in taps])
-    columns = _box_columns(a)
+    attrs = _box_nms_attrs(a)
     # a box_nms input or output holds corner boxes: their coordinates take the box's scale
-    boxes = {t: columns[e["node"]] for e in entries if e["node"] in columns for t in e["inputs"] + [e["id"]]}
+    boxes = {t: attrs[e["node"]]["coord_start"] for e in entries if e["node"] in attrs
+             for t in e["inputs"] + [e["id"]]}
     results = {}
     for t in taps:
         ref, other = got_a[t], got_b[partner[t]]
@@ -106,7 +122,15 @@ def compare_pre_nms(a, b, feed, *, atol: float, rtol: float) -> dict:
             tensors.append({**row, "status": "passed" if r.passed else "failed",
                             "max_abs_err": _num(r.max_abs_err), "max_rel_err": _num(r.max_rel_err),
                             "mismatches": r.mismatches, "reason": r.reason})
-    return {"status": "compared", "tensors": tensors}
+    # the final NMS (no NMS after it) writes the detections: its input rows, for tied choices
+    last = [e for e in entries if not any(e["id"] in other["upstream"] for other in entries)]
+    final = last[-1] if last else None
+    candidates = None
+    if final is not None and final["node"] in attrs and final["inputs"] and final["inputs"][0] in results:
+        t = final["inputs"][0]
+        candidates = (candidate_rows(got_a[t], attrs[final["node"]]),
+                      candidate_rows(got_b[partner[t]].reshape(got_a[t].shape), attrs[final["node"]]))
+    return {"status": "compared", "tensors": tensors}, candidates
 
 
 def _num(value):
@@ -115,7 +139,7 @@ def _num(value):
     return float(value) if value is not None and math.isfinite(value) else None
 
 
-def pre_nms_deployment(bundle, feed, *, run_dir: Path, atol: float, rtol: float) -> dict:
+def pre_nms_deployment(bundle, feed, *, run_dir: Path, atol: float, rtol: float) -> tuple[dict, tuple | None]:
     """compare_pre_nms on the source's reference and the deployed bundle (localization's sides);
     a side that cannot be tapped yields {"status": "skipped", "reason": ...}, never a crash."""
     from pipeline.localize.deployment import reference_side
@@ -128,7 +152,7 @@ def pre_nms_deployment(bundle, feed, *, run_dir: Path, atol: float, rtol: float)
         sides.append(bundle_side("deployed", deployment.get("target", "cpu"), bundle, base_dir=Path(run_dir)))
         return compare_pre_nms(*sides, feed, atol=atol, rtol=rtol)
     except MxdeployError as exc:
-        return {"status": "skipped", "reason": exc.one_line(), "tensors": []}
+        return {"status": "skipped", "reason": exc.one_line(), "tensors": []}, None
     finally:
         for side in sides:
             side.close()

@@ -35,10 +35,11 @@ class DetectionMatch:
     worst_score_diff: float
     worst_iou: float
     compared: int  # detections above the cut, both sides together
+    tie_swaps: int = 0  # detections excused as one tied NMS choice made two ways (both sides counted)
 
     def metrics(self) -> dict:
         return {"matched_fraction": self.matched_fraction, "worst_score_diff": self.worst_score_diff,
-                "worst_iou": self.worst_iou, "detections_compared": self.compared}
+                "worst_iou": self.worst_iou, "detections_compared": self.compared, "nms_tie_swaps": self.tie_swaps}
 
 
 def detection_outputs(outputs: list[np.ndarray]) -> tuple[int, int, int] | None:
@@ -124,12 +125,46 @@ def _match_side(ai, a_s, ax, need, bi, b_s, bx, pool, *, score_tol, iou_min, ato
                 yield n, float(overlaps[r, col]), float(abs(b_s[cand[col]] - a_s[n]))
 
 
+def _is_candidate(cls: float, score: float, box: np.ndarray, candidates: np.ndarray, *, score_tol: float,
+                  iou_min: float, atol: float, rtol: float) -> bool:
+    """Whether `candidates` ((n, 6): class, score, corner box; class NaN for class-agnostic NMS)
+    holds this detection: same class, score within score_tol, the same box."""
+    rows = candidates[(np.isnan(candidates[:, 0]) | (candidates[:, 0] == cls))
+                      & (np.abs(candidates[:, 1] - score) <= score_tol)]
+    return bool(rows.size) and bool((_overlaps(box[None], rows[:, 2:6], iou_min, atol, rtol) >= iou_min).any())
+
+
+def _tie_swaps(lost_ref, lost_got, ref_rows, got_rows, candidates, *, score_tol, iou_min, atol, rtol):
+    """The unmatched (reference row, deployed row) pairs that are one NMS choice made two ways:
+    same class, scores within score_tol, overlapping boxes, and each side's NMS input held the
+    box the other side kept. NMS keeps one of two overlapping candidates whose scores tie, and
+    which one is the order of equal scores (Mask R-CNN: 64 ROIs of one class scored exactly
+    0.0648288; MXNet kept one of two overlapping boxes among them, OpenVINO the other)."""
+    (ri, rs, rx), (gi, gs, gx) = ref_rows, got_rows
+    ref_cand, got_cand = candidates
+    swaps, taken = [], set()
+    for n in lost_ref:
+        for m in lost_got:
+            if m in taken or gi[m] != ri[n] or abs(gs[m] - rs[n]) > score_tol or iou(rx[n][None], gx[m][None])[0, 0] <= 0:
+                continue
+            opts = dict(score_tol=score_tol, iou_min=iou_min, atol=atol, rtol=rtol)
+            if _is_candidate(gi[m], gs[m], gx[m], ref_cand, **opts) and _is_candidate(ri[n], rs[n], rx[n], got_cand, **opts):
+                swaps.append((n, m))
+                taken.add(m)
+                break
+    return swaps
+
+
 def match_detections(ref: list[np.ndarray], got: list[np.ndarray], *, score_tol: float = SCORE_TOL,
                      iou_min: float = IOU_MIN, score_threshold: float = SCORE_THRESHOLD, atol: float = 0.0,
-                     rtol: float = 0.0) -> DetectionMatch:
-    """Match (ids, scores, boxes) of `ref` and `got` (lists of the three arrays) as sets per image."""
+                     rtol: float = 0.0, candidates: tuple[np.ndarray, np.ndarray] | None = None) -> DetectionMatch:
+    """Match (ids, scores, boxes) of `ref` and `got` (lists of the three arrays) as sets per image.
+
+    `candidates`: the rows (class, score, box) the final NMS read on each side (verify taps them,
+    pipeline/localize/pre_nms.py); with them, a tie NMS broke two ways (_tie_swaps) is not a
+    mismatch. Without them every detection must match."""
     (r_ids, r_scores, r_boxes), (g_ids, g_scores, g_boxes) = ref, got
-    matched = compared = 0
+    matched = compared = swapped = 0
     worst_diff, worst_iou, reason = 0.0, 1.0, ""
     for b in range(np.asarray(r_ids).shape[0]):
         ri, rs, rx, rv = _rows(r_ids, r_scores, r_boxes, b)
@@ -139,6 +174,7 @@ def match_detections(ref: list[np.ndarray], got: list[np.ndarray], *, score_tol:
             cut = max(cut, rs[rv].min())
         if gv.all() and gv.size:
             cut = max(cut, gs[gv].min())
+        lost: dict[str, list[int]] = {"reference": [], "deployed": []}
         for (ai, a_s, ax, av), (bi, b_s, bx, bv), side in (((ri, rs, rx, rv), (gi, gs, gx, gv), "reference"),
                                                         ((gi, gs, gx, gv), (ri, rs, rx, rv), "deployed")):
             need = np.flatnonzero(av & (a_s > cut + score_tol))
@@ -147,13 +183,22 @@ def match_detections(ref: list[np.ndarray], got: list[np.ndarray], *, score_tol:
                                                 iou_min=iou_min, atol=atol, rtol=rtol):
                 compared += 1
                 if overlap is None:
-                    if not reason:
-                        reason = (f"image {b}: the {side} detection class {ai[n]:g} score {a_s[n]:.6g} box "
-                                  f"{np.round(ax[n], 3).tolist()} has no counterpart (same class, |score diff| <= "
-                                  f"{score_tol:g}, IoU >= {iou_min:g} or coordinates within atol + rtol*|box|)")
+                    lost[side].append(n)
                     continue
                 matched += 1
                 worst_iou = min(worst_iou, overlap)
                 worst_diff = max(worst_diff, diff)
+        if candidates is not None and lost["reference"] and lost["deployed"]:
+            pairs = _tie_swaps(lost["reference"], lost["deployed"], (ri, rs, rx), (gi, gs, gx), candidates,
+                               score_tol=score_tol, iou_min=iou_min, atol=atol, rtol=rtol)
+            swapped += 2 * len(pairs)
+            lost["reference"] = [n for n in lost["reference"] if n not in {p[0] for p in pairs}]
+            lost["deployed"] = [m for m in lost["deployed"] if m not in {p[1] for p in pairs}]
+        for side, (ai, a_s, ax) in (("reference", (ri, rs, rx)), ("deployed", (gi, gs, gx))):
+            if lost[side] and not reason:
+                n = lost[side][0]
+                reason = (f"image {b}: the {side} detection class {ai[n]:g} score {a_s[n]:.6g} box "
+                          f"{np.round(ax[n], 3).tolist()} has no counterpart (same class, |score diff| <= "
+                          f"{score_tol:g}, IoU >= {iou_min:g} or coordinates within atol + rtol*|box|)")
     fraction = matched / compared if compared else 1.0
-    return DetectionMatch(not reason, reason, fraction, worst_diff, worst_iou, compared)
+    return DetectionMatch(not reason, reason, fraction, worst_diff, worst_iou, compared, swapped)

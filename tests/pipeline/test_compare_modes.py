@@ -154,3 +154,42 @@ def test_box_coordinates_take_their_box_scale():
     assert compare([rows], [moved], atol=1e-4, rtol=1e-3, scale=[box_scale(rows, 1)]).passed
     moved[0, 0] += 1e-3  # the score is held to its own magnitude
     assert not compare([rows], [moved], atol=1e-4, rtol=1e-3, scale=[box_scale(rows, 1)]).passed
+
+
+def _tied_nms():
+    """Mask R-CNN's class-7 ROIs, all scored exactly 0.0648288: A and C overlap (IoU 0.57), so NMS
+    keeps one of them, B overlaps neither enough."""
+    a, b, c = [27.3, -0.13, 284.8, 3.07], [27.3, -0.42, 284.8, 10.11], [27.3, -0.07, 284.8, 1.73]
+    score = 0.0648288
+    candidates = np.array([[7, score, *a], [7, score, *b], [7, score, *c], [2, 0.5, 0, 0, 10, 10]])
+    ref = [np.array([[[7.], [7.], [-1.]]]), np.array([[[score], [score], [-1.]]]), np.array([[a, b, [-1.] * 4]])]
+    got = [np.array([[[7.], [7.], [-1.]]]), np.array([[[score], [score], [-1.]]]), np.array([[b, c, [-1.] * 4]])]
+    return ref, got, candidates
+
+
+def test_a_tie_nms_broke_two_ways_is_excused_only_with_both_sides_candidates():
+    ref, got, candidates = _tied_nms()
+    opts = {**OPTS, "nms_candidates": (candidates, candidates.copy())}
+    assert not _run("detection", ref, got).passed  # the outputs alone cannot tell it from a moved box
+    result = modes.MODES.get("detection")(ref, got, atol=1e-4, rtol=1e-3, top_k=5, options=opts)
+    assert result.passed and result.metrics()["nms_tie_swaps"] == 2
+    assert result.metrics()["matched_fraction"] == 0.5  # B on both sides; A and C are the swap
+
+
+def test_a_box_the_reference_never_had_as_a_candidate_still_fails():
+    ref, got, candidates = _tied_nms()
+    got[2][0, 1, 3] = 1.2  # the deployed side kept a box no reference candidate has
+    moved = candidates.copy()
+    moved[2, 5] = 1.2
+    opts = {**OPTS, "nms_candidates": (candidates, moved)}
+    result = modes.MODES.get("detection")(ref, got, atol=1e-4, rtol=1e-3, top_k=5, options=opts)
+    assert not result.passed and "has no counterpart" in result.reason
+
+
+def test_a_swap_between_scores_apart_by_more_than_score_tol_fails():
+    ref, got, candidates = _tied_nms()
+    got[1][0, 1] += 2e-3
+    moved = candidates.copy()
+    moved[2, 1] += 2e-3
+    opts = {**OPTS, "nms_candidates": (candidates, moved)}
+    assert not modes.MODES.get("detection")(ref, got, atol=1e-4, rtol=1e-3, top_k=5, options=opts).passed
