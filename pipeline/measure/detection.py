@@ -36,6 +36,7 @@ class DetectionMatch:
     worst_iou: float
     compared: int  # detections above the cut, both sides together
     tie_swaps: int = 0  # detections excused as one tied NMS choice made two ways (both sides counted)
+    pairs: tuple[tuple[int, int, int], ...] = ()  # (image, reference row, deployed row) matched
 
     def metrics(self) -> dict:
         return {"matched_fraction": self.matched_fraction, "worst_score_diff": self.worst_score_diff,
@@ -105,8 +106,8 @@ def _overlaps(ax: np.ndarray, bx: np.ndarray, iou_min: float, atol: float, rtol:
 
 def _match_side(ai, a_s, ax, need, bi, b_s, bx, pool, *, score_tol, iou_min, atol, rtol):
     """Greedy one-to-one matching of the `need` rows of side a to the `pool` rows of side b, class
-    by class and in blocks of rows (memory O(BLOCK_PAIRS)). Yields (row, IoU, |score diff|) per
-    need row, IoU None when it has no counterpart."""
+    by class and in blocks of rows (memory O(BLOCK_PAIRS)). Yields (row, IoU, |score diff|, its
+    counterpart's row) per need row, all None but the row when it has no counterpart."""
     used = np.zeros(bx.shape[0], dtype=bool)
     for cls in np.unique(ai[need]):
         rows = need[ai[need] == cls]
@@ -118,11 +119,11 @@ def _match_side(ai, a_s, ax, need, bi, b_s, bx, pool, *, score_tol, iou_min, ato
             for r, n in enumerate(block):
                 ok = (~used[cand]) & (np.abs(b_s[cand] - a_s[n]) <= score_tol) & (overlaps[r] >= iou_min)
                 if not ok.any():
-                    yield n, None, None
+                    yield n, None, None, None
                     continue
                 col = int(np.argmax(np.where(ok, overlaps[r], -1.0)))
                 used[cand[col]] = True
-                yield n, float(overlaps[r, col]), float(abs(b_s[cand[col]] - a_s[n]))
+                yield n, float(overlaps[r, col]), float(abs(b_s[cand[col]] - a_s[n])), int(cand[col])
 
 
 def _is_candidate(cls: float, score: float, box: np.ndarray, candidates: np.ndarray, *, score_tol: float,
@@ -165,6 +166,7 @@ def match_detections(ref: list[np.ndarray], got: list[np.ndarray], *, score_tol:
     mismatch. Without them every detection must match."""
     (r_ids, r_scores, r_boxes), (g_ids, g_scores, g_boxes) = ref, got
     matched = compared = swapped = 0
+    pairs: list[tuple[int, int, int]] = []
     worst_diff, worst_iou, reason = 0.0, 1.0, ""
     for b in range(np.asarray(r_ids).shape[0]):
         ri, rs, rx, rv = _rows(r_ids, r_scores, r_boxes, b)
@@ -179,13 +181,15 @@ def match_detections(ref: list[np.ndarray], got: list[np.ndarray], *, score_tol:
                                                         ((gi, gs, gx, gv), (ri, rs, rx, rv), "deployed")):
             need = np.flatnonzero(av & (a_s > cut + score_tol))
             pool = np.flatnonzero(bv & (b_s >= cut - score_tol))
-            for n, overlap, diff in _match_side(ai, a_s, ax, need, bi, b_s, bx, pool, score_tol=score_tol,
+            for n, overlap, diff, other in _match_side(ai, a_s, ax, need, bi, b_s, bx, pool, score_tol=score_tol,
                                                 iou_min=iou_min, atol=atol, rtol=rtol):
                 compared += 1
                 if overlap is None:
                     lost[side].append(n)
                     continue
                 matched += 1
+                if side == "reference":
+                    pairs.append((b, int(n), other))
                 worst_iou = min(worst_iou, overlap)
                 worst_diff = max(worst_diff, diff)
         if candidates is not None and lost["reference"] and lost["deployed"]:
@@ -201,4 +205,21 @@ def match_detections(ref: list[np.ndarray], got: list[np.ndarray], *, score_tol:
                           f"{np.round(ax[n], 3).tolist()} has no counterpart (same class, |score diff| <= "
                           f"{score_tol:g}, IoU >= {iou_min:g} or coordinates within atol + rtol*|box|)")
     fraction = matched / compared if compared else 1.0
-    return DetectionMatch(not reason, reason, fraction, worst_diff, worst_iou, compared, swapped)
+    return DetectionMatch(not reason, reason, fraction, worst_diff, worst_iou, compared, swapped, tuple(pairs))
+
+
+def per_detection_outputs(ref: list[np.ndarray], got: list[np.ndarray], indexes: list[int], pairs, *,
+                          atol: float, rtol: float) -> dict[int, "object"]:
+    """{output index: CompareResult} for each output of `indexes` holding one value per detection
+    row ((B, N, ...), as Mask R-CNN's (B, N, 14, 14) masks): the rows of matched detections
+    compared elementwise, reference row against its deployed counterpart."""
+    from pipeline.measure.compare import compare
+
+    out = {}
+    for i in indexes:
+        r, g = np.asarray(ref[i]), np.asarray(got[i])
+        if r.shape != g.shape or r.ndim < 3 or not pairs:
+            continue
+        b, n, m = (np.array(v) for v in zip(*pairs))
+        out[i] = compare([r[b, n]], [g[b, m]], atol=atol, rtol=rtol, top_k=1)
+    return out

@@ -47,8 +47,17 @@ def detections(ref, got, *, atol, rtol, top_k, options) -> CompareResult:
                                        score_threshold=options["score_threshold"], atol=atol, rtol=rtol,
                                        candidates=options.get("nms_candidates"))
     rest = [i for i in range(len(ref)) if i not in where]
-    return dataclasses.replace(base, passed=match.passed, reason=match.reason,
-                               extra={**match.metrics(), "outputs_not_compared": rest})
+    n_rows = np.shape(ref[where[2]])[:2]
+    rows = detection.per_detection_outputs(ref, got, [i for i in rest if np.shape(ref[i])[:2] == n_rows],
+                                           match.pairs, atol=atol, rtol=rtol)
+    passed, reason = match.passed, match.reason
+    for i, r in rows.items():  # e.g. Mask R-CNN's masks, row by matched row
+        if passed and not r.passed:
+            passed, reason = False, f"output {i} of the matched detections: {r.reason}"
+    extra = {**match.metrics(), "outputs_not_compared": [i for i in rest if i not in rows],
+             "per_detection_outputs": {str(i): {"max_abs_err": r.metrics()["max_abs_err"], "mismatches": r.mismatches,
+                                                "rows": len(match.pairs)} for i, r in rows.items()}}
+    return dataclasses.replace(base, passed=passed, reason=reason, extra=extra)
 
 
 @MODES.decorator("segmentation")

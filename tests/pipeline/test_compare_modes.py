@@ -193,3 +193,23 @@ def test_a_swap_between_scores_apart_by_more_than_score_tol_fails():
     moved[2, 1] += 2e-3
     opts = {**OPTS, "nms_candidates": (candidates, moved)}
     assert not modes.MODES.get("detection")(ref, got, atol=1e-4, rtol=1e-3, top_k=5, options=opts).passed
+
+
+def test_per_detection_outputs_are_compared_row_by_matched_row():
+    """Mask R-CNN's fourth output holds a mask per detection row: compared for matched detections,
+    whatever the row order; one mask element off fails, an unmatched row's mask is not compared."""
+    ref = _detections()
+    rng = np.random.default_rng(0)
+    masks = rng.uniform(0.1, 0.9, (1, 4, 3, 3))
+    ref.append(masks)
+    order = [2, 0, 1, 3]
+    got = [a[:, order].copy() for a in ref]
+    result = _run("detection", ref, got)
+    assert result.passed and result.metrics()["outputs_not_compared"] == []
+    assert result.metrics()["per_detection_outputs"]["3"]["rows"] == 3
+    got[3][0, 1, 1, 1] += 0.01  # row 1 of got is reference row 0
+    result = _run("detection", ref, got)
+    assert not result.passed and "output 3 of the matched detections" in result.reason
+    got[3][0, 1, 1, 1] -= 0.01
+    got[3][0, 3] += 1.0  # the padding row (-1) is no detection: not compared
+    assert _run("detection", ref, got).passed
