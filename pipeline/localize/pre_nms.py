@@ -59,8 +59,8 @@ def _box_nms_attrs(side) -> dict[str, dict]:
     symbol = getattr(side, "sym", None)
     if symbol is None:
         return {}
-    defaults = {"coord_start": _COORD_START, "score_index": 1, "id_index": -1}
-    return {n["name"]: {k: int(n.get("attrs", {}).get(k, v)) for k, v in defaults.items()}
+    defaults = {"coord_start": _COORD_START, "score_index": 1, "id_index": -1, "overlap_thresh": 0.5}
+    return {n["name"]: {k: type(v)(float(n.get("attrs", {}).get(k, v))) for k, v in defaults.items()}
             for n in json.loads(symbol.tojson())["nodes"] if n["op"] in ("_contrib_box_nms", "box_nms")}
 
 
@@ -129,7 +129,8 @@ def compare_pre_nms(a, b, feed, *, atol: float, rtol: float) -> tuple[dict, tupl
     if final is not None and final["node"] in attrs and final["inputs"] and final["inputs"][0] in results:
         t = final["inputs"][0]
         candidates = (candidate_rows(got_a[t], attrs[final["node"]]),
-                      candidate_rows(got_b[partner[t]].reshape(got_a[t].shape), attrs[final["node"]]))
+                      candidate_rows(got_b[partner[t]].reshape(got_a[t].shape), attrs[final["node"]]),
+                      attrs[final["node"]]["overlap_thresh"])
     return {"status": "compared", "tensors": tensors}, candidates
 
 

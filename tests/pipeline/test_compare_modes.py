@@ -167,9 +167,9 @@ def _tied_nms():
     return ref, got, candidates
 
 
-def test_a_tie_nms_broke_two_ways_is_excused_only_with_both_sides_candidates():
+def test_a_tie_nms_broke_another_way_is_excused_only_with_the_nms_candidates():
     ref, got, candidates = _tied_nms()
-    opts = {**OPTS, "nms_candidates": (candidates, candidates.copy())}
+    opts = {**OPTS, "nms_candidates": (candidates, candidates.copy(), 0.5)}
     assert not _run("detection", ref, got).passed  # the outputs alone cannot tell it from a moved box
     result = modes.MODES.get("detection")(ref, got, atol=1e-4, rtol=1e-3, top_k=5, options=opts)
     assert result.passed and result.metrics()["nms_tie_swaps"] == 2
@@ -181,7 +181,7 @@ def test_a_box_the_reference_never_had_as_a_candidate_still_fails():
     got[2][0, 1, 3] = 1.2  # the deployed side kept a box no reference candidate has
     moved = candidates.copy()
     moved[2, 5] = 1.2
-    opts = {**OPTS, "nms_candidates": (candidates, moved)}
+    opts = {**OPTS, "nms_candidates": (candidates, moved, 0.5)}
     result = modes.MODES.get("detection")(ref, got, atol=1e-4, rtol=1e-3, top_k=5, options=opts)
     assert not result.passed and "has no counterpart" in result.reason
 
@@ -191,7 +191,7 @@ def test_a_swap_between_scores_apart_by_more_than_score_tol_fails():
     got[1][0, 1] += 2e-3
     moved = candidates.copy()
     moved[2, 1] += 2e-3
-    opts = {**OPTS, "nms_candidates": (candidates, moved)}
+    opts = {**OPTS, "nms_candidates": (candidates, moved, 0.5)}
     assert not modes.MODES.get("detection")(ref, got, atol=1e-4, rtol=1e-3, top_k=5, options=opts).passed
 
 
@@ -213,3 +213,16 @@ def test_per_detection_outputs_are_compared_row_by_matched_row():
     got[3][0, 1, 1, 1] -= 0.01
     got[3][0, 3] += 1.0  # the padding row (-1) is no detection: not compared
     assert _run("detection", ref, got).passed
+
+
+def test_a_dropped_detection_is_excused_only_for_a_tied_overlapping_one_the_other_side_kept():
+    """X, A, B tied, A overlaps X and B: in the order X, A, B NMS keeps {X, B}; in A, X, B only A."""
+    score = 0.2
+    x, a, b = [0., 0., 10., 10.], [4., 0., 14., 10.], [8., 0., 18., 10.]  # IoU(X, A) = IoU(A, B) = 0.43
+    candidates = np.array([[1, score, *x], [1, score, *a], [1, score, *b]])
+    ref = [np.array([[[1.], [1.], [-1.]]]), np.array([[[score], [score], [-1.]]]), np.array([[x, b, [-1.] * 4]])]
+    got = [np.array([[[1.], [-1.], [-1.]]]), np.array([[[score], [-1.], [-1.]]]), np.array([[a, [-1.] * 4, [-1.] * 4]])]
+    run = lambda thresh: modes.MODES.get("detection")(  # noqa: E731
+        ref, got, atol=1e-4, rtol=1e-3, top_k=5, options={**OPTS, "nms_candidates": (candidates, candidates, thresh)})
+    assert run(0.4).passed and run(0.4).metrics()["nms_tie_swaps"] == 3
+    assert not run(0.5).passed  # at IoU 0.43 an NMS at 0.5 suppresses nothing: a real difference
