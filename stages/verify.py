@@ -26,6 +26,7 @@ from pipeline.measure.inputs import make_feed, random_feed
 from pipeline.measure.latency import latency_ms
 from pipeline.core.paramspec import ParamIssue, param
 from pipeline.localize.deployment import LOCALIZE_FILE, localize_deployment
+from pipeline.localize.pre_nms import pre_nms_deployment
 from pipeline.model.references import REFERENCES
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets.build import deployed_target
@@ -64,6 +65,8 @@ class VerifyParams:
     score_threshold: float = param(modes.OPTION_DEFAULTS["score_threshold"], "detection: boxes below are not compared")
     min_pixel_agreement: float = param(modes.OPTION_DEFAULTS["min_pixel_agreement"],
                                        "segmentation: min fraction of pixels with the same argmax class")
+    pre_nms: bool = param(True, "detection: also compare the tensors that feed NMS elementwise, on taps of both "
+                                "models (metrics.pre_nms; VER109 when they differ)")
 
 
 @register_stage
@@ -120,7 +123,9 @@ class Verify(Stage):
         finally:
             if owned:
                 session.close()
-        mode, result = _compare(expected, got, params, bundle)
+        pre_nms, candidates = _pre_nms(bundle, feed, params, ctx) if _mode(params, bundle) == "detection" and \
+            params.pre_nms else (None, None)
+        mode, result = _compare(expected, got, params, bundle, candidates)
         batch = bundle.inputs[0].batch if bundle.inputs else 1
         metrics = {**result.metrics(), "compare": mode, "latency_ms": latency,
                    "throughput_per_s": round(batch / (latency["p50"] / 1e3), 2) if latency["p50"] > 0 else None}
@@ -139,6 +144,9 @@ class Verify(Stage):
             metrics["second_size"] = {"shapes": shapes, **second_result.metrics()}
             if not second_result.passed:
                 diagnostics.append(_mismatch(second_result, params, bundle, at=shapes))
+        if pre_nms is not None:
+            metrics["pre_nms"] = pre_nms
+            diagnostics += _pre_nms_diagnostics(pre_nms, params)
         diagnostics += _weak_evidence(expected, params, mode)
         if accuracy is not None:
             metrics.update(accuracy)
@@ -167,6 +175,33 @@ def _localize(bundle: ModelBundle, feed, params: VerifyParams, ctx: RunContext) 
     return located
 
 
+def _pre_nms(bundle: ModelBundle, feed, params: VerifyParams, ctx: RunContext) -> tuple[dict, tuple | None]:
+    """The NMS inputs of reference and deployed model, elementwise (pipeline/localize/pre_nms.py),
+    and the final NMS's candidate rows on each side (for ties NMS broke two ways)."""
+    return pre_nms_deployment(bundle, feed, run_dir=ctx.run_dir, atol=params.atol, rtol=params.rtol)
+
+
+def _pre_nms_diagnostics(record: dict, params: VerifyParams) -> list[Diagnostic]:
+    """VER109 when a deciding NMS input differs, VER122 when they could not be compared."""
+    tensors = record["tensors"]
+    failed = [t for t in tensors if t["status"] == "failed" and t["decides"]]
+    if failed:
+        t = failed[0]
+        return [Diagnostic(
+            "VER109", "error", f"the tensor {t['tensor']} that feeds NMS ({t['nms']}) differs from the reference's "
+            f"although NMS may hide it: max abs error {t['max_abs_err']:.4g}, {t['mismatches']} element(s) outside "
+            f"atol {params.atol:g} + rtol {params.rtol:g}*|ref|", node=t["tensor"],
+            hint=f"pipeline compare the model on cpu and on the target with --localize to find the node before "
+                 f"{t['tensor']} that drifts")]
+    unmatched = [t["tensor"] for t in tensors if t["status"] == "unmatched"]
+    if record["status"] == "skipped" or unmatched:
+        why = record.get("reason") or f"no deployed tensor carries {', '.join(unmatched)}"
+        return [Diagnostic("VER122", "warning", f"the tensors that feed NMS were not compared: {why}",
+                                   node=unmatched[0] if unmatched else "",
+                                   hint="only the detections after NMS were compared; NMS can hide drift there")]
+    return []
+
+
 def _second_size(bundle: ModelBundle, reference, session, params: VerifyParams):
     """With `dynamic` axes, the same comparison at the second size (TensorSpec.resized: batch + 1,
     sequence x 2) on a random feed: a model exported with symbolic axes must hold at both."""
@@ -177,11 +212,18 @@ def _second_size(bundle: ModelBundle, reference, session, params: VerifyParams):
     return {s.name: list(s.shape) for s in specs}, _compare(reference.run(feed), session.infer(feed), params, bundle)[1]
 
 
-def _compare(expected, got, params: VerifyParams, bundle: ModelBundle) -> tuple[str, CompareResult]:
-    """The compare mode asked for (default: the model family's; pipeline/measure/modes.py) and its result."""
-    mode = params.compare or modes.default_mode(bundle.metadata.get("source", {}).get("family"))
+def _mode(params: VerifyParams, bundle: ModelBundle) -> str:
+    """The compare mode asked for (default: the model family's; pipeline/measure/modes.py)."""
+    return params.compare or modes.default_mode(bundle.metadata.get("source", {}).get("family"))
+
+
+def _compare(expected, got, params: VerifyParams, bundle: ModelBundle,
+             candidates: tuple | None = None) -> tuple[str, CompareResult]:
+    """The compare mode and its result; `candidates`: the final NMS's input rows (detection)."""
+    mode = _mode(params, bundle)
+    options = {k: getattr(params, k) for k in modes.OPTION_DEFAULTS}
     return mode, modes.MODES.get(mode)(expected, got, atol=params.atol, rtol=params.rtol, top_k=params.top_k,
-                                       options={k: getattr(params, k) for k in modes.OPTION_DEFAULTS})
+                                       options={**options, "nms_candidates": candidates})
 
 
 class _GuardedReference:

@@ -19,10 +19,7 @@ with the runtime's version; the full text goes to the log.
 """
 from __future__ import annotations
 
-import contextlib
-import logging
 import re
-import warnings
 
 import numpy as np
 
@@ -31,6 +28,7 @@ from pipeline.checks.subject import CheckSubject, rule
 from pipeline.core.diagnostics import Diagnostic
 from pipeline.core.errors import MxdeployError, TargetError
 from pipeline.core.runtime_errors import runtime_call
+from pipeline.onnx import export_warnings
 
 EXPORT_CODES_COVERED = ("EXP101", "EXP102")  # unexportable or fused ops: the operators rule (EI5xx) says so
 
@@ -81,43 +79,6 @@ def check_bind(subject: CheckSubject) -> list[Diagnostic]:
     return bind_problems(subject)
 
 
-class _ExporterLog(logging.Handler):
-    """Collects what the exporter logs (mx2onnx warns through the root logger, e.g. box_nms: "boxes of
-    different categories will NOT be exempted from suppression") instead of printing it."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextlib.contextmanager
-def _captured_warnings():
-    root = logging.getLogger()
-    handler, saved = _ExporterLog(), root.handlers[:]
-    root.handlers = [handler]  # also keeps logging.warning() from installing a stderr handler
-    try:
-        with warnings.catch_warnings():
-            # onnx's own DeprecationWarnings about the exporter's code are not about the model
-            warnings.simplefilter("ignore")
-            yield handler.messages
-    finally:
-        root.handlers = saved
-
-
-def _exporter_warning(subject: CheckSubject, text: str) -> Diagnostic:
-    first = " ".join(text.split())[:300]
-    node = next((n["name"] for n in subject.op_nodes() if n["name"] in first), "")
-    if not node and ":" in first:  # mx2onnx prefixes its warnings with the op's short name ("box_nms: ...")
-        op = first.split(":", 1)[0].strip()
-        node = next((n["name"] for n in subject.op_nodes() if n["op"] == op or n["op"].endswith("_" + op)), "")
-    return Diagnostic("EI913", "warning", f"the ONNX exporter warns: {first}", node=node,
-                      hint="verify the deployment against the reference (the translation may change the result), "
-                           "or deploy to cpu")
-
-
 @rule("runtime-session")
 def check_runtime_session(subject: CheckSubject) -> list[Diagnostic]:
     """Export and open the target's session (onnxruntime, openvino), and an ONNX source's reference."""
@@ -133,7 +94,7 @@ def check_runtime_session(subject: CheckSubject) -> list[Diagnostic]:
     if quantized.record(subject.bundle.metadata):
         return found  # a quantized bundle's file is opened by deploy, relative to its run directory
     session = subject.target()
-    with _captured_warnings() as logged:
+    with export_warnings.captured(quiet=True) as logged:
         try:
             session.deploy(subject.bundle)
         except TargetError as exc:
@@ -145,8 +106,10 @@ def check_runtime_session(subject: CheckSubject) -> list[Diagnostic]:
                                         node=getattr(exc, "node", "") or exc.where, hint=exc.hint))
         finally:
             session.close()
-    found += [_exporter_warning(subject, text) for text in dict.fromkeys(logged)]
-    return found
+    # the target collects its export's warnings (deploy reports them); anything logged after, here
+    found += [d for d in session.deploy_diagnostics if d.code == export_warnings.CODE]
+    found += export_warnings.diagnostics(logged, subject.op_nodes())
+    return list(dict.fromkeys(found))
 
 
 def _reference_session(subject: CheckSubject) -> list[Diagnostic]:

@@ -20,8 +20,15 @@ _MULTI = re.compile(r"^(.*)_output(\d+)$")
 
 
 def output_ids(graph: dict, internal_names: list[str]) -> dict[tuple[str, int], str]:
-    """{(node name, output index): internal output name} for every op node's visible output."""
-    ops = {n["name"] for n in graph["nodes"] if n["op"] != "null"}
+    """{(node name, output index): internal output name} for every op node's visible output.
+
+    A name two nodes share (a Gluon block called twice, as Mask R-CNN's shared ResNet stage is,
+    exports two `..._fwd` nodes of one name) cannot be tapped: `internals[name]` refuses it, and
+    matching by that name would pair the wrong call. Those nodes are left out (unmatched)."""
+    counts: dict[str, int] = {}
+    for n in graph["nodes"]:
+        counts[n["name"]] = counts.get(n["name"], 0) + 1
+    ops = {n["name"] for n in graph["nodes"] if n["op"] != "null" and counts[n["name"]] == 1}
     out = {}
     for name in internal_names:
         if name.endswith("_output") and name[: -len("_output")] in ops:

@@ -52,10 +52,15 @@ def _failed(reason: str, top_k: int) -> CompareResult:
 
 
 def compare(ref: list[np.ndarray], got: list[np.ndarray], *, atol: float, rtol: float,
-            top_k: int = 5, equal_nan: bool = False) -> CompareResult:
-    """Compare deployed outputs `got` with reference outputs `ref`, output by output."""
+            top_k: int = 5, equal_nan: bool = False, scale: list[np.ndarray] | None = None) -> CompareResult:
+    """Compare deployed outputs `got` with reference outputs `ref`, output by output.
+
+    `scale` (one array per output, shaped like it) replaces |ref| in the rule's rtol term where
+    an element's error is set by a larger magnitude than its own (a box coordinate: see
+    pipeline/measure/detection.py, box_scale)."""
     ref = [np.asarray(r, dtype=np.float64) for r in ref]
     got = [np.asarray(g, dtype=np.float64) for g in got]
+    scale = [np.abs(r) for r in ref] if scale is None else [np.asarray(m, dtype=np.float64) for m in scale]
     if len(ref) != len(got):
         return _failed(f"the deployed model has {len(got)} outputs, the reference {len(ref)}", top_k)
     for i, (r, g) in enumerate(zip(ref, got)):
@@ -63,12 +68,12 @@ def compare(ref: list[np.ndarray], got: list[np.ndarray], *, atol: float, rtol: 
             return _failed(f"output {i} has shape {g.shape}, the reference {r.shape}", top_k)
     both = [np.isnan(r) & np.isnan(g) if equal_nan else np.zeros(r.shape, bool) for r, g in zip(ref, got)]
     abs_errs, rel_errs, excess = [], [], []
-    for r, g, nan in zip(ref, got, both):
+    for r, g, nan, magnitude in zip(ref, got, both, scale):
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             # equal infinities are equal; inf - inf would otherwise read as NaN
             diff = np.where((r == g) | nan, 0.0, np.abs(g - r))
             rel = np.where((r != 0) & ~nan, diff / np.abs(r), 0.0)
-            over = np.where(diff == 0, -atol, diff - (atol + rtol * np.abs(r)))
+            over = np.where(diff == 0, -atol, diff - (atol + rtol * magnitude))
         abs_errs.append(diff)
         rel_errs.append(rel)
         excess.append(np.where(np.isnan(over), np.inf, over))

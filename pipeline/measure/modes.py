@@ -33,7 +33,8 @@ def elementwise(ref, got, *, atol, rtol, top_k, options) -> CompareResult:
 @MODES.decorator("detection")
 def detections(ref, got, *, atol, rtol, top_k, options) -> CompareResult:
     """(class, score, box) sets matched (pipeline/measure/detection.py); the elementwise numbers
-    are reported beside it, they do not decide (NMS reorders rows)."""
+    are reported beside it, they do not decide (NMS reorders rows). `options["nms_candidates"]`,
+    when verify tapped them, are the rows the final NMS read on each side (tied NMS choices)."""
     base = compare(ref, got, atol=atol, rtol=rtol, top_k=top_k)
     where = detection.detection_outputs(ref) if len(ref) == len(got) else None
     if where is None:
@@ -43,10 +44,20 @@ def detections(ref, got, *, atol, rtol, top_k, options) -> CompareResult:
         return base  # compare already names the shape mismatch
     match = detection.match_detections([ref[i] for i in where], [got[i] for i in where],
                                        score_tol=options["score_tol"], iou_min=options["iou_min"],
-                                       score_threshold=options["score_threshold"], atol=atol, rtol=rtol)
+                                       score_threshold=options["score_threshold"], atol=atol, rtol=rtol,
+                                       candidates=options.get("nms_candidates"))
     rest = [i for i in range(len(ref)) if i not in where]
-    return dataclasses.replace(base, passed=match.passed, reason=match.reason,
-                               extra={**match.metrics(), "outputs_not_compared": rest})
+    n_rows = np.shape(ref[where[2]])[:2]
+    rows = detection.per_detection_outputs(ref, got, [i for i in rest if np.shape(ref[i])[:2] == n_rows],
+                                           match.pairs, atol=atol, rtol=rtol)
+    passed, reason = match.passed, match.reason
+    for i, r in rows.items():  # e.g. Mask R-CNN's masks, row by matched row
+        if passed and not r.passed:
+            passed, reason = False, f"output {i} of the matched detections: {r.reason}"
+    extra = {**match.metrics(), "outputs_not_compared": [i for i in rest if i not in rows],
+             "per_detection_outputs": {str(i): {"max_abs_err": r.metrics()["max_abs_err"], "mismatches": r.mismatches,
+                                                "rows": len(match.pairs)} for i, r in rows.items()}}
+    return dataclasses.replace(base, passed=passed, reason=reason, extra=extra)
 
 
 @MODES.decorator("segmentation")

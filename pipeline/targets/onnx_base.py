@@ -21,6 +21,7 @@ import numpy as np
 from pipeline.model import quantized
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.errors import TargetError
+from pipeline.onnx import export_warnings
 from pipeline.onnx.export import DEFAULT_OPSET, exportable_ops, export_bundle
 from pipeline.core.registry import did_you_mean
 from pipeline.targets.base import Target
@@ -95,7 +96,10 @@ class ExportedOnnxTarget(Target):
             self._cleanup = None
             folder = Path(export_dir)
         try:
-            self._onnx_path = self._model_file(bundle, folder)
+            with export_warnings.captured(quiet=False) as logged:
+                self._onnx_path = self._model_file(bundle, folder)
+            self.deploy_diagnostics += export_warnings.diagnostics(
+                logged, [n for n in bundle.graph()["nodes"] if n["op"] != "null"])
             self._dtypes = {s.name: np.dtype(s.dtype) for s in bundle.inputs}
             self._open(self._onnx_path)
         except BaseException:

@@ -95,3 +95,134 @@ def test_vacuous_outputs_and_tied_selections():
     dets = _detections()
     dets[1][0, 2] = 0.6
     assert modes.tied_selections(dets, 5, "detection") == 1
+
+
+def _many_detections(n, rng, classes=80):
+    ids = rng.integers(0, classes, n).astype(np.float64)
+    ids[: n // 2] = 7  # half the rows in one class: the row blocks are exercised, not only the class split
+    scores = rng.uniform(0.02, 1.0, n)
+    xy = rng.uniform(0, 300, (n, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(5, 50, (n, 2))], axis=1)
+    order = np.argsort(-scores)
+    return [ids[order][None, :, None], scores[order][None, :, None], boxes[order][None]]
+
+
+def test_detection_matching_memory_is_bounded_on_detectors_without_post_nms_topk():
+    """Faster R-CNN FPN (COCO, post_nms -1) emits 1000 ROIs x 80 classes = 80,000 rows; the dense
+    (n, m, 4) matching took 200 GB there and the verify worker was SIGKILLed."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    ref = _many_detections(6000, rng)
+    got = [a[:, ::-1].copy() for a in ref]  # every row present, in another order
+    got[2][0, 10] += 3.0  # one box moved: the matching still has to find it
+    tracemalloc.start()
+    try:
+        result = _run("detection", ref, got)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not result.passed and "has no counterpart" in result.reason
+    assert result.metrics()["detections_compared"] > 11900  # all but those within score_tol of the last score
+    assert peak < 256 * 2 ** 20, f"peak {peak / 2 ** 20:.0f} MiB: the dense 6000 x 6000 form is 1.1 GiB"
+    got[2][0, 10] -= 3.0
+    assert _run("detection", ref, got).passed
+
+
+def test_box_coordinates_take_their_box_scale():
+    """A thin box's coordinate near 0 drifts with the box's magnitude (a corner is center -/+ a
+    half-size): Mask R-CNN's RPN x2 = 0.0994 from operands near 1132 differed by 1.2e-3 between
+    runtimes. Held to atol + rtol * (the box's largest |coordinate|) it matches; moved by 1% of
+    its width it still fails."""
+    from pipeline.measure.detection import box_scale
+
+    ids, scores = np.array([[[1.], [-1.]]]), np.array([[[0.5], [-1.]]])
+    ref = [ids, scores, np.array([[[0.0994, 0.0, 237.4, 1.0], [-1., -1., -1., -1.]]])]
+    got = [a.copy() for a in ref]
+    got[2][0, 0, 3] += 0.015  # IoU 0.985, 1.5% of that coordinate, 6e-5 of the box's scale
+    assert _run("detection", ref, got).passed
+    got[2][0, 0, 3] -= 0.015
+    got[2][0, 0, [0, 2]] += 2.37  # 1% of its width
+    assert not _run("detection", ref, got).passed
+    rows = np.array([[0.5, 0.0994, 3.0, 237.4, 1.0]])  # (score, box) as the RPN's NMS reads them
+    assert box_scale(rows, 1).tolist() == [[0.5, 237.4, 237.4, 237.4, 237.4]]
+    from pipeline.measure.compare import compare
+
+    moved = rows.copy()
+    moved[0, 1] += 1.2e-3
+    assert not compare([rows], [moved], atol=1e-4, rtol=1e-3).passed
+    assert compare([rows], [moved], atol=1e-4, rtol=1e-3, scale=[box_scale(rows, 1)]).passed
+    moved[0, 0] += 1e-3  # the score is held to its own magnitude
+    assert not compare([rows], [moved], atol=1e-4, rtol=1e-3, scale=[box_scale(rows, 1)]).passed
+
+
+def _tied_nms():
+    """Mask R-CNN's class-7 ROIs, all scored exactly 0.0648288: A and C overlap (IoU 0.57), so NMS
+    keeps one of them, B overlaps neither enough."""
+    a, b, c = [27.3, -0.13, 284.8, 3.07], [27.3, -0.42, 284.8, 10.11], [27.3, -0.07, 284.8, 1.73]
+    score = 0.0648288
+    candidates = np.array([[7, score, *a], [7, score, *b], [7, score, *c], [2, 0.5, 0, 0, 10, 10]])
+    ref = [np.array([[[7.], [7.], [-1.]]]), np.array([[[score], [score], [-1.]]]), np.array([[a, b, [-1.] * 4]])]
+    got = [np.array([[[7.], [7.], [-1.]]]), np.array([[[score], [score], [-1.]]]), np.array([[b, c, [-1.] * 4]])]
+    return ref, got, candidates
+
+
+def test_a_tie_nms_broke_another_way_is_excused_only_with_the_nms_candidates():
+    ref, got, candidates = _tied_nms()
+    opts = {**OPTS, "nms_candidates": (candidates, candidates.copy(), 0.5)}
+    assert not _run("detection", ref, got).passed  # the outputs alone cannot tell it from a moved box
+    result = modes.MODES.get("detection")(ref, got, atol=1e-4, rtol=1e-3, top_k=5, options=opts)
+    assert result.passed and result.metrics()["nms_tie_swaps"] == 2
+    assert result.metrics()["matched_fraction"] == 0.5  # B on both sides; A and C are the swap
+
+
+def test_a_box_the_reference_never_had_as_a_candidate_still_fails():
+    ref, got, candidates = _tied_nms()
+    got[2][0, 1, 3] = 1.2  # the deployed side kept a box no reference candidate has
+    moved = candidates.copy()
+    moved[2, 5] = 1.2
+    opts = {**OPTS, "nms_candidates": (candidates, moved, 0.5)}
+    result = modes.MODES.get("detection")(ref, got, atol=1e-4, rtol=1e-3, top_k=5, options=opts)
+    assert not result.passed and "has no counterpart" in result.reason
+
+
+def test_a_swap_between_scores_apart_by_more_than_score_tol_fails():
+    ref, got, candidates = _tied_nms()
+    got[1][0, 1] += 2e-3
+    moved = candidates.copy()
+    moved[2, 1] += 2e-3
+    opts = {**OPTS, "nms_candidates": (candidates, moved, 0.5)}
+    assert not modes.MODES.get("detection")(ref, got, atol=1e-4, rtol=1e-3, top_k=5, options=opts).passed
+
+
+def test_per_detection_outputs_are_compared_row_by_matched_row():
+    """Mask R-CNN's fourth output holds a mask per detection row: compared for matched detections,
+    whatever the row order; one mask element off fails, an unmatched row's mask is not compared."""
+    ref = _detections()
+    rng = np.random.default_rng(0)
+    masks = rng.uniform(0.1, 0.9, (1, 4, 3, 3))
+    ref.append(masks)
+    order = [2, 0, 1, 3]
+    got = [a[:, order].copy() for a in ref]
+    result = _run("detection", ref, got)
+    assert result.passed and result.metrics()["outputs_not_compared"] == []
+    assert result.metrics()["per_detection_outputs"]["3"]["rows"] == 3
+    got[3][0, 1, 1, 1] += 0.01  # row 1 of got is reference row 0
+    result = _run("detection", ref, got)
+    assert not result.passed and "output 3 of the matched detections" in result.reason
+    got[3][0, 1, 1, 1] -= 0.01
+    got[3][0, 3] += 1.0  # the padding row (-1) is no detection: not compared
+    assert _run("detection", ref, got).passed
+
+
+def test_a_dropped_detection_is_excused_only_for_a_tied_overlapping_one_the_other_side_kept():
+    """X, A, B tied, A overlaps X and B: in the order X, A, B NMS keeps {X, B}; in A, X, B only A."""
+    score = 0.2
+    x, a, b = [0., 0., 10., 10.], [4., 0., 14., 10.], [8., 0., 18., 10.]  # IoU(X, A) = IoU(A, B) = 0.43
+    candidates = np.array([[1, score, *x], [1, score, *a], [1, score, *b]])
+    ref = [np.array([[[1.], [1.], [-1.]]]), np.array([[[score], [score], [-1.]]]), np.array([[x, b, [-1.] * 4]])]
+    got = [np.array([[[1.], [-1.], [-1.]]]), np.array([[[score], [-1.], [-1.]]]), np.array([[a, [-1.] * 4, [-1.] * 4]])]
+    run = lambda thresh: modes.MODES.get("detection")(  # noqa: E731
+        ref, got, atol=1e-4, rtol=1e-3, top_k=5, options={**OPTS, "nms_candidates": (candidates, candidates, thresh)})
+    assert run(0.4).passed and run(0.4).metrics()["nms_tie_swaps"] == 3
+    assert not run(0.5).passed  # at IoU 0.43 an NMS at 0.5 suppresses nothing: a real difference

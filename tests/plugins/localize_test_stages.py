@@ -35,3 +35,25 @@ class CorruptParam(Stage):
         noisy = value + np.random.default_rng(params.seed).normal(0, params.noise, value.shape).astype(value.dtype)
         out = bundle.evolve(stage=self.name, arg_params={**bundle.arg_params, params.weight: noisy})
         return out, StageResult()
+
+
+@dataclass(frozen=True)
+class AddAtParams:
+    weight: str = param(help="name of the arg param to change")
+    index: list[int] = param(help="the element's index", factory=list)
+    add: float = param(1.0, "what is added to that one element")
+
+
+@register_stage
+class AddAt(Stage):
+    name = "t_add_at"
+    summary = "test stage: add a value to one element of one parameter (a drift NMS may hide)"
+    Params = AddAtParams
+
+    def run(self, bundle, params: AddAtParams, ctx: RunContext):
+        if params.weight not in bundle.arg_params:
+            raise StageError(f"no param '{params.weight}'", code="STG001", hint="name an arg param of the model")
+        value = bundle.arg_params[params.weight].copy()
+        value[tuple(params.index)] += params.add
+        out = bundle.evolve(stage=self.name, arg_params={**bundle.arg_params, params.weight: value})
+        return out, StageResult()
