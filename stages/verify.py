@@ -133,7 +133,10 @@ class Verify(Stage):
         if params.labels:
             classes, diagnostics = top_k_classes(got[0], ctx.resolve(params.labels), params.top_k)
             metrics["top_k_classes"] = classes
-        if not result.passed:
+        undecidable = not result.passed and _decided_by_ties(expected, pre_nms, params, mode)
+        if undecidable:
+            diagnostics.append(undecidable)
+        elif not result.passed:
             located = _localize(bundle, feed, params, ctx)
             diagnostics.append(_mismatch(result, params, bundle, located=located))
             if located is not None and located.get("first_divergent"):
@@ -267,6 +270,29 @@ def _mismatch(result: CompareResult, params: VerifyParams, bundle: ModelBundle, 
     return Diagnostic("VER101", "error", message, node=node,
                       hint="find the stage that introduced the error by verifying after each transform; "
                            "loosen atol/rtol only for a deliberate precision change (int8, bf16)")
+
+
+def _decided_by_ties(expected: list, pre_nms: dict | None, params: VerifyParams, mode: str) -> Diagnostic | None:
+    """VER123 instead of VER101 when a detector's reference is decided by tie-breaking: more than
+    TIE_DOMINATED of its kept detections tie and every NMS input that decides agrees elementwise
+    (pre_nms). Which of equal scores NMS keeps then cascades through greedy suppression (Faster
+    R-CNN FPN with random weights: 18,079 tied of 47,000; MXNet's own executor against imperative
+    Gluon matched 88%), so no comparison of the outputs can judge the deployment: a refusal, not a pass."""
+    if mode != "detection" or pre_nms is None or pre_nms.get("status") != "compared":
+        return None
+    deciding = [t for t in pre_nms.get("tensors", []) if t.get("decides")]
+    if not deciding or any(t.get("status") != "passed" for t in deciding):
+        return None
+    ties, kept = modes.tied_selections(expected, params.top_k, mode), modes.kept_detections(expected)
+    if not kept or ties / kept <= modes.TIE_DOMINATED:
+        return None
+    return Diagnostic("VER123", "error",
+                      f"the reference's detections are decided by tie-breaking, not arithmetic: {ties} of its {kept} "
+                      f"kept scores tie ({ties / kept:.0%}) while the tensors feeding NMS agree elementwise "
+                      f"({', '.join(t['tensor'] for t in deciding)}); which tied box NMS keeps cascades, so the outputs "
+                      "cannot judge this deployment",
+                      hint="verify with trained weights (params:) or an input whose scores are spread; the pre-NMS "
+                           "comparison (metrics.pre_nms) is the evidence there is")
 
 
 def _weak_evidence(expected: list, params: VerifyParams, mode: str) -> list[Diagnostic]:

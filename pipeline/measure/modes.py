@@ -83,6 +83,15 @@ def vacuous_outputs(ref: list[np.ndarray], atol: float) -> list[int]:
     return [i for i, r in enumerate(ref) if np.size(r) and np.isfinite(r).all() and np.abs(r).max() <= atol]
 
 
+TIE_DOMINATED = 0.1  # of the kept detections tie: NMS's choices, not arithmetic, decide the output
+
+
+def kept_detections(ref: list[np.ndarray]) -> int:
+    """How many detections (score > 0) the reference kept, over every image."""
+    where = detection.detection_outputs(ref)
+    return 0 if where is None else int((np.asarray(ref[where[1]], dtype=np.float64) > 0).sum())
+
+
 def tied_selections(ref: list[np.ndarray], top_k: int, mode: str) -> int:
     """How many rows tie exactly where a selection cuts (rank k-1 against rank k of output 0's
     rows; for detection, equal scores among the kept detections): there, the choice is arbitrary."""

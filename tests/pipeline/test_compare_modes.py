@@ -226,3 +226,29 @@ def test_a_dropped_detection_is_excused_only_for_a_tied_overlapping_one_the_othe
         ref, got, atol=1e-4, rtol=1e-3, top_k=5, options={**OPTS, "nms_candidates": (candidates, candidates, thresh)})
     assert run(0.4).passed and run(0.4).metrics()["nms_tie_swaps"] == 3
     assert not run(0.5).passed  # at IoU 0.43 an NMS at 0.5 suppresses nothing: a real difference
+
+
+def _cascade(c_score=0.4):
+    """A and B tie (0.5) and overlap; C (0.4) overlaps B only. NMS in the order A, B keeps {A, C};
+    in the order B, A it keeps {B}: B suppressed C too, though C ties with nothing."""
+    a, b, c = [0., 0., 10., 10.], [3., 0., 13., 10.], [5., 0., 15., 10.]  # IoU(A,B) 0.54, IoU(B,C) 0.67, IoU(A,C) 0.33
+    candidates = np.array([[1, 0.5, *a], [1, 0.5, *b], [1, c_score, *c]])
+    ref = [np.array([[[1.], [1.], [-1.]]]), np.array([[[0.5], [c_score], [-1.]]]), np.array([[a, c, [-1.] * 4]])]
+    got = [np.array([[[1.], [-1.], [-1.]]]), np.array([[[0.5], [-1.], [-1.]]]), np.array([[b, [-1.] * 4, [-1.] * 4]])]
+    return ref, got, candidates
+
+
+def test_a_tie_cascading_down_nms_order_is_excused():
+    ref, got, candidates = _cascade()
+    result = modes.MODES.get("detection")(ref, got, atol=1e-4, rtol=1e-3, top_k=5,
+                                          options={**OPTS, "nms_candidates": (candidates, candidates, 0.5)})
+    assert result.passed and result.metrics()["nms_tie_swaps"] == 3  # A and B swapped, C cascaded
+
+
+def test_a_cascade_needs_the_dropped_box_among_the_other_sides_nms_input():
+    ref, got, candidates = _cascade()
+    rescored = candidates.copy()
+    rescored[2, 1] = 0.3  # the deployed NMS read C at another score: not a tie broken another way
+    result = modes.MODES.get("detection")(ref, got, atol=1e-4, rtol=1e-3, top_k=5,
+                                          options={**OPTS, "nms_candidates": (candidates, rescored, 0.5)})
+    assert not result.passed and "score 0.4" in result.reason

@@ -215,3 +215,23 @@ def test_a_reference_that_refuses_the_feed_is_ver108_not_an_internal_error(make_
     err = info.value
     assert err.code == "VER108" and "\n" not in err.one_line()
     assert err.message.startswith("MXNet 1.9.1 refused the checkpoint reference run at node 'fc'")
+
+
+def test_a_detector_decided_by_ties_is_refused_not_reported_as_a_mismatch():
+    """VER123 only when ties dominate the kept detections and the deciding NMS inputs agree."""
+    import numpy as np
+
+    from stages.verify import VerifyParams, _decided_by_ties
+
+    scores = np.full((1, 20, 1), 0.3)
+    scores[0, :10, 0] = np.linspace(0.9, 0.5, 10)  # 10 distinct, 10 tied at 0.3
+    expected = [np.zeros((1, 20, 1)), scores, np.tile([0., 0., 10., 10.], (1, 20, 1))]
+    agree = {"status": "compared", "tensors": [{"tensor": "rpn_concat", "decides": True, "status": "passed"}]}
+    params = VerifyParams()
+    refusal = _decided_by_ties(expected, agree, params, "detection")
+    assert refusal.code == "VER123" and "9 of its 20 kept scores tie" in refusal.message
+    differ = {"status": "compared", "tensors": [{"tensor": "rpn_concat", "decides": True, "status": "failed"}]}
+    assert _decided_by_ties(expected, differ, params, "detection") is None  # arithmetic differs: VER101
+    assert _decided_by_ties(expected, None, params, "detection") is None  # no evidence from the NMS inputs
+    spread = [expected[0], np.linspace(0.9, 0.1, 20).reshape(1, 20, 1), expected[2]]
+    assert _decided_by_ties(spread, agree, params, "detection") is None
