@@ -32,8 +32,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.benchlib import ROOT, cpu_description, load_average, write_section  # noqa: E402
 
-HEADING = "## GluonCV families (bench/bench_gluoncv.py)"
 ZOO_FILE = ROOT / "zoo-gluoncv.yaml"
+# One BENCHMARKS.md section per zoo file: the issue's list, and models of the same families beyond it.
+HEADINGS = {"zoo-gluoncv.yaml": "## GluonCV families (bench/bench_gluoncv.py)",
+            "zoo-gluoncv-more.yaml": "## GluonCV families beyond the issue's list (bench/bench_gluoncv.py --file "
+                                     "zoo-gluoncv-more.yaml)"}
 TARGETS = ("cpu", "onnxruntime", "openvino")
 ANCHOR_TIMEOUT_S = 1800
 ANCHOR_OPSET = 13  # what MXNet 1.9.1's translations are written for
@@ -60,9 +63,9 @@ def cell_name(row: dict, target: str) -> str:
     return f"{row['family']}[model={row['model']},target={target}]"
 
 
-def run_sweep(out: Path, jobs: int, rows: list[dict]) -> dict[str, dict]:
+def run_sweep(out: Path, jobs: int, rows: list[dict], zoo_file: Path = ZOO_FILE) -> dict[str, dict]:
     """`pipeline run` on the zoo file's cells of `rows`; cell name -> {status, seconds, detail}."""
-    cmd = [sys.executable, "-m", "pipeline.cli", "run", str(ZOO_FILE), "--no-cache", "--jobs", str(jobs),
+    cmd = [sys.executable, "-m", "pipeline.cli", "run", str(zoo_file), "--no-cache", "--jobs", str(jobs),
            "--out", str(out)]
     for row in rows:
         for target in TARGETS:
@@ -177,7 +180,7 @@ def section(rows, cells, anchors, runs) -> str:
     lines = [f"CPU: {cpu_description()}. Runs (each updates the cells it ran; the table is their union):"]
     lines += [f"- {r['time']} UTC, load {r['loads'][0]} -> {r['loads'][1]}: `python bench/bench_gluoncv.py "
               f"{' '.join(r['argv'])}`" for r in runs]
-    lines += ["", "Cells: `pipeline run zoo-gluoncv.yaml "
+    lines += ["", "Cells: `pipeline run ZOO_FILE "
              "--no-cache` (random weights, calibrated init, the file's inputs; verify at atol 1e-4 / rtol 1e-3 with "
              "the family's compare mode); seconds are the cell's stage total. Anchor: the same bundle through "
              "MXNet 1.9.1's `mx.onnx.export_model` (opset 13 pinned) + ONNX Runtime, judged the same way.",
@@ -202,6 +205,7 @@ def section(rows, cells, anchors, runs) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file", default=str(ZOO_FILE), help="the zoo file (zoo-gluoncv.yaml or zoo-gluoncv-more.yaml)")
     parser.add_argument("--only", default="", help="comma-separated model-name substrings (default: all)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-anchor", action="store_true")
@@ -210,10 +214,11 @@ def main(argv=None) -> int:
     parser.add_argument("--results", help="JSON file the runs accumulate in (e.g. bench/results/gluoncv.json)")
     args = parser.parse_args(argv)
     only = [p for p in args.only.split(",") if p]
-    rows = [r for r in sweep_models() if not only or any(p in r["model"] for p in only)]
+    zoo_file = Path(args.file).resolve()
+    rows = [r for r in sweep_models(zoo_file) if not only or any(p in r["model"] for p in only)]
     loads = [load_average()]
     with tempfile.TemporaryDirectory(prefix="bench-gluoncv-") as tmp:
-        cells = {} if args.no_sweep else run_sweep(Path(tmp) / "run", args.jobs, rows)
+        cells = {} if args.no_sweep else run_sweep(Path(tmp) / "run", args.jobs, rows, zoo_file)
         anchors = {}
         if not args.no_anchor:
             for row in rows:
@@ -223,13 +228,13 @@ def main(argv=None) -> int:
     run = {"time": time.strftime("%Y-%m-%d %H:%M"), "loads": loads, "argv": argv}
     if args.results:
         cells, anchors, runs = merge_results(Path(args.results), cells, anchors, run)
-        rows = sweep_models()
+        rows = sweep_models(zoo_file)
     else:
         runs = [run]
     text = section(rows, cells, anchors, runs)
     print(text)
     if not args.no_write:
-        write_section(HEADING, text)
+        write_section(HEADINGS[zoo_file.name], text)
     return 0
 
 
