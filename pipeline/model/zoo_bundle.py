@@ -1,8 +1,8 @@
 """Random-weight model zoo bundles at a chosen input size, for the graph tests and bench/.
 
-Built by `pipeline.model.resolve.zoo_block` (random He-normal weights, nothing downloaded, fresh name
-counters so node names are the same in every call) and exported at the given input shape,
-which lets tests run zoo models at small spatial sizes.
+Built by `pipeline.model.resolve.zoo_block` (random weights, nothing downloaded, fresh name
+counters so node names are the same in every call), given the zoo's calibrated init at this
+shape, and exported at it, which lets tests run zoo models at small spatial sizes.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline.model.bundle import ModelBundle, TensorSpec, graph_mxnet_version
+from pipeline.model import zoos
 from pipeline.model.resolve import export_block, zoo_block
 
 
@@ -24,8 +25,10 @@ def zoo_bundle(name: str, shape: tuple[int, ...] = (1, 3, 224, 224), *, seed: in
     import numpy as np
 
     inputs = [TensorSpec("data", tuple(shape))]
+    block = zoo_block(name, seed=seed)
+    zoos.find_zoo(name).calibrate(name, block, inputs, seed)  # O(1) outputs: tolerances mean something
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = export_block(zoo_block(name, seed=seed), inputs, Path(tmp))
+        bundle = export_block(block, inputs, Path(tmp))
     if randomize_stats:
         rng = np.random.default_rng(seed)
         for store in (bundle.arg_params, bundle.aux_params):

@@ -97,7 +97,8 @@ def test_an_attention_block_that_does_not_match_is_served_as_exported_with_a_war
     with TARGETS.get("onnxruntime")(api="symbol") as session:
         session.deploy(bert_bundle)
         assert session.deploy_metrics["attention_fused"] == 0 and session.deploy_metrics["attention_unfused"] == 2
-        (warning,) = session.deploy_diagnostics
+        (warning,) = [d for d in session.deploy_diagnostics if d.code != "EI913"]  # EI913: the exporter's own
+        assert all(d.severity == "warning" for d in session.deploy_diagnostics)
         assert warning.code == "ORT104" and warning.severity == "warning" and "valatt" in warning.node
         feed = _feed([5, 11])
         assert compare(run_bundle(bert_bundle, feed), session.infer(feed), atol=1e-4, rtol=1e-3).passed

@@ -67,7 +67,7 @@ GOLDEN = [
     (HEAD + "    matrix: {model: [a, b]}\n    source: {gluon: {model: '${modle}'}}\n", [
         "p.yaml:3:3: pipeline 'r18': uses ${modle} but the matrix defines only: model; add the variable to matrix: or fix its name [CFG011]"]),
     ("version: 1\ndefaults:\n  verify: {atoll: 1}\npipelines:\n  r18:\n" + GOOD_SOURCE + GOOD_INPUTS + "    stages: [verify]\n", [
-        "p.yaml:3:12: pipeline 'r18': stages[0].verify.atoll: unknown parameter 'atoll' (did you mean 'atol'?); expected one of: input, seed, image, labels, atol, rtol, top_k, runs, warmup, dataset, max_accuracy_drop, localize, compare, score_tol, iou_min, score_threshold, min_pixel_agreement [CFG005]"]),
+        "p.yaml:3:12: pipeline 'r18': stages[0].verify.atoll: unknown parameter 'atoll' (did you mean 'atol'?); expected one of: input, seed, image, labels, atol, rtol, top_k, runs, warmup, dataset, max_accuracy_drop, localize, compare, score_tol, iou_min, score_threshold, min_pixel_agreement, pre_nms [CFG005]"]),
     (HEAD + f"    source: {{checkpoint: {{prefix: {EXAMPLES}/digits-mlp}}}}\n", [
         "p.yaml:3:3: pipeline 'r18': inputs: missing; declare each input's shape, e.g. data: {shape: [1, 3, 224, 224]} [CFG006]"]),
 ]

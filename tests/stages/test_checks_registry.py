@@ -17,7 +17,8 @@ def test_every_rule_is_exercised_by_a_test():
 
 def test_every_code_is_documented_and_every_documented_code_exists():
     emitted = set()
-    for path in SOURCES.glob("*.py"):
+    # the export-warning capture (EI913) is shared with the ONNX targets, so it lives with the exporter
+    for path in [*SOURCES.glob("*.py"), SOURCES.parent / "onnx" / "export_warnings.py"]:
         emitted |= set(re.findall(r'"(EI\d{3})"', path.read_text()))
     documented = set(re.findall(r"^### (EI\d{3})", DOCS.read_text(), flags=re.M))
     assert emitted and emitted == documented
