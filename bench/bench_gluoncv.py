@@ -171,7 +171,7 @@ def merge_results(path: Path, cells: dict, anchors: dict, run: dict) -> tuple[di
 
     old = json.loads(path.read_text()) if path.is_file() else {"cells": {}, "anchors": {}, "runs": []}
     merged = {"cells": {**old["cells"], **cells}, "anchors": {**old["anchors"], **anchors},
-              "runs": [*old["runs"], run]}
+              "runs": [*old["runs"], run] if cells or anchors else old["runs"]}  # a render-only call adds no run
     atomic.write_text(path, json.dumps(merged, indent=1, sort_keys=True) + "\n")
     return merged["cells"], merged["anchors"], merged["runs"]
 
