@@ -3,7 +3,7 @@
     PYTHONPATH=. .venv/bin/python bench/bench_peers.py [--models a,b] [--runs 30] [--no-bert] [--no-write]
 
 Vision (resnet50_v1, densenet121, squeezenet1.1, mobilenetv2_1.0, and GluonCV's SSD and YOLOv3
-MobileNet at 320x320 and FCN-ResNet50 at 224x224; random weights, calibrated init, batch 1):
+MobileNet at 320x320; random weights, calibrated init, batch 1):
 every model is exported once and, in the same process, timed in interleaved rounds as
 - ONNX Runtime fp32, OpenVINO f32 and OpenVINO's default precision;
 - OpenVINO + NNCF int8 made the way a user would (nncf.quantize on the ONNX file, in NNCF's venv);
@@ -45,7 +45,8 @@ HEADING = "## Peers (bench/bench_peers.py)"
 MODELS = ("resnet50_v1", "densenet121", "squeezenet1.1", "mobilenetv2_1.0")
 # GluonCV detection and segmentation (issue 19 asks int8 at NNCF's level there too); tune is
 # run on the classifiers only (--tune-all for these too: a detector's tune takes minutes).
-GLUONCV_MODELS = ("ssd_512_mobilenet1.0_voc", "yolo3_mobilenet1.0_voc", "fcn_resnet50_ade")
+# FCN-ResNet50 at 224 was OOM-killed (24 GiB) inside ONNX Runtime's int8 inference: not in the default list.
+GLUONCV_MODELS = ("ssd_512_mobilenet1.0_voc", "yolo3_mobilenet1.0_voc")
 SHAPES = {"ssd_512_mobilenet1.0_voc": (1, 3, 320, 320), "yolo3_mobilenet1.0_voc": (1, 3, 320, 320),
           "fcn_resnet50_ade": (1, 3, 224, 224)}
 CALIBRATION_ROWS, HOLDOUT_ROWS = 32, 32
@@ -105,7 +106,7 @@ def _ort_session(path: Path):
     return lambda feed: session.run(None, feed)
 
 
-def vision_row(name: str, runs: int, work: Path, *, with_tune: bool = True) -> dict:
+def vision_row(name: str, runs: int, work: Path, with_tune: bool = True) -> dict:
     from pipeline.graph import run_bundle
     from pipeline.measure.inputs import random_feed
     from pipeline.model.bundle import TensorSpec
@@ -213,7 +214,8 @@ def verify_against_mxnet(bundle, session, feeds, atol: float = 1e-4, rtol: float
 
 
 def section(rows, bert, runs, loads, argv) -> str:
-    cols = list(rows[0]["p50"]) if rows else []
+    measured = [r for r in rows if "failed" not in r]
+    cols = list(measured[0]["p50"]) if measured else []
     lines = [f"CPU: {cpu_description()}. 1-minute load average before/after: {loads[0]} / {loads[1]}.",
              f"Command: `python bench/bench_peers.py {' '.join(argv)}`; p50 of {runs} interleaved rounds, batch 1, "
              f"random weights (calibrated init); int8 calibrated on the same {CALIBRATION_ROWS} random rows; accuracy against "
@@ -224,13 +226,14 @@ def section(rows, bert, runs, loads, argv) -> str:
              "int8+bf16 (bf16 float part); each is compared with the peer compiled the same way.", "",
              "| model | " + " | ".join(cols) + " | int8 / NNCF f32 | int8+bf16 / NNCF default | tune's choice |",
              "|---|" + "---|" * (len(cols) + 3)]
-    for r in rows:
+    for r in (r for r in rows if "failed" not in r):
         p50 = r["p50"]
         plain = p50["ours openvino int8"] / p50["OV+NNCF int8, f32 hint (peer)"]
         mixed = p50["ours openvino int8+bf16"] / p50["OV+NNCF int8, default (peer)"]
         lines.append(f"| {r['model']} | " + " | ".join(f"{p50[c]:.2f} ({r['accuracy'][c][0]} {r['accuracy'][c][1]:.4f})"
                                                    for c in cols)
                      + f" | {plain:.2f}x | {mixed:.2f}x | {r['tune']} |")
+    lines += [f"Not measured: {r['model']}: {r['failed']}" for r in rows if "failed" in r]
     if bert:
         ratio = bert["p50"]["ours"] / bert["p50"]["hf"]
         lines += ["", "BERT-base, seq 128, batch 1, ONNX Runtime:", "",
@@ -239,6 +242,18 @@ def section(rows, bert, runs, loads, argv) -> str:
                   f"Fusions, ours: {json.dumps(bert['ours_fusions'])}; Hugging Face: {json.dumps(bert['hf_fusions'])}.",
                   f"Ours verified: {bert['verified']}."]
     return "\n".join(lines)
+
+
+def _in_child(func, *args):
+    """One model per child process: sessions, compiled models and tune's candidates of seven models
+    outgrew the 24 GiB of this machine in one process (OOM-killed at the fifth)."""
+    from pipeline.run.child import call_in_child
+
+    folder = Path(args[2]) / f"child-{args[0]}"
+    outcome = call_in_child(f"bench.bench_peers:{func.__name__}", *args, folder=folder)
+    if outcome.status != "ok":
+        return {"model": args[0], "failed": f"{outcome.reason}".splitlines()[0][:300]}
+    return outcome.value
 
 
 def main(argv=None) -> int:
@@ -256,7 +271,7 @@ def main(argv=None) -> int:
         rows = []
         for name in [m for m in args.models.split(",") if m]:
             print(f"{name} ...", file=sys.stderr, flush=True)
-            rows.append(vision_row(name, args.runs, Path(tmp), with_tune=args.tune_all or name in MODELS))
+            rows.append(_in_child(vision_row, name, args.runs, Path(tmp), args.tune_all or name in MODELS))
         bert = None if args.no_bert else bert_row(args.runs, Path(tmp), layers=args.bert_layers)
     loads.append(load_average())
     text = section(rows, bert, args.runs, loads, argv)

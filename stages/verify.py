@@ -276,7 +276,7 @@ def _decided_by_ties(expected: list, pre_nms: dict | None, params: VerifyParams,
     """VER123 instead of VER101 when a detector's reference is decided by tie-breaking: more than
     TIE_DOMINATED of its kept detections tie and every NMS input that decides agrees elementwise
     (pre_nms). Which of equal scores NMS keeps then cascades through greedy suppression (Faster
-    R-CNN FPN with random weights: 18,079 tied of 47,000; MXNet's own executor against imperative
+    R-CNN FPN with random weights: 18,079 of 24,208 kept scores tied; MXNet's own executor against imperative
     Gluon matched 88%), so no comparison of the outputs can judge the deployment: a refusal, not a pass."""
     if mode != "detection" or pre_nms is None or pre_nms.get("status") != "compared":
         return None

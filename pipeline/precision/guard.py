@@ -81,9 +81,12 @@ class GuardResult:
 
 
 def guard_mode(bundle) -> str:
-    """detection for a detector (its family says so), else elementwise."""
-    family = (bundle.metadata.get("source") or {}).get("family")
-    return "detection" if family == "detection" else "elementwise"
+    """detection where verify would compare detections (its family's mode), else elementwise:
+    segmentation logits are judged by cosine like any other tensor."""
+    from pipeline.measure.modes import default_mode
+
+    mode = default_mode((bundle.metadata.get("source") or {}).get("family"))
+    return "detection" if mode == "detection" else "elementwise"
 
 
 def detection_agreement(refs: list[list[np.ndarray]], gots: list[list[np.ndarray]]) -> float | None:

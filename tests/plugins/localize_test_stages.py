@@ -29,12 +29,8 @@ class CorruptParam(Stage):
     Params = CorruptParams
 
     def run(self, bundle, params: CorruptParams, ctx: RunContext):
-        if params.weight not in bundle.arg_params:
-            raise StageError(f"no param '{params.weight}'", code="STG001", hint="name an arg param of the model")
-        value = bundle.arg_params[params.weight]
-        noisy = value + np.random.default_rng(params.seed).normal(0, params.noise, value.shape).astype(value.dtype)
-        out = bundle.evolve(stage=self.name, arg_params={**bundle.arg_params, params.weight: noisy})
-        return out, StageResult()
+        noise = lambda v: v + np.random.default_rng(params.seed).normal(0, params.noise, v.shape).astype(v.dtype)  # noqa: E731
+        return _with_param(bundle, self.name, params.weight, noise), StageResult()
 
 
 @dataclass(frozen=True)
@@ -51,9 +47,16 @@ class AddAt(Stage):
     Params = AddAtParams
 
     def run(self, bundle, params: AddAtParams, ctx: RunContext):
-        if params.weight not in bundle.arg_params:
-            raise StageError(f"no param '{params.weight}'", code="STG001", hint="name an arg param of the model")
-        value = bundle.arg_params[params.weight].copy()
-        value[tuple(params.index)] += params.add
-        out = bundle.evolve(stage=self.name, arg_params={**bundle.arg_params, params.weight: value})
-        return out, StageResult()
+        def add_at(value):
+            value = value.copy()
+            value[tuple(params.index)] += params.add
+            return value
+
+        return _with_param(bundle, self.name, params.weight, add_at), StageResult()
+
+
+def _with_param(bundle, stage: str, weight: str, change):
+    """The bundle with one arg param replaced by `change(param)`, as a faulty transform would."""
+    if weight not in bundle.arg_params:
+        raise StageError(f"no param '{weight}'", code="STG001", hint="name an arg param of the model")
+    return bundle.evolve(stage=stage, arg_params={**bundle.arg_params, weight: change(bundle.arg_params[weight])})
