@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.run.cache import default_cache_dir
+from pipeline.run.cache import DEFAULT_MAX_GB, default_cache_dir
 from pipeline.run.config import load_config
 from pipeline.core.errors import UsageError
 from pipeline.run.executors import EXECUTORS
@@ -31,6 +31,9 @@ def add_arguments(parser) -> None:
                         help="recompute every stage (fresh results still replace the cache entries)")
     parser.add_argument("--cache-dir", metavar="DIR",
                         help=f"stage cache folder (default: $MXDEPLOY_CACHE_DIR or {default_cache_dir()})")
+    parser.add_argument("--cache-max-gb", type=float, metavar="GIB",
+                        help=f"bound of the stage cache: least recently used entries beyond it are evicted "
+                             f"after the run (default: $MXDEPLOY_CACHE_MAX_GB or {DEFAULT_MAX_GB:g})")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="per-cell time limit for cells whose config sets no 'timeout:'")
     parser.add_argument("--max-memory-gb", type=float, metavar="GIB",
@@ -38,7 +41,8 @@ def add_arguments(parser) -> None:
 
 
 def _options(args) -> CellOptions:
-    for flag, value in (("--timeout", args.timeout), ("--max-memory-gb", args.max_memory_gb)):
+    for flag, value in (("--timeout", args.timeout), ("--max-memory-gb", args.max_memory_gb),
+                        ("--cache-max-gb", args.cache_max_gb)):
         if value is not None and value <= 0:
             raise UsageError(f"{flag} must be positive, got {value:g}", where=flag)
     if args.executor == "dask" and not args.scheduler:
@@ -48,7 +52,8 @@ def _options(args) -> CellOptions:
         raise UsageError("--scheduler is for --executor dask", where="--scheduler", hint="add --executor dask")
     cache_dir = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
     return CellOptions(timeout=args.timeout, max_memory_gb=args.max_memory_gb,
-                       cache_dir=str(cache_dir.resolve()), cache_read=not args.no_cache)
+                       cache_dir=str(cache_dir.resolve()), cache_read=not args.no_cache,
+                       cache_max_gb=args.cache_max_gb)
 
 
 def main(args) -> int:

@@ -28,6 +28,10 @@ an entry that does not match (a half-copied, edited or truncated file), so a dam
 costs a recomputation, never a wrong result. Files are hard-linked where the filesystem
 allows: stages write through pipeline/core/atomic.py (a new inode), so a linked file is never
 edited in place.
+
+The cache is bounded (`max_bytes`, default `DEFAULT_MAX_GB` or `$MXDEPLOY_CACHE_MAX_GB`):
+`prune` evicts the least recently used entries (a hit touches `entry.json`) until the entries
+fit. Without a bound a zoo sweep filled the disk (66 GB) and the next run failed to start.
 """
 from __future__ import annotations
 
@@ -56,6 +60,8 @@ from pipeline.precision import cpuflags
 LAYOUT = "v1"
 ENTRY_FILE = "entry.json"
 CACHE_ENV = "MXDEPLOY_CACHE_DIR"
+MAX_GB_ENV = "MXDEPLOY_CACHE_MAX_GB"
+DEFAULT_MAX_GB = 10.0
 STALE_TEMP_SECONDS = 24 * 3600
 _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
@@ -70,6 +76,15 @@ def default_cache_dir() -> Path:
         return Path(os.environ[CACHE_ENV]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base).expanduser() / "mxdeploy"
+
+
+def default_max_gb() -> float:
+    """`$MXDEPLOY_CACHE_MAX_GB` when it is a positive number, else `DEFAULT_MAX_GB`."""
+    try:
+        value = float(os.environ.get(MAX_GB_ENV, ""))
+    except ValueError:
+        return DEFAULT_MAX_GB
+    return value if value > 0 else DEFAULT_MAX_GB
 
 
 def bundle_digest(bundle_dir: Path) -> str:
@@ -239,6 +254,8 @@ class StageCache:
         if not ok:
             self._discard(path)
             return None
+        with contextlib.suppress(OSError):  # recency for `prune`: a used entry is kept longest
+            os.utime(path / ENTRY_FILE)
         return Entry(path, data["report"], bool(data.get("has_bundle")), data["files"])
 
     def restore(self, entry: Entry, stage_dir: Path) -> bool:
@@ -288,6 +305,28 @@ class StageCache:
         with contextlib.suppress(FileNotFoundError):
             os.rename(path, trash)
             shutil.rmtree(trash, ignore_errors=True)
+
+    def prune(self, max_bytes: int) -> tuple[int, int]:
+        """Evict least recently used entries until the rest hold at most `max_bytes`.
+
+        Returns (entries removed, bytes they held). Sizes count every file of an entry, also
+        the ones hard-linked into a run folder, so the bound is conservative.
+        """
+        entries = []
+        for path in self.entries.glob("*/*") if self.entries.is_dir() else ():
+            with contextlib.suppress(OSError):
+                used = (path / ENTRY_FILE).stat().st_mtime
+                size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+                entries.append((used, size, path))
+        total = sum(size for _, size, _ in entries)
+        removed = freed = 0
+        for _, size, path in sorted(entries, key=lambda e: e[0]):
+            if total <= max_bytes:
+                break
+            self._discard(path)
+            total -= size
+            removed, freed = removed + 1, freed + size
+        return removed, freed
 
     def sweep(self) -> int:
         """Delete temp folders left by killed writers (dead pid on this host, or a day old)."""

@@ -39,6 +39,14 @@ class RunResult:
                 "pipelines": self.pipelines, "settings": self.settings}
 
 
+def _prune_cache(options: CellOptions) -> None:
+    """Hold the stage cache to its bound, least recently used entries first (see cache.prune)."""
+    from pipeline.run.cache import StageCache, default_max_gb
+
+    max_gb = options.cache_max_gb if options.cache_max_gb is not None else default_max_gb()
+    StageCache(options.cache_dir).prune(int(max_gb * 2**30))
+
+
 def run_pipelines(specs, run_dir: Path, *, jobs: int = 1, observer=None, run_id: str | None = None,
                   executor: str = "local", scheduler: str | None = None, options: CellOptions | None = None,
                   **executor_options) -> RunResult:
@@ -52,6 +60,7 @@ def run_pipelines(specs, run_dir: Path, *, jobs: int = 1, observer=None, run_id:
     atomic.sweep_stale_temps(run_dir)  # left by an earlier run of this folder killed mid-write
     if options.cache_dir:
         StageCache(options.cache_dir).sweep()  # temp folders of writers killed in earlier runs
+        _prune_cache(options)
     execute = EXECUTORS.get(executor)
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -59,6 +68,8 @@ def run_pipelines(specs, run_dir: Path, *, jobs: int = 1, observer=None, run_id:
         observer(RunStart(len(specs)))
     results = execute(list(specs), run_dir, options, jobs=jobs, scheduler=scheduler, observer=observer,
                       **executor_options)
+    if options.cache_dir:
+        _prune_cache(options)
     settings = {"executor": executor, "jobs": jobs, "cache": bool(options.cache_dir),
                 "cache_read": options.cache_read, "timeout": options.timeout,
                 "max_memory_gb": options.max_memory_gb}

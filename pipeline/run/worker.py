@@ -45,6 +45,7 @@ class CellOptions:
     max_memory_gb: float | None = None  # resident memory of the cell's process group
     cache_dir: str | None = None  # None: no cache at all
     cache_read: bool = True  # False (--no-cache): recompute, then replace the entries
+    cache_max_gb: float | None = None  # the cache's bound after a run; None: default_max_gb()
 
 
 def stage_folder(index: int, name: str) -> str:

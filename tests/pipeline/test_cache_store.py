@@ -187,3 +187,45 @@ def test_key_follows_every_runtime_version_and_the_host_for_host_dependent_stage
     assert key() == plain and key(True) == hosted
     monkeypatch.setattr(cpuflags, "host_fingerprint", lambda: {"cpu": "other", "flags": ["avx2"]})
     assert key(True) != hosted and key() == plain  # only a host-dependent stage's key names the host
+
+
+def test_prune_evicts_least_recently_used_entries_down_to_the_bound(tmp_path):
+    cache = StageCache(tmp_path / "cache")
+    keys = [f"{i:02x}" * 32 for i in range(4)]
+    for age, key in enumerate(keys):
+        folder = tmp_path / f"stage{age}"
+        folder.mkdir()
+        (folder / "blob.bin").write_bytes(b"x" * 10_000)
+        entry = cache.store(key, {}, folder, {"status": "passed"}, has_bundle=False)
+        os.utime(entry / ENTRY_FILE, (1_000 + age, 1_000 + age))  # keys[0] the oldest
+    assert cache.lookup(keys[0]) is not None  # a hit makes the oldest the most recent
+    one = sum(p.stat().st_size for p in cache.entry_path(keys[1]).rglob("*") if p.is_file())
+    removed, freed = cache.prune(2 * one)
+    assert (removed, freed) == (2, 2 * one)
+    assert [k for k in keys if cache.lookup(k) is not None] == [keys[0], keys[3]]
+    assert cache.prune(10 * one) == (0, 0)
+
+
+def test_a_run_holds_the_cache_to_its_bound(tmp_path, monkeypatch):
+    from pipeline.run import runner
+    from pipeline.run.worker import CellOptions
+
+    cache = StageCache(tmp_path / "cache")
+    folder = tmp_path / "stage"
+    folder.mkdir()
+    (folder / "blob.bin").write_bytes(b"x" * 100_000)
+    cache.store("ee" * 32, {}, folder, {"status": "passed"}, has_bundle=False)
+    runner.run_pipelines([], tmp_path / "run", options=CellOptions(cache_dir=str(cache.root), cache_max_gb=50e3 / 2**30))
+    assert cache.lookup("ee" * 32) is None
+    monkeypatch.setenv(cache_mod.MAX_GB_ENV, "not a number")
+    assert cache_mod.default_max_gb() == cache_mod.DEFAULT_MAX_GB
+    monkeypatch.setenv(cache_mod.MAX_GB_ENV, "2.5")
+    assert cache_mod.default_max_gb() == 2.5
+
+
+def test_run_refuses_a_non_positive_cache_bound(tmp_path, capsys):
+    from pipeline.cli import main
+
+    pipelines_file = Path(__file__).resolve().parents[2] / "pipelines.yaml"
+    assert main(["run", str(pipelines_file), "--cache-max-gb", "0", "--out", str(tmp_path / "run")]) == 2
+    assert "--cache-max-gb must be positive" in capsys.readouterr().err
