@@ -1,10 +1,11 @@
 """Our deployments against the tools a user would otherwise reach for, timed side by side in one run.
 
-    PYTHONPATH=. .venv/bin/python bench/bench_peers.py [--models a,b] [--runs 30] [--no-bert] [--no-write]
+    PYTHONPATH=. .venv/bin/python bench/bench_peers.py [--models a,b] [--rounds 12] [--no-bert] [--no-write]
 
 Vision (resnet50_v1, densenet121, squeezenet1.1, mobilenetv2_1.0, and GluonCV's SSD and YOLOv3
 MobileNet at 320x320; random weights, calibrated init, batch 1):
-every model is exported once and, in the same process, timed in interleaved rounds as
+every model is exported once and, in the same process, timed in rotating rounds of blocks
+(`benchlib.timed_blocks`: each session alone for a block of calls, the order rotating each round) as
 - ONNX Runtime fp32, OpenVINO f32 and OpenVINO's default precision;
 - OpenVINO + NNCF int8 made the way a user would (nncf.quantize on the ONNX file, in NNCF's venv);
 - ours, each made by the quantize stage's quantizer and served by our target: onnxruntime int8,
@@ -39,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.benchlib import cpu_description, load_average, write_section  # noqa: E402
+from bench.benchlib import cpu_description, load_average, paired_ratio, timed_blocks, write_section  # noqa: E402
 
 HEADING = "## Peers (bench/bench_peers.py)"
 MODELS = ("resnet50_v1", "densenet121", "squeezenet1.1", "mobilenetv2_1.0")
@@ -52,20 +53,6 @@ SHAPES = {"ssd_512_mobilenet1.0_voc": (1, 3, 320, 320), "yolo3_mobilenet1.0_voc"
 CALIBRATION_ROWS, HOLDOUT_ROWS = 32, 32
 PEERS_VENV = ROOT / ".venv-peers"
 PEERS_REQUIREMENTS = ("torch==2.13.0", "transformers", "onnx==1.18.0")
-
-
-def timed(sessions: dict, feed, runs: int, warmup: int = 3) -> dict[str, float]:
-    """p50 ms of each callable, in interleaved rounds (one call each per round)."""
-    for run in sessions.values():
-        for _ in range(warmup):
-            run(feed)
-    times = {k: [] for k in sessions}
-    for _ in range(runs):
-        for key, run in sessions.items():
-            started = time.perf_counter()
-            run(feed)
-            times[key].append((time.perf_counter() - started) * 1e3)
-    return {k: float(np.median(t)) for k, t in times.items()}
 
 
 def cosine(refs, gots) -> float:
@@ -106,7 +93,7 @@ def _ort_session(path: Path):
     return lambda feed: session.run(None, feed)
 
 
-def vision_row(name: str, runs: int, work: Path, with_tune: bool = True) -> dict:
+def vision_row(name: str, rounds: int, work: Path, with_tune: bool = True) -> dict:
     from pipeline.graph import run_bundle
     from pipeline.measure.inputs import random_feed
     from pipeline.model.bundle import TensorSpec
@@ -118,6 +105,7 @@ def vision_row(name: str, runs: int, work: Path, with_tune: bool = True) -> dict
     from pipeline.precision.settings import QuantizeParams
     from pipeline.precision.tuning import TuneSettings, tune
     from pipeline.model import quantized as quantized_records
+    from pipeline.model.bundle import sha256_file
     from pipeline.targets import TARGETS
 
     bundle = load_model(name, [TensorSpec("data", SHAPES.get(name, (1, 3, 224, 224)))])  # random weights, calibrated init
@@ -134,7 +122,10 @@ def vision_row(name: str, runs: int, work: Path, with_tune: bool = True) -> dict
                           folder, work)
         made = QUANTIZERS.get(key(precision, target))(job)
         session = TARGETS.get(target)(**quantized_records.runtime_options(made.metadata, work)).deploy(made)
+        ours_weights[target, precision] = next(folder.glob("*.bin"), None)
         return session.infer
+
+    ours_weights: dict[tuple[str, str], Path | None] = {}
 
     peer_nncf = work / f"{name}-peer-nncf.xml"
     run_nncf(fp32_onnx, calibration, peer_nncf, work / f"{name}-peer-nncf.log")
@@ -144,14 +135,20 @@ def vision_row(name: str, runs: int, work: Path, with_tune: bool = True) -> dict
                 "OV+NNCF int8, default (peer)": _ov_session(peer_nncf, None),
                 "ours openvino int8": quantized("int8", "openvino"),
                 "ours openvino int8+bf16": quantized("int8+bf16", "openvino")}
-    p50 = timed(sessions, holdout[0], runs)
+    blocks = timed_blocks(sessions, holdout[0], rounds)
+    p50 = {k: float(np.median(v)) for k, v in blocks.items()}
+    ratios = {"int8 / NNCF f32": paired_ratio(blocks["ours openvino int8"], blocks["OV+NNCF int8, f32 hint (peer)"]),
+              "int8+bf16 / NNCF default": paired_ratio(blocks["ours openvino int8+bf16"],
+                                                       blocks["OV+NNCF int8, default (peer)"])}
     refs = [run_bundle(bundle, f) for f in holdout]
     scores = {k: accuracy(bundle, refs, [sessions[k](f) for f in holdout]) for k in sessions}
-    choice = tune(bundle, settings=TuneSettings(samples=CALIBRATION_ROWS, holdout=64, runs=runs)).choice \
+    choice = tune(bundle, settings=TuneSettings(samples=CALIBRATION_ROWS, holdout=64, runs=30)).choice \
         if with_tune else None
     tuned = "–" if not with_tune else "none passed" if choice is None else \
         f"{choice.target} {choice.precision} {choice.p50_ms:.2f} ms"
-    return {"model": name, "p50": p50, "accuracy": scores, "tune": tuned}
+    same_ir = ours_weights.get(("openvino", "int8")) is not None and \
+        sha256_file(ours_weights["openvino", "int8"]) == sha256_file(peer_nncf.with_suffix(".bin"))
+    return {"model": name, "p50": p50, "ratios": ratios, "same_weights": same_ir, "accuracy": scores, "tune": tuned}
 
 
 def peers_python() -> Path:
@@ -162,7 +159,7 @@ def peers_python() -> Path:
     return python
 
 
-def bert_row(runs: int, work: Path, layers: int = 12, seq: int = 128) -> dict:
+def bert_row(rounds: int, work: Path, layers: int = 12, seq: int = 128) -> dict:
     import collections
 
     import onnx
@@ -192,11 +189,13 @@ def bert_row(runs: int, work: Path, layers: int = 12, seq: int = 128) -> dict:
     hf_session = ort.InferenceSession(str(hf_opt), options, providers=["CPUExecutionProvider"])
     hf_feed = {"input_ids": feed["data0"].astype(np.int64), "attention_mask": np.ones((1, seq), np.int64),
                "token_type_ids": feed["data1"].astype(np.int64)}
-    p50 = timed({"ours": lambda f: ours.infer(f), "hf": lambda f: hf_session.run(None, hf_feed)}, feed, runs)
+    blocks = timed_blocks({"ours": lambda f: ours.infer(f), "hf": lambda f: hf_session.run(None, hf_feed)}, feed,
+                          rounds, block=5)
+    p50 = {k: float(np.median(v)) for k, v in blocks.items()}
     verified = verify_against_mxnet(bundle, ours, [random_feed(bundle.inputs, seed=s) for s in range(3)])
     ops = collections.Counter(n.op_type for n in onnx.load(str(hf_opt)).graph.node)
     ours.close()
-    return {"p50": p50, "ours_fusions": ours.deploy_metrics, "hf_fusions": hf_fusions, "hf_attention_ops": ops["Attention"],
+    return {"p50": p50, "ratio": paired_ratio(blocks["ours"], blocks["hf"]), "ours_fusions": ours.deploy_metrics, "hf_fusions": hf_fusions, "hf_attention_ops": ops["Attention"],
             "verified": verified}
 
 
@@ -213,32 +212,40 @@ def verify_against_mxnet(bundle, session, feeds, atol: float = 1e-4, rtol: float
     return f"{verdict} against MXNet at atol {atol:g} / rtol {rtol:g} on {len(feeds)} random feeds"
 
 
-def section(rows, bert, runs, loads, argv) -> str:
+def _ratio(value) -> str:
+    middle, low, high = value
+    return f"{middle:.2f}x [{low:.2f}, {high:.2f}]"
+
+
+def section(rows, bert, rounds, loads, argv) -> str:
     measured = [r for r in rows if "failed" not in r]
     cols = list(measured[0]["p50"]) if measured else []
     lines = [f"CPU: {cpu_description()}. 1-minute load average before/after: {loads[0]} / {loads[1]}.",
-             f"Command: `python bench/bench_peers.py {' '.join(argv)}`; p50 of {runs} interleaved rounds, batch 1, "
+             f"Command: `python bench/bench_peers.py {' '.join(argv)}`; {rounds} rounds; a cell is "
+             "the median of its rounds' block medians (10 calls each, after 2 warm-up calls; each session alone, "
+             "the order rotating each round); a ratio is the median of the per-round ratios, with its 95% bootstrap "
+             "interval in brackets. Batch 1, "
              f"random weights (calibrated init); int8 calibrated on the same {CALIBRATION_ROWS} random rows; accuracy against "
              f"fp32 on MXNet over {HOLDOUT_ROWS} held-out rows, as the quantize guard judges the family: cos = worst "
              "cosine of the first output, agr = worst image's fraction of matched detections (detectors).", "",
              "Peers compiled as a user would: the NNCF IR with f32 for the ops NNCF leaves in float, and with "
              "OpenVINO's default (bf16 on this CPU). Ours through our openvino target: int8 (f32 float part) and "
              "int8+bf16 (bf16 float part); each is compared with the peer compiled the same way.", "",
-             "| model | " + " | ".join(cols) + " | int8 / NNCF f32 | int8+bf16 / NNCF default | tune's choice |",
-             "|---|" + "---|" * (len(cols) + 3)]
+             "| model | " + " | ".join(cols) + " | int8 / NNCF f32 | int8+bf16 / NNCF default | same weights as NNCF's "
+             "| tune's choice |",
+             "|---|" + "---|" * (len(cols) + 4)]
     for r in (r for r in rows if "failed" not in r):
         p50 = r["p50"]
-        plain = p50["ours openvino int8"] / p50["OV+NNCF int8, f32 hint (peer)"]
-        mixed = p50["ours openvino int8+bf16"] / p50["OV+NNCF int8, default (peer)"]
+        plain, mixed = _ratio(r["ratios"]["int8 / NNCF f32"]), _ratio(r["ratios"]["int8+bf16 / NNCF default"])
         lines.append(f"| {r['model']} | " + " | ".join(f"{p50[c]:.2f} ({r['accuracy'][c][0]} {r['accuracy'][c][1]:.4f})"
                                                    for c in cols)
-                     + f" | {plain:.2f}x | {mixed:.2f}x | {r['tune']} |")
+                     + f" | {plain} | {mixed} | {'yes' if r['same_weights'] else 'no'} | {r['tune']} |")
     lines += [f"Not measured: {r['model']}: {r['failed']}" for r in rows if "failed" in r]
     if bert:
-        ratio = bert["p50"]["ours"] / bert["p50"]["hf"]
+        ratio = _ratio(bert["ratio"])
         lines += ["", "BERT-base, seq 128, batch 1, ONNX Runtime:", "",
                   "| ours (GluonNLP, deploy onnxruntime) | Hugging Face + torch.onnx + ORT optimizer | ours / HF |",
-                  "|---|---|---|", f"| {bert['p50']['ours']:.2f} ms | {bert['p50']['hf']:.2f} ms | {ratio:.2f}x |", "",
+                  "|---|---|---|", f"| {bert['p50']['ours']:.2f} ms | {bert['p50']['hf']:.2f} ms | {ratio} |", "",
                   f"Fusions, ours: {json.dumps(bert['ours_fusions'])}; Hugging Face: {json.dumps(bert['hf_fusions'])}.",
                   f"Ours verified: {bert['verified']}."]
     return "\n".join(lines)
@@ -261,7 +268,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS + GLUONCV_MODELS))
     parser.add_argument("--tune-all", action="store_true", help="run pipeline tune on the GluonCV models too")
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=12,
+                        help="rounds of timed blocks (10 calls per session each; 5 for BERT)")
     parser.add_argument("--no-bert", action="store_true")
     parser.add_argument("--bert-layers", type=int, default=12)
     parser.add_argument("--no-write", action="store_true")
@@ -271,10 +279,10 @@ def main(argv=None) -> int:
         rows = []
         for name in [m for m in args.models.split(",") if m]:
             print(f"{name} ...", file=sys.stderr, flush=True)
-            rows.append(_in_child(vision_row, name, args.runs, Path(tmp), args.tune_all or name in MODELS))
-        bert = None if args.no_bert else bert_row(args.runs, Path(tmp), layers=args.bert_layers)
+            rows.append(_in_child(vision_row, name, args.rounds, Path(tmp), args.tune_all or name in MODELS))
+        bert = None if args.no_bert else bert_row(args.rounds, Path(tmp), layers=args.bert_layers)
     loads.append(load_average())
-    text = section(rows, bert, args.runs, loads, argv)
+    text = section(rows, bert, args.rounds, loads, argv)
     print(text)
     if not args.no_write:
         write_section(HEADING, text)

@@ -48,3 +48,43 @@ def write_section(heading: str, body: str, path: Path = BENCHMARKS) -> Path:
         text = text.rstrip("\n") + "\n\n" + section
     atomic.write_text(path, text)
     return path
+
+
+def timed_blocks(sessions: dict, feed, rounds: int, block: int = 10, warmup: int = 2) -> dict[str, list[float]]:
+    """{name: [one block's median ms per round]}: each session runs alone, a block at a time.
+
+    Interleaving single calls (A B C A B C ...) lets one session's worker threads, still spinning
+    after its call, steal the 2 cores from the next: on this machine identical OpenVINO IRs then
+    differed by 0.6x to 1.4x. Here each round runs every session's block back to back after a
+    short warm-up, and the order rotates each round (and reverses on odd rounds), so drift of the
+    machine falls on every session alike and per-round ratios pair sessions measured together.
+    """
+    import time
+
+    import numpy as np
+
+    names = list(sessions)
+    medians: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for name in order[::-1] if r % 2 else order:
+            run = sessions[name]
+            for _ in range(warmup):
+                run(feed)
+            times = []
+            for _ in range(block):
+                started = time.perf_counter()
+                run(feed)
+                times.append((time.perf_counter() - started) * 1e3)
+            medians[name].append(float(np.median(times)))
+    return medians
+
+
+def paired_ratio(ours: list[float], peer: list[float], resamples: int = 2000) -> tuple[float, float, float]:
+    """(median, low, high) of ours/peer over rounds, with a 95% bootstrap interval of the median."""
+    import numpy as np
+
+    ratios = np.asarray(ours) / np.asarray(peer)
+    picks = np.random.default_rng(0).integers(0, len(ratios), size=(resamples, len(ratios)))
+    boot = np.median(ratios[picks], axis=1)
+    return float(np.median(ratios)), float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))
