@@ -3,8 +3,9 @@
 A re-run (or a run resumed after kill -9) restores every stage whose key it has already
 seen instead of recomputing it. The key (`stage_key`) is the sha256 of a JSON document of:
 
-- the stage name, its params (`pipeline.core.paramspec.to_plain`), `pipeline.__version__` and the
-  installed version of every runtime a stage may touch (MXNet, ONNX, ONNX Runtime, OpenVINO:
+- the stage name, its params (`pipeline.core.paramspec.to_plain`), `pipeline.__version__`, the
+  sha256 of the tool's own source (`tool_digest`: the version string never changed while the code
+  did, so a stage computed by older code was replayed), and the installed version of every runtime a stage may touch (MXNet, ONNX, ONNX Runtime, OpenVINO:
   a newer ONNX Runtime may fold, fuse or refuse differently, so its results are not the old one's);
 - for a host-dependent stage (`Stage.host_dependent`: a measured latency, a bf16 or int8 choice,
   `target: auto`, tune), the host CPU's model and the flags that decide reduced-precision and
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import importlib.util
 import json
@@ -98,6 +100,26 @@ def _mxnet_version() -> str:
         return importlib_metadata.version("mxnet")
     except importlib_metadata.PackageNotFoundError:
         return ""
+
+
+@functools.lru_cache(maxsize=None)
+def tool_digest(roots: tuple[Path, ...] | None = None) -> str:
+    """sha256 of every .py file of the engine and the stages (their paths and bytes).
+
+    Any edit of the tool's code is a new key: cheap (a few ms once per process) and never
+    wrong, where a hand-bumped version was forgotten. Plugin stages are not hashed (their
+    module is the user's: bump a param to force a recomputation).
+    """
+    if roots is None:  # the stages package is located, not imported: the engine never imports it here
+        found = importlib.util.find_spec("stages")
+        stage_root = [Path(found.origin).parent] if found is not None and found.origin else []
+        roots = (Path(pipeline.__file__).parent, *stage_root)
+    digest = hashlib.sha256()
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            digest.update(f"{root.name}/{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def runtime_versions() -> dict[str, str]:
@@ -177,6 +199,7 @@ def stage_key(*, stage: str, kind: str, params, input_bundle_dir: Path | None, i
     material = {
         "layout": LAYOUT,
         "tool": pipeline.__version__,
+        "tool_source": tool_digest(),
         "mxnet": _mxnet_version(),
         "runtimes": runtime_versions(),
         "host": cpuflags.host_fingerprint() if host_dependent else None,

@@ -229,3 +229,15 @@ def test_run_refuses_a_non_positive_cache_bound(tmp_path, capsys):
     pipelines_file = Path(__file__).resolve().parents[2] / "pipelines.yaml"
     assert main(["run", str(pipelines_file), "--cache-max-gb", "0", "--out", str(tmp_path / "run")]) == 2
     assert "--cache-max-gb must be positive" in capsys.readouterr().err
+
+
+def test_the_key_follows_the_tools_own_source(tmp_path, monkeypatch):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    before = cache_mod.tool_digest((tmp_path / "pkg",))
+    (tmp_path / "pkg" / "a.py").write_text("x = 2\n")
+    assert cache_mod.tool_digest.__wrapped__((tmp_path / "pkg",)) != before
+    assert len(cache_mod.tool_digest()) == 64
+    key = _key(tmp_path, P())
+    monkeypatch.setattr(cache_mod, "tool_digest", lambda: "edited")
+    assert _key(tmp_path, P()) != key
