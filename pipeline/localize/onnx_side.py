@@ -4,8 +4,8 @@ Each run serializes the model with the tapped tensors appended to `graph.output`
 removed again right after, so no second copy of the weights is kept) and opens a fresh session
 on it. A tapped tensor must be materialized, so the runtime cannot fuse across it: tapping a
 Conv's output stops ONNX Runtime from folding the next BatchNormalization into it, and OpenVINO
-keeps that tensor in f32 (docs/localize.md). That is why a finding is confirmed on the untapped
-model: the model outputs of every tapped run are compared with the untapped run's.
+keeps that tensor in f32 (docs/localize.md). That is why a finding is confirmed without taps:
+the node's own subgraph is run alone (`run_subgraph`, pipeline/localize/confirm.py).
 Aliases: `onnx:TENSOR` for every tensor, plus `mx:NODE:INDEX` where our exporter recorded
 which MXNet output the tensor carries (`metadata_props["mxdeploy.node_map"]`).
 """
@@ -76,6 +76,17 @@ class OnnxSide(Side):
         values = run_onnx_bytes(data, self.target, _runtime_feed(self.model, feed), wanted, precision=self.precision)
         outs = dict(zip(wanted, values))
         return [outs[n] for n in names], {t: outs[t] for t in taps}
+
+    def run_subgraph(self, out_id: str, cut: dict[str, str], feed: dict[str, np.ndarray]) -> np.ndarray:
+        """`out_id` computed alone from `cut` ({tensor: input name}), on this side's runtime and precision.
+
+        The cut model's only output is `out_id`, so the runtime fuses inside the node's computation
+        as freely as in the untapped model (a Conv's BatchNormalization, OpenVINO's bf16 kernels)."""
+        from pipeline.localize.repro import onnx_subgraph
+
+        model, _ = onnx_subgraph(self.model, out_id, cut, feed)
+        return run_onnx_bytes(model.SerializeToString(), self.target, _runtime_feed(model, feed), [out_id],
+                              precision=self.precision)[0]
 
 
 def _runtime_feed(model, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
