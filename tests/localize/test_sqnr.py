@@ -9,6 +9,7 @@ so no MXNet Convolution is compared with a Conv that now also holds its BatchNor
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -126,3 +127,15 @@ def test_a_rewritten_node_drops_out_of_the_map():
     assert valid_node_map(_model(changed_op, entry)) == []
     assert valid_node_map(_model(changed_inputs, entry)) == []
     onnx.checker.check_model(_model(changed_inputs, entry))
+
+
+def test_own_sqnr_reads_the_drop_as_added_noise_power():
+    """A first layer behind exact inputs adds all its noise; a node that keeps or improves its input's
+    SQNR adds none; 20 dB behind a 45 dB input is nearly all its own (what makes a bad layer stand
+    out, where a plain dB drop would always name the first layer)."""
+    from pipeline.localize.search import SQNR_CAP_DB, own_sqnr_db
+
+    assert own_sqnr_db(50.0, SQNR_CAP_DB) == pytest.approx(50.0)
+    assert own_sqnr_db(46.0, 45.0) == SQNR_CAP_DB
+    assert own_sqnr_db(20.0, 45.0) == pytest.approx(-10 * math.log10(10 ** -2 - 10 ** -4.5))
+    assert own_sqnr_db(42.0, 45.0) == pytest.approx(-10 * math.log10(10 ** -4.2 - 10 ** -4.5))
