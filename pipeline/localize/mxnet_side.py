@@ -138,7 +138,7 @@ class MXNetSide(Side):
         args = {n: params[n] for n in sym.list_arguments() if n in params}
         for name in sym.list_arguments():
             if name in feed:
-                array = mx.nd.array(feed[name], dtype=np.float32 if feed[name].dtype == np.float64 else feed[name].dtype)
+                array = mx.nd.array(feed[name], dtype=feed[name].dtype)
                 args[name] = array.astype(var_dtype[name]) if var_dtype.get(name) is not None else array
         aux = {n: params[n] for n in sym.list_auxiliary_states() if n in params}
         with runtime_call("mxnet", "the node's subgraph", code=RUNTIME_FAILED, error=LocalizeError,
