@@ -263,7 +263,7 @@ def _mismatch(result: CompareResult, params: VerifyParams, bundle: ModelBundle, 
     if finding:
         node = finding["node"]
         err = finding["max_abs_err"]
-        what = "largest SQNR drop" if located.get("mode") == "sqnr" else "first divergent node"
+        what = "most noise added" if located.get("mode") == "sqnr" else "first divergent node"
         message += (f"; {what}: {finding['node']} ({finding['op']}), deployed as {finding['other_node']} "
                     f"({finding['other_op']}), max abs error {'n/a' if err is None else format(err, '.4g')} "
                     f"(localize.json)")

@@ -3,13 +3,15 @@
 `localize` is what `pipeline compare --localize` and verify's `localize: auto` call; it returns
 plain JSON-able data (the `localize.json` format, docs/localize.md) plus the searcher, which the
 repro writer reuses. Quantized sides (metadata "quantized", pipeline/model/quantized.py) switch
-to the SQNR scan.
+to the SQNR scan. A finding is then confirmed by running its node alone, untapped
+(pipeline/localize/confirm.py).
 """
 from __future__ import annotations
 
 import math
 
 from pipeline.localize import errors
+from pipeline.localize.confirm import confirm
 from pipeline.localize.errors import LocalizeError
 from pipeline.localize.matching import match
 from pipeline.localize.search import Searcher
@@ -56,14 +58,15 @@ def localize(a, b, feed, *, atol: float, rtol: float, max_taps: int = DEFAULT_MA
            "measured": len(state.measured), "first_divergent": None}
     if state.finding is not None:
         finding = _describe(searcher, state.finding)
-        finding["confirmed"] = not state.taps_changed_outputs
+        finding.update(confirm(searcher, state.finding, sqnr_mode=sqnr))
         out["first_divergent"] = finding
     else:
         out["note"] = ("no matched node differs beyond tolerance: the difference arises in unmatched nodes after "
                        "the last matched one" if not sqnr else "no SQNR could be measured")
     if sqnr:
-        out["sqnr"] = [{"node": m.pair.a.label, "op": m.pair.a.op, "other_node": m.pair.b.label,
-                        "sqnr_db": _num(m.sqnr_db), "drop_db": _num(searcher.drop(i))}
+        out["sqnr"] = [{"node": m.pair.a.label, "op": m.pair.a.op, "tensor": m.pair.a.id,
+                        "other_node": m.pair.b.label, "other_tensor": m.pair.b.id, "sqnr_db": _num(m.sqnr_db),
+                        "drop_db": _num(searcher.drop(i)), "own_sqnr_db": _num(searcher.own_sqnr(i))}
                        for i, m in sorted(state.measured.items())]
     out["taps_changed_outputs"] = state.taps_changed_outputs
     return out, searcher
@@ -76,13 +79,21 @@ def finding_lines(data: dict) -> list[str]:
            f"{data['unmatched']['a']} + {data['unmatched']['b']} unmatched"
     if f is None:
         return [head, data.get("note", "")]
-    what = "largest SQNR drop" if data["mode"] == "sqnr" else "first divergent node"
+    what = "most noise added" if data["mode"] == "sqnr" else "first divergent node"
     inputs = "; ".join(f"{i['node']} max abs {_g(i['max_abs_err'])} cos {_g(i['cosine'])}" for i in f["inputs"]) \
         or "graph inputs only"
     sqnr = f" SQNR {_g(f['sqnr_db'])} dB" if data["mode"] == "sqnr" else ""
     return [head, f"{what}: {f['node']} ({f['op']}) ~ {f['other_node']} ({f['other_op']}): max abs err "
                   f"{_g(f['max_abs_err'])}, max rel err {_g(f['max_rel_err'])}, cosine {_g(f['cosine'])}{sqnr}; "
-                  f"inputs: {inputs}" + ("" if f["confirmed"] else " (taps changed the model outputs: unconfirmed)")]
+                  f"inputs: {inputs}; {_confirmation(f)}"]
+
+
+def _confirmation(finding: dict) -> str:
+    c = finding.get("confirmation") or {}
+    if finding.get("confirmed") is None:
+        return f"not confirmed ({c.get('reason', 'no check ran')})"
+    alone = f"alone, untapped: max abs err {_g(c.get('max_abs_err'))}, SQNR {_g(c.get('sqnr_db'))} dB"
+    return ("confirmed " if finding["confirmed"] else "NOT reproduced ") + alone
 
 
 def _g(value) -> str:

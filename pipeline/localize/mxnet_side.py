@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 
 from pipeline.localize.tapnode import Side, TapNode
+from pipeline.model import bf16
 from pipeline.targets.cpu import unfused_binds
 
 _MULTI = re.compile(r"^(.*)_output(\d+)$")
@@ -115,9 +117,46 @@ class MXNetSide(Side):
                                "another target"), unfused_binds(bool(taps)):
             exe = group.bind(ctx=mx.cpu(), args=args, aux_states=aux, grad_req="null")
             exe.forward(is_train=False)
-        values = [o.asnumpy() for o in exe.outputs]
+        values = [bf16.to_numpy(o) for o in exe.outputs]  # a bf16 tensor is widened, not read as its raw bits
         del exe
         return values[: len(heads)], dict(zip(taps, values[len(heads):]))
+
+    def run_subgraph(self, out_id: str, cut: dict[str, str], feed: dict[str, np.ndarray]) -> np.ndarray:
+        """`out_id` computed alone from `cut` ({tap id: variable}) fed from `feed`, bound as deployed.
+
+        No tensor is tapped, so the bind fuses as the untapped model's does (MXNet's default oneDNN
+        subgraph backend on cpu). A cut tensor is fed in the dtype the graph computes it in (bf16
+        inside an AMP graph), so the node sees what it sees in the full model."""
+        import mxnet as mx
+
+        from pipeline.core.runtime_errors import runtime_call
+        from pipeline.localize.errors import RUNTIME_FAILED, LocalizeError
+
+        sym, params = subgraph_symbol(self, out_id, cut)
+        dtypes = self._tensor_dtypes()
+        var_dtype = {var: dtypes.get(tid) for tid, var in cut.items()}
+        args = {n: params[n] for n in sym.list_arguments() if n in params}
+        for name in sym.list_arguments():
+            if name in feed:
+                array = mx.nd.array(feed[name], dtype=feed[name].dtype)
+                args[name] = array.astype(var_dtype[name]) if var_dtype.get(name) is not None else array
+        aux = {n: params[n] for n in sym.list_auxiliary_states() if n in params}
+        with runtime_call("mxnet", "the node's subgraph", code=RUNTIME_FAILED, error=LocalizeError,
+                          where=self.describe(), hint="the finding stays unconfirmed; compare without --localize"):
+            exe = sym.bind(ctx=mx.cpu(), args=args, aux_states=aux, grad_req="null")
+            exe.forward(is_train=False)
+            return bf16.to_numpy(exe.outputs[0])
+
+    def _tensor_dtypes(self) -> dict[str, object]:
+        """{internal output name: the dtype MXNet infers for it} (bf16 tensors of an AMP graph)."""
+        import mxnet as mx
+
+        given = {s.name: np.dtype(s.dtype) for s in self.inputs if s.name in self._internals.list_inputs()}
+        try:  # the params' types come from the graph's own __dtype__ attributes
+            _, out_types, _ = self._internals.infer_type_partial(**given)
+        except mx.base.MXNetError:  # untypeable: the cut is fed as given; a mismatch fails the bind (LOC006)
+            return {}
+        return dict(zip(self._internals.list_outputs(), out_types))
 
 
 def subgraph_symbol(side: MXNetSide, out_id: str, boundary: dict[str, str]):

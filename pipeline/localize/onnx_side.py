@@ -4,8 +4,8 @@ Each run serializes the model with the tapped tensors appended to `graph.output`
 removed again right after, so no second copy of the weights is kept) and opens a fresh session
 on it. A tapped tensor must be materialized, so the runtime cannot fuse across it: tapping a
 Conv's output stops ONNX Runtime from folding the next BatchNormalization into it, and OpenVINO
-keeps that tensor in f32 (docs/localize.md). That is why a finding is confirmed on the untapped
-model: the model outputs of every tapped run are compared with the untapped run's.
+keeps that tensor in f32 (docs/localize.md). That is why a finding is confirmed without taps:
+the node's own subgraph is run alone (`run_subgraph`, pipeline/localize/confirm.py).
 Aliases: `onnx:TENSOR` for every tensor, plus `mx:NODE:INDEX` where our exporter recorded
 which MXNet output the tensor carries (`metadata_props["mxdeploy.node_map"]`).
 """
@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.localize import errors
+from pipeline.localize.errors import LocalizeError
 from pipeline.localize.tapnode import Side, TapNode
 
 RUNTIMES = ("onnxruntime", "openvino")
@@ -77,6 +79,15 @@ class OnnxSide(Side):
         outs = dict(zip(wanted, values))
         return [outs[n] for n in names], {t: outs[t] for t in taps}
 
+    def run_subgraph(self, out_id: str, cut: dict[str, str], feed: dict[str, np.ndarray]) -> np.ndarray:
+        """`out_id` computed alone from `cut` ({tensor: input name}), on this side's runtime and precision.
+
+        The cut model's only output is `out_id`, so the runtime fuses inside the node's computation
+        as freely as in the untapped model (a Conv's BatchNormalization, OpenVINO's bf16 kernels)."""
+        model, _ = onnx_subgraph(self.model, out_id, cut, feed)
+        return run_onnx_bytes(model.SerializeToString(), self.target, _runtime_feed(model, feed), [out_id],
+                              precision=self.precision)[0]
+
 
 def _runtime_feed(model, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The feed in the dtypes the model declares (MXNet casts on copy; the runtimes do not)."""
@@ -134,3 +145,46 @@ def _run_onnx_bytes(data: bytes, runtime: str, feed, outputs, precision: str) ->
         return [by_name[n] for n in outputs]
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+def onnx_subgraph(model, out_id: str, cut: dict[str, str], feed: dict):
+    """The nodes computing `out_id` back to the `cut` tensors (renamed), initializers or model inputs."""
+    from onnx import helper
+
+    graph = model.graph
+    producer = {t: n for n in graph.node for t in n.output}
+    initializers = {t.name: t for t in graph.initializer}
+    model_inputs = {vi.name: vi for vi in graph.input if vi.name not in initializers}
+    keep, used_init, reads, stack = set(), set(), [], [out_id]
+    while stack:
+        tensor = stack.pop()
+        if tensor in cut or not tensor:
+            continue
+        if tensor in initializers:
+            used_init.add(tensor)
+        elif tensor in model_inputs:
+            if tensor not in reads:
+                reads.append(tensor)
+        elif tensor in producer and id(producer[tensor]) not in keep:
+            keep.add(id(producer[tensor]))
+            stack.extend(producer[tensor].input)
+            for attr in producer[tensor].attribute:
+                if attr.g.node or attr.graphs:
+                    raise LocalizeError(f"node '{producer[tensor].name}' holds a subgraph; the repro cannot cut it",
+                                        code=errors.BAD_REPRO, where=out_id, hint="report the whole model instead")
+    nodes = []
+    for node in graph.node:
+        if id(node) in keep:
+            copy = type(node)()
+            copy.CopyFrom(node)
+            copy.input[:] = [cut.get(t, t) for t in node.input]
+            nodes.append(copy)
+    used_cut = sorted({cut[t] for n in graph.node if id(n) in keep for t in n.input if t in cut})
+    inputs = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(feed[name].dtype),
+                                            list(feed[name].shape)) for name in used_cut]
+    inputs += [model_inputs[name] for name in reads]
+    sub = helper.make_graph(nodes, "mxdeploy_repro", inputs, [helper.make_empty_tensor_value_info(out_id)],
+                            [initializers[n] for n in sorted(used_init)])
+    out = helper.make_model(sub, opset_imports=list(model.opset_import), producer_name="mxdeploy-localize")
+    out.ir_version = model.ir_version
+    return out, reads

@@ -6,7 +6,8 @@ model input the cut still reads), and the finding's tensor is the only output. A
 written as `a.onnx`/`b.onnx`; an MXNet side as a checkpoint (`a-symbol.json`, `a-0000.params`)
 and, when our exporter can translate it, also as `a.onnx`. `repro.json` says which file runs on
 which runtime and what difference was measured, so an upstream bug report needs nothing else;
-`replay(DIR)` re-runs it (the test that the repro reproduces the finding).
+`replay(DIR)` re-runs it (the test that the repro reproduces the finding). The ONNX cut itself is
+`onnx_side.onnx_subgraph`, which confirmation runs too.
 """
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core import atomic
-from pipeline.localize import errors
-from pipeline.localize.errors import LocalizeError
 from pipeline.measure.compare import CompareResult, compare
 
 REPRO_FILE = "repro.json"
@@ -51,6 +50,8 @@ def save_repro(folder: Path, searcher, data: dict) -> Path:
 def _write_side(folder: Path, tag: str, side, out_id: str, cut: dict, feed: dict, value) -> tuple[dict, list[str]]:
     base = {"model": side.spec, "runtime": side.target, "output_shape": list(np.shape(value))}
     if side.kind == "onnx":
+        from pipeline.localize.onnx_side import onnx_subgraph
+
         model, reads = onnx_subgraph(side.model, out_id, cut, feed)
         atomic.write_bytes(folder / f"{tag}.onnx", model.SerializeToString())
         return {**base, "format": "onnx", "file": f"{tag}.onnx"}, reads
@@ -83,49 +84,6 @@ def _export_mxnet_subgraph(dest: Path, sym, params, cut, feed, side) -> str | No
     except MxdeployError:
         return None
     return dest.name
-
-
-def onnx_subgraph(model, out_id: str, cut: dict[str, str], feed: dict):
-    """The nodes computing `out_id` back to the `cut` tensors (renamed), initializers or model inputs."""
-    from onnx import helper
-
-    graph = model.graph
-    producer = {t: n for n in graph.node for t in n.output}
-    initializers = {t.name: t for t in graph.initializer}
-    model_inputs = {vi.name: vi for vi in graph.input if vi.name not in initializers}
-    keep, used_init, reads, stack = set(), set(), [], [out_id]
-    while stack:
-        tensor = stack.pop()
-        if tensor in cut or not tensor:
-            continue
-        if tensor in initializers:
-            used_init.add(tensor)
-        elif tensor in model_inputs:
-            if tensor not in reads:
-                reads.append(tensor)
-        elif tensor in producer and id(producer[tensor]) not in keep:
-            keep.add(id(producer[tensor]))
-            stack.extend(producer[tensor].input)
-            for attr in producer[tensor].attribute:
-                if attr.g.node or attr.graphs:
-                    raise LocalizeError(f"node '{producer[tensor].name}' holds a subgraph; the repro cannot cut it",
-                                        code=errors.BAD_REPRO, where=out_id, hint="report the whole model instead")
-    nodes = []
-    for node in graph.node:
-        if id(node) in keep:
-            copy = type(node)()
-            copy.CopyFrom(node)
-            copy.input[:] = [cut.get(t, t) for t in node.input]
-            nodes.append(copy)
-    used_cut = sorted({cut[t] for n in graph.node if id(n) in keep for t in n.input if t in cut})
-    inputs = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(feed[name].dtype),
-                                            list(feed[name].shape)) for name in used_cut]
-    inputs += [model_inputs[name] for name in reads]
-    sub = helper.make_graph(nodes, "mxdeploy_repro", inputs, [helper.make_empty_tensor_value_info(out_id)],
-                            [initializers[n] for n in sorted(used_init)])
-    out = helper.make_model(sub, opset_imports=list(model.opset_import), producer_name="mxdeploy-localize")
-    out.ir_version = model.ir_version
-    return out, reads
 
 
 def replay(folder: Path) -> CompareResult:

@@ -9,8 +9,9 @@ against its matched inputs; if one of them differs, the search continues below i
 finding always has inputs that agree: the first divergent node.
 
 Quantized models differ everywhere by design, so for them every pair is measured (in chunks of
-`max_taps`, still memory-bounded) and the finding is the node whose SQNR drops most below the
-SQNR of its inputs.
+`max_taps`, still memory-bounded) and the finding is the node that adds the most noise of its
+own: its SQNR drop below its inputs, read as noise powers (`own_sqnr_db`). A plain difference of
+dB would always name the first quantized layer, whose graph inputs are exact (an infinite drop).
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def sqnr_db(ref: np.ndarray, got: np.ndarray) -> float:
     return float(min(SQNR_CAP_DB, 10.0 * np.log10(signal / noise)))
 
 
-def _fit(ref: np.ndarray, got: np.ndarray) -> np.ndarray:
+def fit_shape(ref: np.ndarray, got: np.ndarray) -> np.ndarray:
     """MXNet has no rank-0 tensors (a scalar is (1,)): same size, same layout, compare as ref's shape."""
     return got.reshape(ref.shape) if got.shape != ref.shape and got.size == ref.size else got
 
@@ -80,7 +81,7 @@ class Searcher:
                 if not compare(base, side_outs, atol=self.atol, rtol=self.rtol).passed:
                     self.state.taps_changed_outputs = True
             for pair in chunk:
-                ref, got = taps_a[pair.a.id], _fit(taps_a[pair.a.id], taps_b[pair.b.id])
+                ref, got = taps_a[pair.a.id], fit_shape(taps_a[pair.a.id], taps_b[pair.b.id])
                 result = compare([ref], [got], atol=self.atol, rtol=self.rtol, top_k=1)
                 self.state.measured[pair.index] = Measured(pair, result, sqnr_db(ref, got))
 
@@ -116,13 +117,33 @@ class Searcher:
 
     def sqnr_scan(self) -> Search:
         self.measure(range(len(self.pairs)))
-        drops = {i: self.drop(i) for i in self.state.measured}
-        finite = {i: d for i, d in drops.items() if np.isfinite(d)}
-        self.state.finding = max(finite, key=lambda i: (finite[i], -i)) if finite else None
+        own = {i: self.own_sqnr(i) for i in self.state.measured}
+        finite = {i: d for i, d in own.items() if np.isfinite(d)}
+        self.state.finding = min(finite, key=lambda i: (finite[i], i)) if finite else None
         return self.state
 
-    def drop(self, index: int) -> float:
-        """How many dB of SQNR this node loses below its worst input (graph inputs are exact)."""
+    def input_sqnr(self, index: int) -> float:
+        """The SQNR of the node's worst matched input (graph inputs are exact: the cap)."""
         m = self.state.measured[index]
-        inputs = [self.state.measured[i].sqnr_db for i in m.pair.inputs if i in self.state.measured]
-        return min(inputs, default=SQNR_CAP_DB) - m.sqnr_db
+        return min((self.state.measured[i].sqnr_db for i in m.pair.inputs if i in self.state.measured),
+                   default=SQNR_CAP_DB)
+
+    def drop(self, index: int) -> float:
+        """How many dB of SQNR this node loses below its worst input."""
+        return self.input_sqnr(index) - self.state.measured[index].sqnr_db
+
+    def own_sqnr(self, index: int) -> float:
+        """The SQNR of the noise this node adds itself (see `own_sqnr_db`)."""
+        return own_sqnr_db(self.state.measured[index].sqnr_db, self.input_sqnr(index))
+
+
+def own_sqnr_db(out_db: float, in_db: float) -> float:
+    """Signal over the noise a node adds, if noise powers add: out noise = propagated input noise + own.
+
+    Relative to the signal, noise power is 10^(-SQNR/10); a node that keeps its input's SQNR adds
+    nothing (the cap), one at 20 dB behind a 45 dB input adds ~20 dB of its own, and a first layer
+    behind exact inputs adds all of its noise (its own SQNR is its SQNR)."""
+    if not (np.isfinite(out_db) and np.isfinite(in_db)):
+        return float("nan")
+    added = 10.0 ** (-out_db / 10.0) - (0.0 if in_db >= SQNR_CAP_DB else 10.0 ** (-in_db / 10.0))
+    return SQNR_CAP_DB if added <= 0 else float(min(SQNR_CAP_DB, -10.0 * np.log10(added)))

@@ -47,5 +47,14 @@ class Side:
     def _run(self, feed, taps):
         raise NotImplementedError
 
+    def run_subgraph(self, out_id: str, cut: dict[str, str], feed: dict[str, np.ndarray]) -> np.ndarray:
+        """Tensor `out_id` computed alone, untapped, with the `cut` tensors ({id: input name}) fed from `feed`.
+
+        Confirmation (pipeline/localize/confirm.py) calls it; a side that cannot cut its graph says so."""
+        from pipeline.localize.errors import UNTAPPABLE, LocalizeError
+
+        raise LocalizeError(f"{self.describe()} cannot run one node on its own", code=UNTAPPABLE, where=self.describe(),
+                            hint="the finding stays unconfirmed")
+
     def close(self) -> None:
         pass

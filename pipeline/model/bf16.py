@@ -37,7 +37,11 @@ def to_numpy(value) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value
     if is_bf16(value):
-        return value.astype("float32").asnumpy()
+        # widened in numpy, not by NDArray.astype: an output oneDNN left in a blocked layout fails
+        # that cast ("size of NDArray doesn't match the requested MKLDNN memory desc"), while
+        # asnumpy reorders it first; the bits are a float32's upper half
+        bits = np.ascontiguousarray(value.asnumpy()).view(np.uint16)
+        return (bits.astype(np.uint32) << 16).view(np.float32)
     return value.asnumpy()
 
 

@@ -19,7 +19,9 @@ def test_localize_names_the_corrupted_conv_and_the_repro_reproduces_it(resnet, r
     found = report["first_divergent"]
     assert found["node"] == resnet["mx_node"] and found["op"] == "Convolution"
     assert found["other_tensor"] == resnet["conv"] and found["other_op"] == "Conv"
-    assert found["max_abs_err"] > 1e-2 and found["confirmed"]
+    assert found["max_abs_err"] > 1e-2 and found["confirmed"] is True
+    check = found["confirmation"]  # the Conv run alone, untapped, on both runtimes: the same difference
+    assert check["status"] == "reproduced" and check["max_abs_err"] == pytest.approx(found["max_abs_err"], rel=0.05)
     assert found["inputs"] and all(i["max_abs_err"] < 1e-4 for i in found["inputs"])
     loc = report["localize"]
     assert loc["runs"] <= 8 and loc["matched"] > 60  # bounded: far fewer runs than nodes

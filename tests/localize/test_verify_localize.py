@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 WEIGHT = "resnetv10_stage2_conv1_weight"
 PIPELINES = f"""version: 1
@@ -41,15 +43,20 @@ def _verify(report: dict) -> dict:
     return next(s for s in report["pipelines"][0]["stages"] if s["name"] == "verify")
 
 
-def test_a_failed_verify_names_the_corrupted_conv(tmp_path):
-    report, out = _run(tmp_path, "onnxruntime", "auto")
+@pytest.mark.parametrize("target,other_op", [("onnxruntime", "Conv"), ("openvino", "Conv"), ("cpu", "Convolution")])
+def test_a_failed_verify_names_the_corrupted_conv(tmp_path, target, other_op):
+    report, out = _run(tmp_path, target, "auto")
     verify = _verify(report)
     ver101 = next(d for d in verify["diagnostics"] if d["code"] == "VER101")
     conv = WEIGHT[: -len("_weight")] + "_fwd"
     assert ver101["node"] == conv and f"first divergent node: {conv}" in ver101["message"]
-    located = json.loads(next(out.rglob("localize.json")).read_text())
-    assert located["status"] == "localized" and located["first_divergent"]["node"] == conv
-    assert located["first_divergent"]["other_op"] == "Conv"
+    verify_json = out / verify["artifacts"]["verify"]
+    assert verify_json.is_file()
+    assert out / verify["artifacts"]["localize"] == verify_json.parent / "localize.json"  # beside verify.json
+    located = json.loads((verify_json.parent / "localize.json").read_text())
+    assert located["status"] == "localized" and located["b"].endswith(f"@{target}")
+    assert located["first_divergent"]["node"] == conv and located["first_divergent"]["other_op"] == other_op
+    assert located["first_divergent"]["confirmed"] is True
     assert f"first divergent node: `{conv}`" in (out / "report.md").read_text()
     assert f"first divergent node: <code>{conv}</code>" in (out / "report.html").read_text()
 
