@@ -3,12 +3,15 @@
 A migrated Elastic Inference script may still carry what its `bind`/`Module` call had
 (`for_training`, `grad_req`, a list of contexts, `group2ctxs`, an optimizer). On the
 accelerator each of those was a run-time traceback; here each is refused before anything is
-bound, with the guide's message where it had one. The check stage reports the same findings
-earlier, as diagnostics; this stage is the guard that holds even without it.
+bound, with the guide's message where it had one (pipeline/accelerator/errors.py). The check
+stage reports the same findings earlier, as diagnostics (EI2xx, EI3xx), and reads context
+strings with the same reader (pipeline/targets/contexts.py); this stage is the guard that holds
+even without it. It is stricter than check in one respect: several contexts or group2ctxs are
+refused on every target (inference is served on one device), where check only flags them for
+an accelerator.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -16,12 +19,14 @@ from typing import Annotated, Callable, Literal, Optional
 
 import numpy as np
 
+from pipeline.accelerator.errors import MAX_ONE_DEVICE, TRAINING_MESSAGE
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.errors import StageError
 from pipeline.core.paramspec import OneOf, ParamIssue, param
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets import TARGETS, target_names
 from pipeline.targets.build import open_target
+from pipeline.targets.contexts import device_type, parse_context
 from pipeline.targets.onnx_base import ExportedOnnxTarget
 from stages import deploy_auto
 from stages.deploy_auto import AUTO
@@ -30,8 +35,6 @@ def deploy_target_names() -> list[str]:
     """Every registered target, and `auto` (stages/deploy_auto.py)."""
     return [*target_names(), AUTO]
 
-
-_CONTEXT = re.compile(r"^(cpu|gpu|eia)(?:\((\d+)\))?$")
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,13 @@ class Violation:
     hint: str
 
 
+def _named(params: DeployParams) -> list[str]:
+    """Every context string the params name: the bind's contexts and group2ctxs' values."""
+    return list(params.contexts) + list(params.group2ctxs.values())
+
+
 def _contexts(params: DeployParams, accelerator: bool) -> Violation | None:
-    bad = [c for c in params.contexts if not _CONTEXT.match(c.strip())]
+    bad = [c for c in _named(params) if parse_context(c) is None]
     if bad:
         return Violation("DEP106", f"cannot read context {bad[0]!r}",
                          "write a context as cpu(0), eia(0) or gpu(0)")
@@ -68,7 +76,7 @@ def _contexts(params: DeployParams, accelerator: bool) -> Violation | None:
 
 
 def _gpu(params: DeployParams, accelerator: bool) -> Violation | None:
-    gpus = [c for c in list(params.contexts) + list(params.group2ctxs.values()) if c.strip().startswith("gpu")]
+    gpus = [c for c in _named(params) if device_type(c) == "gpu"]
     if gpus:
         return Violation("DEP103", f"GPU context {gpus[0]} is not supported: the deployment is not compiled with "
                                    f"CUDA, and its inputs live on the CPU",
@@ -82,7 +90,7 @@ def _one_device(params: DeployParams, accelerator: bool) -> Violation | None:
     what = (f"group2ctxs {dict(params.group2ctxs)}" if params.group2ctxs
             else f"{len(params.contexts)} contexts {list(params.contexts)}")
     if accelerator:
-        return Violation("DEP102", f"Maximum one EIA device can be attached to an instance (got {what})",
+        return Violation("DEP102", f"{MAX_ONE_DEVICE} (got {what})",
                          "bind to a single context, eia(0), with no group2ctxs: no data or model parallelism")
     return Violation("DEP102", f"inference is served on one device: {what} asks for data or model "
                                f"parallelism, which is for training",
@@ -92,8 +100,8 @@ def _one_device(params: DeployParams, accelerator: bool) -> Violation | None:
 def _for_training(params: DeployParams, accelerator: bool) -> Violation | None:
     if not params.for_training:
         return None
-    where = "with EIA context" if accelerator else "for an inference deployment"
-    return Violation("DEP101", f"for training cannot be set to true {where}",
+    message = TRAINING_MESSAGE if accelerator else "for training cannot be set to true for an inference deployment"
+    return Violation("DEP101", message,
                      "set for_training: false (Module.bind defaults to for_training=True, so pass it explicitly)")
 
 
