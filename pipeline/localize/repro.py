@@ -51,7 +51,7 @@ def save_repro(folder: Path, searcher, data: dict) -> Path:
 def _write_side(folder: Path, tag: str, side, out_id: str, cut: dict, feed: dict, value) -> tuple[dict, list[str]]:
     base = {"model": side.spec, "runtime": side.target, "output_shape": list(np.shape(value))}
     if side.kind == "onnx":
-        model, reads = onnx_subgraph(side.model, out_id, cut, feed)
+        model, reads = onnx_subgraph(side.model, out_id, cut, feed, np.asarray(value).dtype)
         atomic.write_bytes(folder / f"{tag}.onnx", model.SerializeToString())
         return {**base, "format": "onnx", "file": f"{tag}.onnx"}, reads
     import mxnet as mx
@@ -85,8 +85,12 @@ def _export_mxnet_subgraph(dest: Path, sym, params, cut, feed, side) -> str | No
     return dest.name
 
 
-def onnx_subgraph(model, out_id: str, cut: dict[str, str], feed: dict):
-    """The nodes computing `out_id` back to the `cut` tensors (renamed), initializers or model inputs."""
+def onnx_subgraph(model, out_id: str, cut: dict[str, str], feed: dict, out_dtype: np.dtype):
+    """The nodes computing `out_id` back to the `cut` tensors (renamed), initializers or model inputs.
+
+    The output is typed (`out_dtype`, the tapped value's): an untyped one breaks the ONNX spec, and
+    the file must pass the checker that `replay` and an upstream tool read it with.
+    """
     from onnx import helper
 
     graph = model.graph
@@ -121,8 +125,8 @@ def onnx_subgraph(model, out_id: str, cut: dict[str, str], feed: dict):
     inputs = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(feed[name].dtype),
                                             list(feed[name].shape)) for name in used_cut]
     inputs += [model_inputs[name] for name in reads]
-    sub = helper.make_graph(nodes, "mxdeploy_repro", inputs, [helper.make_empty_tensor_value_info(out_id)],
-                            [initializers[n] for n in sorted(used_init)])
+    output = helper.make_tensor_value_info(out_id, helper.np_dtype_to_tensor_dtype(np.dtype(out_dtype)), None)
+    sub = helper.make_graph(nodes, "mxdeploy_repro", inputs, [output], [initializers[n] for n in sorted(used_init)])
     out = helper.make_model(sub, opset_imports=list(model.opset_import), producer_name="mxdeploy-localize")
     out.ir_version = model.ir_version
     return out, reads
@@ -142,11 +146,10 @@ def replay(folder: Path) -> CompareResult:
 
 def _run_side(folder: Path, side: dict, feed: dict) -> np.ndarray:
     if side["format"] == "onnx":
-        import onnx
-
         from pipeline.localize.onnx_side import run_onnx_bytes
+        from pipeline.onnx.load import read_onnx
 
-        model = onnx.load(str(folder / side["file"]))
+        model = read_onnx(folder / side["file"])  # a repro folder is shared: its file is checked like any other
         names = {vi.name for vi in model.graph.input}
         return run_onnx_bytes(model.SerializeToString(), side["runtime"], {k: v for k, v in feed.items() if k in names},
                               [model.graph.output[0].name])[0]

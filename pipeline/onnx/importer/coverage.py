@@ -156,7 +156,7 @@ def run_test(test_dir: str) -> tuple[str, str]:
 
     from pipeline.core.errors import MxdeployError
     from pipeline.targets.cpu import CpuTarget
-    from pipeline.onnx.importer import import_onnx
+    from pipeline.onnx.load import load_onnx
     from pipeline.onnx.importer.errors import DynamicValueError
 
     folder = Path(test_dir)
@@ -173,7 +173,7 @@ def run_test(test_dir: str) -> tuple[str, str]:
     try:
         while True:
             try:
-                bundle = import_onnx(folder / "model.onnx", {n: tuple(a.shape) for n, a in feed.items()},
+                bundle = load_onnx(folder / "model.onnx", {n: tuple(a.shape) for n, a in feed.items()},
                                      constants=frozen)
                 break
             except DynamicValueError as exc:
