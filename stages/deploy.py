@@ -9,6 +9,14 @@ strings with the same reader (pipeline/targets/contexts.py); this stage is the g
 even without it. It is stricter than check in one respect: several contexts or group2ctxs are
 refused on every target (inference is served on one device), where check only flags them for
 an accelerator.
+
+`target: auto` lets pipeline/precision/tuning.py pick the target and precision: every available
+target x precision is quantized (where it is not fp32), guarded against fp32 on held-out random
+inputs and timed, exactly as `pipeline tune` does; the fastest that passes is deployed. The
+whole table and the choice with its reason go into the stage's metrics (`auto`) and into
+`tune.json` beside it. Quantized candidates' files stay in the stage folder (`tune/`), so the
+chosen one is served from there. When no candidate passes, the stage fails with TUN101 and the
+table.
 """
 from __future__ import annotations
 
@@ -20,19 +28,28 @@ from typing import Annotated, Callable, Literal, Optional
 import numpy as np
 
 from pipeline.accelerator.errors import MAX_ONE_DEVICE, TRAINING_MESSAGE
-from pipeline.model.bundle import ModelBundle
+from pipeline.core import atomic
+from pipeline.core.diagnostics import Diagnostic
 from pipeline.core.errors import StageError
 from pipeline.core.paramspec import OneOf, ParamIssue, param
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
+from pipeline.model import quantized
+from pipeline.model.bundle import ModelBundle
+from pipeline.precision.tuning import TuneResult, TuneSettings, tune, tune_options
 from pipeline.targets import TARGETS, target_names
 from pipeline.targets.build import open_target
 from pipeline.targets.contexts import device_type, parse_context
 from pipeline.targets.onnx_base import ExportedOnnxTarget
-from stages import deploy_auto
-from stages.deploy_auto import AUTO
+
+AUTO = "auto"
+TUNE_FILE = "tune.json"
+# Fewer held-out inputs than `pipeline tune`'s 200: a pipeline deploys often, and the guard
+# still judges every one of them.
+AUTO_SETTINGS = TuneSettings(holdout=64)
+
 
 def deploy_target_names() -> list[str]:
-    """Every registered target, and `auto` (stages/deploy_auto.py)."""
+    """Every registered target, and `auto`."""
     return [*target_names(), AUTO]
 
 
@@ -128,6 +145,33 @@ def contract_violations(params: DeployParams, accelerator: bool) -> list[Violati
     return [v for rule in CONTRACT_RULES if (v := rule(params, accelerator)) is not None]
 
 
+def choose_auto(bundle: ModelBundle, ctx: RunContext) -> tuple[TuneResult, dict, StageResult | None]:
+    """target auto: (the tuning result, its report, a failed StageResult when nothing passed, else None)."""
+    if quantized.record(bundle.metadata):
+        raise StageError("deploy target auto needs the full-precision bundle: it quantizes each candidate itself",
+                         code="TUN102", where="deploy (auto)",
+                         hint="remove the quantize stage before deploy, or name the target")
+    ctx.stage_dir.mkdir(parents=True, exist_ok=True)
+    result = tune(bundle, settings=AUTO_SETTINGS, work_dir=ctx.stage_dir / "tune", run_dir=ctx.run_dir)
+    choice = None if result.choice is None else {**result.to_json("")["choice"], "reason": result.reason}
+    report = {"choice": choice, "reason": result.reason, "table": [r.to_dict() for r in result.rows],
+              "details": {f"{r.target} {r.precision}": r.detail for r in result.rows if r.detail}}
+    atomic.write_json(ctx.stage_dir / TUNE_FILE, report)
+    if result.choice is not None:
+        return result, report, None
+    diag = Diagnostic("TUN101", "error", f"target auto found no deployment: {result.reason}; " +
+                      "; ".join(f"{k}: {v}" for k, v in report["details"].items()),
+                      hint="name a target and check it with verify, or loosen the guard if the drift is expected")
+    return result, report, StageResult(status="failed", metrics={"auto": report}, diagnostics=[diag],
+                                       artifacts={"tune": TUNE_FILE})
+
+
+def chosen(result: TuneResult) -> tuple[ModelBundle, str, dict]:
+    """(the chosen candidate's bundle, its target, the target options it was tuned with)."""
+    key = (result.choice.target, result.choice.precision)
+    return result.bundles[key], result.choice.target, tune_options(*key)
+
+
 def zeros_feed(bundle: ModelBundle) -> dict[str, np.ndarray]:
     return {s.name: np.zeros(s.shape, dtype=np.dtype(s.dtype)) for s in bundle.inputs}
 
@@ -155,10 +199,10 @@ class Deploy(Stage):
             raise StageError("deploy needs a model", code="DEP107", hint="put a source before deploy")
         target, options, auto = params.target, {}, None
         if target == AUTO:
-            tuned, auto, failed = deploy_auto.choose(bundle, ctx)
+            tuned, auto, failed = choose_auto(bundle, ctx)
             if failed is not None:
                 return bundle, failed
-            bundle, target, options = deploy_auto.chosen(tuned)
+            bundle, target, options = chosen(tuned)
         target_cls = TARGETS.get(target)
         violations = contract_violations(params, target_cls.is_accelerator)
         if violations:
@@ -190,5 +234,5 @@ class Deploy(Stage):
         diagnostics = list(session.deploy_diagnostics)
         if auto is not None:
             metrics["auto"] = auto
-            return out, StageResult(metrics=metrics, diagnostics=diagnostics, artifacts={"tune": deploy_auto.TUNE_FILE})
+            return out, StageResult(metrics=metrics, diagnostics=diagnostics, artifacts={"tune": TUNE_FILE})
         return out, StageResult(metrics=metrics, diagnostics=diagnostics)
