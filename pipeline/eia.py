@@ -30,8 +30,8 @@ from collections import OrderedDict
 import mxnet as mx
 import numpy as np
 
-from pipeline.accelerator.errors import MAX_ONE_DEVICE, AcceleratorError, EIAUsageError, ModelTooLarge
-from pipeline.accelerator.executor import TRAINING_MESSAGE, EIAExecutor
+from pipeline.accelerator.errors import MAX_ONE_DEVICE, TRAINING_MESSAGE, AcceleratorError, EIAUsageError, ModelTooLarge
+from pipeline.accelerator.executor import EIAExecutor
 from pipeline.targets.sizes import smallest_fit
 
 EIA_DEVTYPE = 6

@@ -3,12 +3,23 @@
 A migrated Elastic Inference script may still carry what its `bind`/`Module` call had
 (`for_training`, `grad_req`, a list of contexts, `group2ctxs`, an optimizer). On the
 accelerator each of those was a run-time traceback; here each is refused before anything is
-bound, with the guide's message where it had one. The check stage reports the same findings
-earlier, as diagnostics; this stage is the guard that holds even without it.
+bound, with the guide's message where it had one (pipeline/accelerator/errors.py). The check
+stage reports the same findings earlier, as diagnostics (EI2xx, EI3xx), and reads context
+strings with the same reader (pipeline/targets/contexts.py); this stage is the guard that holds
+even without it. It is stricter than check in one respect: several contexts or group2ctxs are
+refused on every target (inference is served on one device), where check only flags them for
+an accelerator.
+
+`target: auto` lets pipeline/precision/tuning.py pick the target and precision: every available
+target x precision is quantized (where it is not fp32), guarded against fp32 on held-out random
+inputs and timed, exactly as `pipeline tune` does; the fastest that passes is deployed. The
+whole table and the choice with its reason go into the stage's metrics (`auto`) and into
+`tune.json` beside it. Quantized candidates' files stay in the stage folder (`tune/`), so the
+chosen one is served from there. When no candidate passes, the stage fails with TUN101 and the
+table.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -16,22 +27,31 @@ from typing import Annotated, Callable, Literal, Optional
 
 import numpy as np
 
-from pipeline.model.bundle import ModelBundle
+from pipeline.accelerator.errors import MAX_ONE_DEVICE, TRAINING_MESSAGE
+from pipeline.core import atomic
+from pipeline.core.diagnostics import Diagnostic
 from pipeline.core.errors import StageError
 from pipeline.core.paramspec import OneOf, ParamIssue, param
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
+from pipeline.model import quantized
+from pipeline.model.bundle import ModelBundle
+from pipeline.precision.tuning import TuneResult, TuneSettings, tune, tune_options
 from pipeline.targets import TARGETS, target_names
 from pipeline.targets.build import open_target
+from pipeline.targets.contexts import device_type, parse_context
 from pipeline.targets.onnx_base import ExportedOnnxTarget
-from stages import deploy_auto
-from stages.deploy_auto import AUTO
+
+AUTO = "auto"
+TUNE_FILE = "tune.json"
+# Fewer held-out inputs than `pipeline tune`'s 200: a pipeline deploys often, and the guard
+# still judges every one of them.
+AUTO_SETTINGS = TuneSettings(holdout=64)
+
 
 def deploy_target_names() -> list[str]:
-    """Every registered target, and `auto` (stages/deploy_auto.py)."""
+    """Every registered target, and `auto`."""
     return [*target_names(), AUTO]
 
-
-_CONTEXT = re.compile(r"^(cpu|gpu|eia)(?:\((\d+)\))?$")
 
 
 @dataclass(frozen=True)
@@ -59,8 +79,13 @@ class Violation:
     hint: str
 
 
+def _named(params: DeployParams) -> list[str]:
+    """Every context string the params name: the bind's contexts and group2ctxs' values."""
+    return list(params.contexts) + list(params.group2ctxs.values())
+
+
 def _contexts(params: DeployParams, accelerator: bool) -> Violation | None:
-    bad = [c for c in params.contexts if not _CONTEXT.match(c.strip())]
+    bad = [c for c in _named(params) if parse_context(c) is None]
     if bad:
         return Violation("DEP106", f"cannot read context {bad[0]!r}",
                          "write a context as cpu(0), eia(0) or gpu(0)")
@@ -68,7 +93,7 @@ def _contexts(params: DeployParams, accelerator: bool) -> Violation | None:
 
 
 def _gpu(params: DeployParams, accelerator: bool) -> Violation | None:
-    gpus = [c for c in list(params.contexts) + list(params.group2ctxs.values()) if c.strip().startswith("gpu")]
+    gpus = [c for c in _named(params) if device_type(c) == "gpu"]
     if gpus:
         return Violation("DEP103", f"GPU context {gpus[0]} is not supported: the deployment is not compiled with "
                                    f"CUDA, and its inputs live on the CPU",
@@ -82,7 +107,7 @@ def _one_device(params: DeployParams, accelerator: bool) -> Violation | None:
     what = (f"group2ctxs {dict(params.group2ctxs)}" if params.group2ctxs
             else f"{len(params.contexts)} contexts {list(params.contexts)}")
     if accelerator:
-        return Violation("DEP102", f"Maximum one EIA device can be attached to an instance (got {what})",
+        return Violation("DEP102", f"{MAX_ONE_DEVICE} (got {what})",
                          "bind to a single context, eia(0), with no group2ctxs: no data or model parallelism")
     return Violation("DEP102", f"inference is served on one device: {what} asks for data or model "
                                f"parallelism, which is for training",
@@ -92,8 +117,8 @@ def _one_device(params: DeployParams, accelerator: bool) -> Violation | None:
 def _for_training(params: DeployParams, accelerator: bool) -> Violation | None:
     if not params.for_training:
         return None
-    where = "with EIA context" if accelerator else "for an inference deployment"
-    return Violation("DEP101", f"for training cannot be set to true {where}",
+    message = TRAINING_MESSAGE if accelerator else "for training cannot be set to true for an inference deployment"
+    return Violation("DEP101", message,
                      "set for_training: false (Module.bind defaults to for_training=True, so pass it explicitly)")
 
 
@@ -118,6 +143,33 @@ CONTRACT_RULES: tuple[Callable[[DeployParams, bool], Violation | None], ...] = (
 
 def contract_violations(params: DeployParams, accelerator: bool) -> list[Violation]:
     return [v for rule in CONTRACT_RULES if (v := rule(params, accelerator)) is not None]
+
+
+def choose_auto(bundle: ModelBundle, ctx: RunContext) -> tuple[TuneResult, dict, StageResult | None]:
+    """target auto: (the tuning result, its report, a failed StageResult when nothing passed, else None)."""
+    if quantized.record(bundle.metadata):
+        raise StageError("deploy target auto needs the full-precision bundle: it quantizes each candidate itself",
+                         code="TUN102", where="deploy (auto)",
+                         hint="remove the quantize stage before deploy, or name the target")
+    ctx.stage_dir.mkdir(parents=True, exist_ok=True)
+    result = tune(bundle, settings=AUTO_SETTINGS, work_dir=ctx.stage_dir / "tune", run_dir=ctx.run_dir)
+    choice = None if result.choice is None else {**result.to_json("")["choice"], "reason": result.reason}
+    report = {"choice": choice, "reason": result.reason, "table": [r.to_dict() for r in result.rows],
+              "details": {f"{r.target} {r.precision}": r.detail for r in result.rows if r.detail}}
+    atomic.write_json(ctx.stage_dir / TUNE_FILE, report)
+    if result.choice is not None:
+        return result, report, None
+    diag = Diagnostic("TUN101", "error", f"target auto found no deployment: {result.reason}; " +
+                      "; ".join(f"{k}: {v}" for k, v in report["details"].items()),
+                      hint="name a target and check it with verify, or loosen the guard if the drift is expected")
+    return result, report, StageResult(status="failed", metrics={"auto": report}, diagnostics=[diag],
+                                       artifacts={"tune": TUNE_FILE})
+
+
+def chosen(result: TuneResult) -> tuple[ModelBundle, str, dict]:
+    """(the chosen candidate's bundle, its target, the target options it was tuned with)."""
+    key = (result.choice.target, result.choice.precision)
+    return result.bundles[key], result.choice.target, tune_options(*key)
 
 
 def zeros_feed(bundle: ModelBundle) -> dict[str, np.ndarray]:
@@ -147,10 +199,10 @@ class Deploy(Stage):
             raise StageError("deploy needs a model", code="DEP107", hint="put a source before deploy")
         target, options, auto = params.target, {}, None
         if target == AUTO:
-            tuned, auto, failed = deploy_auto.choose(bundle, ctx)
+            tuned, auto, failed = choose_auto(bundle, ctx)
             if failed is not None:
                 return bundle, failed
-            bundle, target, options = deploy_auto.chosen(tuned)
+            bundle, target, options = chosen(tuned)
         target_cls = TARGETS.get(target)
         violations = contract_violations(params, target_cls.is_accelerator)
         if violations:
@@ -182,5 +234,5 @@ class Deploy(Stage):
         diagnostics = list(session.deploy_diagnostics)
         if auto is not None:
             metrics["auto"] = auto
-            return out, StageResult(metrics=metrics, diagnostics=diagnostics, artifacts={"tune": deploy_auto.TUNE_FILE})
+            return out, StageResult(metrics=metrics, diagnostics=diagnostics, artifacts={"tune": TUNE_FILE})
         return out, StageResult(metrics=metrics, diagnostics=diagnostics)

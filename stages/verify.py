@@ -30,8 +30,8 @@ from pipeline.localize.pre_nms import pre_nms_deployment
 from pipeline.model.references import REFERENCES
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets.build import deployed_target
-from stages.verify_accuracy import (accuracy_drop_diagnostic, accuracy_metrics, first_batch, load_dataset,
-                                    predictions)
+from pipeline.measure.accuracy import (accuracy_drop_diagnostic, accuracy_metrics, first_batch, load_dataset,
+                                      predictions)
 
 VERIFY_FILE = "verify.json"
 

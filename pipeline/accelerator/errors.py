@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pipeline.core.errors import MxdeployError
 
+# The Elastic Inference guide's own messages, quoted wherever the contract is enforced (the
+# server, mx.eia(), the deploy stage, the check rules) so a migrating user recognises them.
 MAX_ONE_DEVICE = "Maximum one EIA device can be attached to an instance"
+TRAINING_MESSAGE = "for training cannot be set to true with EIA context"
 
 
 class AcceleratorError(MxdeployError):

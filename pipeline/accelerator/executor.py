@@ -21,10 +21,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from pipeline.accelerator.errors import AcceleratorError, EIAUsageError
+from pipeline.accelerator.errors import TRAINING_MESSAGE, AcceleratorError, EIAUsageError
 from pipeline.model.bundle import symbol_json
 
-TRAINING_MESSAGE = "for training cannot be set to true with EIA context"
 BACKWARD_MESSAGE = "backward() is not supported with EIA context: the accelerator runs inference only"
 _keys = itertools.count(1)
 

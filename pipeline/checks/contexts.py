@@ -4,26 +4,18 @@ Only accelerator deployments have these rules (a CPU deployment may use several 
 The messages are the ones MXNet's Elastic Inference build raised, so a user who met them at
 run time recognises them here. Contexts are read from the planned deploy stages: `contexts`
 (strings like "cpu(0)", "gpu(0)", "eia(0)"), `group2ctxs` (group -> context string), and
-`input_context` (where input arrays are allocated, on any planned stage that declares it).
+`input_context` (where input arrays are allocated, on any planned stage that declares it),
+each read by `pipeline.targets.contexts`, the reader the deploy stage uses too.
 """
 from __future__ import annotations
 
-import re
-
+from pipeline.accelerator.errors import MAX_ONE_DEVICE
 from pipeline.core.diagnostics import Diagnostic
 from pipeline.checks.subject import CheckSubject, rule
+from pipeline.targets.contexts import device_type
 
-GUIDE_ONE_DEVICE = "Maximum one EIA device can be attached to an instance"
 GUIDE_NO_GPU = "the Elastic Inference build of MXNet is not compiled with CUDA: any GPU context throws an error"
 GUIDE_ALLOC = "src/storage/storage.cc:145: Unimplemented device 6"
-
-_CONTEXT = re.compile(r"^\s*([a-z]+)\s*(?:\(\s*(\d*)\s*\))?\s*$")
-
-
-def device_type(context: str) -> str:
-    """'gpu(0)' -> 'gpu'; 'eia' -> 'eia'; anything unparsable is returned lowercased."""
-    match = _CONTEXT.match(str(context).lower())
-    return match.group(1) if match else str(context).lower()
 
 
 @rule("contexts")
@@ -43,14 +35,14 @@ def check_contexts(subject: CheckSubject) -> list[Diagnostic]:
         if len(contexts) > 1:
             found.append(Diagnostic(
                 "EI302", "error", f"{len(contexts)} contexts ({', '.join(contexts)}) with accelerator target "
-                                  f"'{target}': {GUIDE_ONE_DEVICE} (no data parallelism)",
+                                  f"'{target}': {MAX_ONE_DEVICE} (no data parallelism)",
                 hint="give exactly one context"))
         group2ctxs = getattr(params, "group2ctxs", None) or {}
         if group2ctxs:
             groups = ", ".join(f"{k}: {v}" for k, v in group2ctxs.items())
             found.append(Diagnostic(
                 "EI303", "error", f"group2ctxs ({groups}) with accelerator target '{target}': "
-                                  f"{GUIDE_ONE_DEVICE} (no model parallelism)",
+                                  f"{MAX_ONE_DEVICE} (no model parallelism)",
                 hint="remove group2ctxs"))
     for stage_name, params in subject.planned_stages:
         where = getattr(params, "input_context", None)

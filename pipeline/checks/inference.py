@@ -24,11 +24,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from pipeline.accelerator.errors import TRAINING_MESSAGE
 from pipeline.core.diagnostics import Diagnostic
 from pipeline.model.labels import LOSS_HEADS
 from pipeline.checks.subject import CheckSubject, name_list, rule
-
-GUIDE_FOR_TRAINING = "for training cannot be set to true with EIA context"
 
 
 @rule("inference_requested")
@@ -38,7 +37,7 @@ def check_training_requested(subject: CheckSubject) -> list[Diagnostic]:
     for params in subject.deploy_params():
         if getattr(params, "for_training", False):
             found.append(Diagnostic(
-                "EI201", "error", f"deploy asks for for_training=true: {GUIDE_FOR_TRAINING}",
+                "EI201", "error", f"deploy asks for for_training=true: {TRAINING_MESSAGE}",
                 hint="set for_training: false on the deploy stage (Module.bind defaults to True)"))
         grad_req = getattr(params, "grad_req", "null")
         if grad_req not in (None, "null"):

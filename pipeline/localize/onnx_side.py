@@ -147,8 +147,12 @@ def _run_onnx_bytes(data: bytes, runtime: str, feed, outputs, precision: str) ->
         Path(name).unlink(missing_ok=True)
 
 
-def onnx_subgraph(model, out_id: str, cut: dict[str, str], feed: dict):
-    """The nodes computing `out_id` back to the `cut` tensors (renamed), initializers or model inputs."""
+def onnx_subgraph(model, out_id: str, cut: dict[str, str], feed: dict, out_dtype: np.dtype | None = None):
+    """The nodes computing `out_id` back to the `cut` tensors (renamed), initializers or model inputs.
+
+    With `out_dtype` (a repro's: the tapped value's) the output is typed: an untyped one breaks the
+    ONNX spec, and a repro file must pass the checker that `replay` and an upstream tool read it with.
+    """
     from onnx import helper
 
     graph = model.graph
@@ -183,8 +187,9 @@ def onnx_subgraph(model, out_id: str, cut: dict[str, str], feed: dict):
     inputs = [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(feed[name].dtype),
                                             list(feed[name].shape)) for name in used_cut]
     inputs += [model_inputs[name] for name in reads]
-    sub = helper.make_graph(nodes, "mxdeploy_repro", inputs, [helper.make_empty_tensor_value_info(out_id)],
-                            [initializers[n] for n in sorted(used_init)])
+    output = helper.make_empty_tensor_value_info(out_id) if out_dtype is None else \
+        helper.make_tensor_value_info(out_id, helper.np_dtype_to_tensor_dtype(np.dtype(out_dtype)), None)
+    sub = helper.make_graph(nodes, "mxdeploy_repro", inputs, [output], [initializers[n] for n in sorted(used_init)])
     out = helper.make_model(sub, opset_imports=list(model.opset_import), producer_name="mxdeploy-localize")
     out.ir_version = model.ir_version
     return out, reads

@@ -26,6 +26,7 @@ import numpy as np
 from pipeline.core.errors import MxdeployError
 from pipeline.measure.compare import compare
 from pipeline.measure.detection import box_scale
+from pipeline.model.symbol_json import node_attrs
 
 NMS_OPS = frozenset({"_contrib_box_nms", "box_nms", "_contrib_MultiBoxDetection", "_contrib_Proposal",
                      "_contrib_MultiProposal"})
@@ -60,7 +61,7 @@ def _box_nms_attrs(side) -> dict[str, dict]:
     if symbol is None:
         return {}
     defaults = {"coord_start": _COORD_START, "score_index": 1, "id_index": -1, "overlap_thresh": 0.5}
-    return {n["name"]: {k: type(v)(float(n.get("attrs", {}).get(k, v))) for k, v in defaults.items()}
+    return {n["name"]: {k: type(v)(float(node_attrs(n).get(k, v))) for k, v in defaults.items()}
             for n in json.loads(symbol.tojson())["nodes"] if n["op"] in ("_contrib_box_nms", "box_nms")}
 
 

@@ -52,7 +52,7 @@ def _write_side(folder: Path, tag: str, side, out_id: str, cut: dict, feed: dict
     if side.kind == "onnx":
         from pipeline.localize.onnx_side import onnx_subgraph
 
-        model, reads = onnx_subgraph(side.model, out_id, cut, feed)
+        model, reads = onnx_subgraph(side.model, out_id, cut, feed, np.asarray(value).dtype)
         atomic.write_bytes(folder / f"{tag}.onnx", model.SerializeToString())
         return {**base, "format": "onnx", "file": f"{tag}.onnx"}, reads
     import mxnet as mx
@@ -100,11 +100,10 @@ def replay(folder: Path) -> CompareResult:
 
 def _run_side(folder: Path, side: dict, feed: dict) -> np.ndarray:
     if side["format"] == "onnx":
-        import onnx
-
         from pipeline.localize.onnx_side import run_onnx_bytes
+        from pipeline.onnx.load import read_onnx
 
-        model = onnx.load(str(folder / side["file"]))
+        model = read_onnx(folder / side["file"])  # a repro folder is shared: its file is checked like any other
         names = {vi.name for vi in model.graph.input}
         return run_onnx_bytes(model.SerializeToString(), side["runtime"], {k: v for k, v in feed.items() if k in names},
                               [model.graph.output[0].name])[0]

@@ -1,1 +1,1 @@
-"""Numbers about a model's outputs and cost: comparators, input feeds, latency, memory estimates."""
+"""Numbers about a model's outputs and cost: comparators, input feeds, dataset accuracy, latency, memory estimates."""

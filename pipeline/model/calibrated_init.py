@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.model.bundle import TensorSpec
+from pipeline.model.symbol_json import node_attrs
 
 INIT_NAME = "calibrated-v1"
 _MIN_VARIANCE = 1e-6  # a layer with no signal (all zeros) keeps var 1: its output is 0 anyway
@@ -156,7 +157,7 @@ def _calibrate_symbol_block(block, layer_inputs, counts: dict) -> None:
             continue
         args = [values[src][out] for src, out, *_ in node["inputs"]]
         names = [graph["nodes"][src]["name"] for src, *_ in node["inputs"]]
-        attrs = node.get("attrs", {})
+        attrs = node_attrs(node)
         if node["op"] == "BatchNorm":
             x = args[0].asnumpy().astype(np.float64)
             axis = int(attrs.get("axis", 1)) % x.ndim

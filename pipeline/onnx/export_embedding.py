@@ -10,6 +10,8 @@ warns about ranges past the table: EI901).
 """
 from __future__ import annotations
 
+from pipeline.model.symbol_json import node_attrs
+
 
 def clip_embedding_indices(graph: dict) -> dict:
     """A copy of `graph` (symbol JSON) with a `clip` before the indices of every Embedding."""
@@ -25,7 +27,7 @@ def clip_embedding_indices(graph: dict) -> dict:
     for index, node in enumerate(nodes):
         inputs = [entry(i) for i in node["inputs"]]
         if node["op"] == "Embedding":
-            rows = int(node.get("attrs", {})["input_dim"])
+            rows = int(node_attrs(node)["input_dim"])
             new_nodes.append({"op": "clip", "name": f"{node['name']}_clip_indices",
                               "attrs": {"a_min": "0", "a_max": str(rows - 1)}, "inputs": [inputs[0]]})
             inputs[0] = [len(new_nodes) - 1, 0, 0]

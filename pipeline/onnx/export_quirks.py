@@ -12,6 +12,9 @@ import json
 import threading
 
 import numpy as np
+
+from pipeline.model.symbol_json import node_attrs
+
 _CHECKER_LOCK = threading.Lock()
 _BOOLEAN = "boolean, optional, default="
 
@@ -63,9 +66,10 @@ def spell_out_boolean_defaults(graph: dict) -> dict:
     for node in graph["nodes"]:
         if node["op"] == "null":
             continue
-        attrs = node.setdefault("attrs", {})
-        for name, default in _boolean_defaults(node["op"]).items():
-            attrs.setdefault(name, default)
+        written = node_attrs(node)  # under whichever key this MXNet version wrote them
+        missing = {k: v for k, v in _boolean_defaults(node["op"]).items() if k not in written}
+        if missing:
+            node.setdefault("attrs", {}).update(missing)
     return graph
 
 
@@ -83,7 +87,7 @@ def fixed_gamma_params(graph: dict, params: dict[str, np.ndarray]) -> dict[str, 
             uses[src] = uses.get(src, 0) + 1
     out = dict(params)
     for node in nodes:
-        if node["op"] != "BatchNorm" or node.get("attrs", {}).get("fix_gamma") not in ("True", "1", "true"):
+        if node["op"] != "BatchNorm" or node_attrs(node).get("fix_gamma") not in ("True", "1", "true"):
             continue
         src = node["inputs"][1][0]
         gamma = nodes[src]["name"]

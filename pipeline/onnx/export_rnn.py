@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.model.symbol_json import node_attrs
+
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 
 
 def _splittable(node: dict, nodes: list[dict], params: dict) -> bool:
-    attrs = node.get("attrs", {})
+    attrs = node_attrs(node)
     return (node["op"] == "RNN" and int(attrs.get("num_layers", "1")) > 1
             and attrs.get("bidirectional", "False") in ("False", "0", "false")
             and attrs.get("mode") in GATES and attrs.get("projection_size", "None") == "None"
@@ -65,7 +67,7 @@ def split_rnn_layers(graph: dict, params: dict[str, np.ndarray]) -> tuple[dict, 
         if not _splittable(node, nodes, params):
             moved[index] = add(dict(node, inputs=[entry(i) for i in node["inputs"]]))
             continue
-        attrs, name = node["attrs"], node["name"]
+        attrs, name = node_attrs(node), node["name"]
         layers, hidden, mode = int(attrs["num_layers"]), int(attrs["state_size"]), attrs["mode"]
         flat = params[nodes[node["inputs"][1][0]]["name"]].reshape(-1)  # its variable stays, unused (dropped at export)
         data, states = entry(node["inputs"][0]), [entry(i) for i in node["inputs"][2:]]

@@ -24,7 +24,12 @@ def _with_file(exc, path: Path):
 
 
 def load_onnx(path: str | os.PathLike, input_shapes: dict | None = None, *, constants: dict | None = None):
-    """Validate, then convert with the importer: the only way mxdeploy opens an ONNX file."""
+    """Validate, then convert with the importer: the only way mxdeploy opens an ONNX file as a bundle.
+
+    `input_shapes` declares input shapes (name -> shape). `constants` freezes graph inputs to
+    values (name -> array): for inputs that carry what MXNet needs as an attribute (axes, a
+    target shape), which ONNX's own tests feed at run time.
+    """
     from pipeline.onnx.importer.convert import convert_model
 
     from pipeline.core.errors import MxdeployError

@@ -18,7 +18,7 @@ from pipeline.graph import bundle_from_graph, edit, graph_of
 from pipeline.graph.shapes import tensor_info
 from pipeline.partition.algorithm import partition
 from pipeline.partition.build import dot, extract, plan, replace_parts
-from pipeline.partition.runtime import ENGINES
+from pipeline.partition.runtime import SUBGRAPH_ENGINES
 from pipeline.targets.base import TARGETS
 
 RUNTIME_MODULE = "pipeline.partition.runtime"
@@ -87,7 +87,7 @@ def partition_bundle(bundle, params: PartitionRequest):
         engine = getattr(target_cls, "subgraph_engine", "mxnet")
         for module in getattr(target_cls, "runtime_modules", ()):
             importlib.import_module(module)  # registers the target's engine
-        ENGINES.get(engine)  # an unknown engine fails here, not at the first forward after deploy
+        SUBGRAPH_ENGINES.get(engine)  # an unknown engine fails here, not at the first forward after deploy
         new_graph = replace_parts(graph, subgraphs, engine)
         new_bundle = bundle_from_graph(bundle, new_graph, store, stage="partition",
                                        details={"target": params.target, "subgraphs": len(subgraphs)})

@@ -19,8 +19,9 @@ subgraphs within its memory) can replace the local one:
         def unload(self, key) -> None
             # free it (called when the MXNet operator instance goes away)
 
-Engines register in `ENGINES` by name; `mxnet` (an executor per key, in this process) is the
-default. Each operator instance gets its own key, since every bind holds its own params.
+Engines register in `SUBGRAPH_ENGINES` by name (not the accelerator server's own `ENGINES`, which
+run whole models); `mxnet` (an executor per key, in this process) is the default. Each operator
+instance gets its own key, since every bind holds its own params.
 """
 from __future__ import annotations
 
@@ -52,20 +53,20 @@ class SubgraphEngine:
         raise NotImplementedError
 
 
-ENGINES: Registry[type[SubgraphEngine]] = Registry("subgraph engine")
+SUBGRAPH_ENGINES: Registry[type[SubgraphEngine]] = Registry("subgraph engine")
 _instances: dict[str, SubgraphEngine] = {}
 _instances_lock = threading.Lock()
 
 
 def register_engine(cls: type[SubgraphEngine]) -> type[SubgraphEngine]:
-    return ENGINES.register(cls.name, cls)
+    return SUBGRAPH_ENGINES.register(cls.name, cls)
 
 
 def engine(name: str) -> SubgraphEngine:
     """The process's one instance of engine `name` (engines hold loaded subgraphs, so one each)."""
     with _instances_lock:
         if name not in _instances:
-            _instances[name] = ENGINES.get(name)()
+            _instances[name] = SUBGRAPH_ENGINES.get(name)()
         return _instances[name]
 
 

@@ -68,7 +68,7 @@ def _owner(names: list[str], mx_nodes: dict[str, str]) -> str | None:
     return best
 
 
-def read_onnx(core, path: Path):
+def read_openvino_model(core, path: Path):
     """core.read_model, with OpenVINO's reader failures (an ONNX op it lacks) as OVN103."""
     with runtime_call("openvino", f"to read {Path(path).name}", code="OVN103", where=str(path),
                       hint="deploy to onnxruntime, or replace the ops OpenVINO's ONNX reader lacks"):
@@ -80,7 +80,7 @@ def query_onnx(bundle: ModelBundle, onnx_path: Path, core=None) -> OpenVinoQuery
     import openvino as ov
 
     core = core or ov.Core()
-    model = read_onnx(core, onnx_path)
+    model = read_openvino_model(core, onnx_path)
     with runtime_call("openvino", "the CPU plugin's query of the model", code="OVN105", where=str(onnx_path)):
         supported = core.query_model(model, "CPU")
     mx_nodes = {n["name"]: n["op"] for n in bundle.graph()["nodes"] if n["op"] != "null"}
@@ -163,7 +163,7 @@ class OpenVinoTarget(ExportedOnnxTarget):
         key = tuple(sorted(shapes.items()))
         if key in self._by_shape:
             return self._by_shape[key]
-        model = read_onnx(self._core, self._path)
+        model = read_openvino_model(self._core, self._path)
         with runtime_call("openvino", f"to compile {Path(self._path).name} for the CPU", code="OVN105",
                           where=str(self._path), nodes=self._node_names()):
             if any(inp.get_partial_shape().is_dynamic for inp in model.inputs) and shapes:

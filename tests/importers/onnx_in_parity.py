@@ -69,9 +69,9 @@ def run_ort(path: Path, feed: dict) -> list[np.ndarray]:
 
 def run_mxnet(path: Path, feed: dict, shapes: dict | None = None) -> list[np.ndarray]:
     from pipeline.targets.cpu import CpuTarget
-    from pipeline.onnx.importer import import_onnx
+    from pipeline.onnx.load import load_onnx
 
-    bundle = import_onnx(path, shapes if shapes is not None else {n: a.shape for n, a in feed.items()})
+    bundle = load_onnx(path, shapes if shapes is not None else {n: a.shape for n, a in feed.items()})
     specs = {s.name: s for s in bundle.inputs}
     mx_feed = {n: np.asarray(a).astype(specs[n].dtype).reshape(specs[n].shape) for n, a in feed.items()
                if n in specs}

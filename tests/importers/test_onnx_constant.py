@@ -48,7 +48,7 @@ def test_constant_value_attributes(key, value, tmp_path):
 def test_shape_gather_unsqueeze_concat_reshape_folds(tmp_path):
     """The chain exporters emit for x.view(x.size(0), -1) folds to a static reshape: no params."""
     from onnx_in_parity import run_mxnet  # noqa: F401 - imported for the bundle check below
-    from pipeline.onnx.importer import import_onnx
+    from pipeline.onnx.load import load_onnx
 
     nodes = [
         helper.make_node("Shape", ["x"], ["s"]),
@@ -60,7 +60,7 @@ def test_shape_gather_unsqueeze_concat_reshape_folds(tmp_path):
     consts = {"zero": np.array(0, I64), "ax": np.array([0], I64), "minus1": np.array([-1], I64)}
     model = graph_model(nodes, {"x": X}, consts, ["y0"], 13)
     check_model(model, {"x": X}, tmp_path, 0)
-    bundle = import_onnx(tmp_path / "model.onnx", {"x": X.shape})
+    bundle = load_onnx(tmp_path / "model.onnx", {"x": X.shape})
     assert bundle.arg_params == {}
     assert [n["op"] for n in bundle.graph()["nodes"] if n["op"] != "null"] == ["Reshape"]
 

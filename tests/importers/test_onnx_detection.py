@@ -14,7 +14,8 @@ import pytest
 from onnx import helper
 
 from onnx_in_parity import compare, graph_model, run_ort
-from pipeline.onnx.importer import errors, import_onnx
+from pipeline.onnx.importer import errors
+from pipeline.onnx.load import load_onnx
 
 I64 = np.int64
 COVERED = [("NonMaxSuppression", 11), ("NonMaxSuppression", 13)]
@@ -73,7 +74,7 @@ def _selected(path: Path, feed: dict) -> np.ndarray:
     """The importer's [bound, 3] selection, read from the converted graph by its node map."""
     import mxnet as mx
 
-    bundle = import_onnx(path, {k: v.shape for k, v in feed.items()})
+    bundle = load_onnx(path, {k: v.shape for k, v in feed.items()})
     out = dict(bundle.metadata["onnx"]["node_map"])["sel"]
     sym = bundle.symbol().get_internals()[out]
     params = {k: mx.nd.array(v, dtype=v.dtype) for k, v in bundle.arg_params.items() if k in sym.list_arguments()}
@@ -126,7 +127,7 @@ def _refused(model, tmp_path, feed_shapes=None) -> errors.OnnxImportError:
     path = tmp_path / "m.onnx"
     onnx.save(model, str(path))
     with pytest.raises(errors.OnnxImportError) as info:
-        import_onnx(path, feed_shapes)
+        load_onnx(path, feed_shapes)
     return info.value
 
 

@@ -18,11 +18,11 @@ def test_transformer_shape_arithmetic_folds_away(tmp_path):
     """Shape/Gather/Unsqueeze/Concat and the int64 constants leave no trace in the MXNet graph."""
     import onnx
 
-    from pipeline.onnx.importer import import_onnx
+    from pipeline.onnx.load import load_onnx
 
     nodes, inputs, consts, outputs = MODELS["transformer"](17)
     onnx.save(graph_model(nodes, inputs, consts, outputs, 17), str(tmp_path / "t.onnx"))
-    bundle = import_onnx(tmp_path / "t.onnx", None)
+    bundle = load_onnx(tmp_path / "t.onnx", None)
     ops = {n["op"] for n in bundle.graph()["nodes"]}
     assert not ops & {"shape_array", "take", "expand_dims"}
     assert all(v.dtype != np.int64 for v in bundle.arg_params.values())

@@ -68,10 +68,10 @@ def test_unsupported_model_gets_one_error_listing_every_op(tmp_path):
     import onnx
 
     onnx.save(model, str(path))
-    from pipeline.onnx.importer import import_onnx
+    from pipeline.onnx.load import load_onnx
 
     with pytest.raises(errors.OnnxImportError) as info:
-        import_onnx(path, None)
+        load_onnx(path, None)
     exc = info.value
     assert exc.code == "ONNX101"
     assert "Det (opset 13; no converter; nodes: det1, det2)" in exc.message

@@ -39,13 +39,13 @@ def _forward(bundle, x):
 def _round_trip(name: str, side: int, tmp_path):
     from pipeline.model.resolve import load_model
     from pipeline.onnx.export import export_bundle
-    from pipeline.onnx.importer import import_onnx
+    from pipeline.onnx.load import load_onnx
 
     shape = (1, 3, side, side)
     bundle = load_model(name, [TensorSpec("data", shape)])
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     path = export_bundle(bundle, tmp_path / "model.onnx")
-    return _forward(bundle, x), _forward(import_onnx(path, {"data": shape}), x)
+    return _forward(bundle, x), _forward(load_onnx(path, {"data": shape}), x)
 
 
 def _check(name, side, tmp_path):

@@ -67,11 +67,12 @@ def test_transpose_moving_more_than_six_axis_groups_is_a_coded_refusal(tmp_path)
     import onnx
 
     from onnx_in_parity import case_model
-    from pipeline.onnx.importer import errors, import_onnx
+    from pipeline.onnx.importer import errors
+    from pipeline.onnx.load import load_onnx
 
     case = Case("Transpose", (13,), {"x": rand(2, 2, 2, 2, 2, 2, 2)}, attrs={"perm": [6, 5, 4, 3, 2, 1, 0]})
     path = tmp_path / "m.onnx"
     onnx.save(case_model(case, 13), str(path))
     with pytest.raises(errors.OnnxImportError) as info:
-        import_onnx(path, None)
+        load_onnx(path, None)
     assert info.value.code == "ONNX106" and "7 axis groups" in info.value.message

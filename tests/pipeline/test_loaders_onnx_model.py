@@ -54,9 +54,8 @@ def test_importer_errors_name_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("location", ["../w.data", "sub/w.data"])
-def test_the_importer_entry_point_runs_the_same_external_data_checks(tmp_path, location):
-    """import_onnx used to parse the file itself and load whatever `location` named."""
-    from pipeline.onnx.importer import import_onnx
+def test_the_importer_entry_point_runs_the_external_data_checks(tmp_path, location):
+    """A location out of the model's folder, directly or through a symlinked folder, is refused."""
 
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -67,5 +66,5 @@ def test_the_importer_entry_point_runs_the_same_external_data_checks(tmp_path, l
     (model_dir / "sub").symlink_to(outside)
     path = write_onnx(model_dir / "m.onnx", external={"location": location})
     with pytest.raises(MxdeployError) as info:
-        import_onnx(path, {"X": (1, 8)})
+        load_onnx(path, {"X": (1, 8)})
     assert info.value.code == "ONNX113"

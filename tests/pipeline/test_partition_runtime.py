@@ -7,7 +7,7 @@ import numpy as np
 from pipeline.graph import random_feed, run_bundle
 from pipeline.measure.compare import compare
 from pipeline.model.zoo_bundle import zoo_bundle
-from pipeline.partition.runtime import ENGINES, MXNetSubgraphEngine
+from pipeline.partition.runtime import MXNetSubgraphEngine, SUBGRAPH_ENGINES
 from stages.partition import PartitionParams, partition_bundle
 
 
@@ -27,7 +27,7 @@ class _CountingEngine(MXNetSubgraphEngine):
 
 
 def test_engine_is_chosen_by_node_attr_and_loads_once(monkeypatch):
-    monkeypatch.setitem(ENGINES._items, _CountingEngine.name, _CountingEngine)  # this test only
+    monkeypatch.setitem(SUBGRAPH_ENGINES._items, _CountingEngine.name, _CountingEngine)  # this test only
     bundle = zoo_bundle("mobilenetv2_1.0", (1, 3, 32, 32))
     new, result, _ = partition_bundle(bundle, PartitionParams("cpu", exclude_ops=("Pooling",)))
     data = json.loads(new.symbol_json)
@@ -61,7 +61,7 @@ def test_custom_op_infers_param_shapes_from_data():
 
 
 def test_registry_lists_the_local_engine():
-    assert "mxnet" in ENGINES and ENGINES.get("mxnet") is MXNetSubgraphEngine
+    assert "mxnet" in SUBGRAPH_ENGINES and SUBGRAPH_ENGINES.get("mxnet") is MXNetSubgraphEngine
     engine = MXNetSubgraphEngine()
     sym = mx.sym.relu(mx.sym.var("x") * mx.sym.var("w"))
     engine.load("k", sym.tojson(), {"w": np.full((2,), 2, "float32")}, {"x": (2,)}, {"x": "float32"})

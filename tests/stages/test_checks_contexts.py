@@ -1,8 +1,11 @@
 """EI3xx: GPU / several contexts / group2ctxs / arrays on the accelerator, for accelerator targets."""
 from dataclasses import dataclass
 
+import pytest
+
 from checks_helpers import SMALL, DeployParams, conv_net, make_bundle, run, subject
 from pipeline.checks import RULES
+from stages.deploy import DeployParams as StageDeployParams, contract_violations
 
 BUNDLE = make_bundle(conv_net(), SMALL)
 
@@ -56,3 +59,10 @@ def test_input_arrays_on_the_accelerator_are_an_error():
     assert "Unimplemented device 6" in found[0].message
     planned = [("deploy", DeployParams()), ("verify", VerifyParams("cpu(0)"))]
     assert run("contexts", subject(BUNDLE, planned=planned)) == []
+
+
+@pytest.mark.parametrize("context", ["GPU(0)", " gpu ( 1 )"])
+def test_deploy_and_check_read_a_context_the_same_way(context):
+    """A spelling check calls a GPU is one deploy refuses as a GPU too (DEP103, not DEP106)."""
+    assert _run(DeployParams(contexts=[context])) == [("EI301", "error", "")]
+    assert [v.code for v in contract_violations(StageDeployParams(contexts=[context]), True)] == ["DEP103"]

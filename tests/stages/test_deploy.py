@@ -59,6 +59,7 @@ ACCEL = "eia1.large"
     ({"grad_req": "write"}, False, "DEP104", "grad_req 'write' allocates gradients"),
     ({"optimizer": "sgd"}, True, "DEP105", "optimizer 'sgd' has no use for inference"),
     ({"contexts": ["tpu:0"]}, False, "DEP106", "cannot read context 'tpu:0'"),
+    ({"group2ctxs": {"dev1": "tpu:0"}}, False, "DEP106", "cannot read context 'tpu:0'"),
 ])
 def test_contract_rules(values, accelerator, code, message):
     params, issues = build_params(DeployParams, values)

@@ -9,7 +9,6 @@ import stages.sources.gluon  # noqa: F401
 import stages.verify  # noqa: F401
 from pipeline.core.errors import StageError
 from pipeline.core.paramspec import build_params
-from stages import deploy_auto
 from stages.deploy import Deploy, DeployParams
 from pipeline.precision.settings import QuantizeParams
 from stages.quantize import Quantize  # noqa: F401  (registers quantize)
@@ -20,7 +19,7 @@ from pipeline.precision.tuning import TuneSettings
 
 @pytest.fixture(autouse=True)
 def quick(monkeypatch):
-    monkeypatch.setattr(deploy_auto, "AUTO_SETTINGS", TuneSettings(samples=4, holdout=8, runs=2, warmup=1))
+    monkeypatch.setattr(stages.deploy, "AUTO_SETTINGS", TuneSettings(samples=4, holdout=8, runs=2, warmup=1))
 
 
 def test_auto_deploys_the_fastest_passing_candidate(make_runner):
@@ -42,7 +41,7 @@ def test_auto_deploys_the_fastest_passing_candidate(make_runner):
 
 
 def test_auto_fails_with_the_table_when_nothing_passes(make_runner, monkeypatch):
-    monkeypatch.setattr(deploy_auto, "AUTO_SETTINGS", TuneSettings(samples=4, holdout=4, runs=1, warmup=0,
+    monkeypatch.setattr(stages.deploy, "AUTO_SETTINGS", TuneSettings(samples=4, holdout=4, runs=1, warmup=0,
                                                                    min_cosine=1.5))
     runner = make_runner([("data", (1, 3, 16, 16))])
     fp32, _ = runner.run("gluon", None, GluonParams(factory="factories:small_convnet"))

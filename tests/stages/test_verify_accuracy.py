@@ -6,8 +6,8 @@ from pipeline.model.bundle import TensorSpec
 from pipeline.core.errors import StageError
 from pipeline.core.paramspec import build_params
 from stages.verify import Verify, VerifyParams
-from stages.verify_accuracy import (accuracy_drop_diagnostic, accuracy_metrics, first_batch, load_dataset,
-                                    predictions)
+from pipeline.measure.accuracy import (accuracy_drop_diagnostic, accuracy_metrics, first_batch, load_dataset,
+                                      predictions)
 
 SPECS = [TensorSpec("data", (4, 3))]
 

@@ -7,6 +7,7 @@ translation (which handles sizes, scales and like-shapes) and sets the mode the 
 """
 from __future__ import annotations
 
+from pipeline.model.symbol_json import node_attrs
 from pipeline.onnx.export_ops.registry import EXPORT_OPS
 
 
@@ -15,7 +16,7 @@ def convert_bilinear_resize(node, **kwargs):
     from onnx import helper
     from mxnet.onnx.mx2onnx._op_translations._op_translations_opset12 import convert_contrib_BilinearResize2D
 
-    align = str(node.get("attrs", {}).get("align_corners", "True")) in ("True", "1", "true")
+    align = str(node_attrs(node).get("align_corners", "True")) in ("True", "1", "true")
     nodes = convert_contrib_BilinearResize2D(node, **kwargs)
     if align:
         return nodes

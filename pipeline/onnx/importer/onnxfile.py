@@ -1,8 +1,8 @@
 """The one ONNX file reader: parse and validate a file before the importer (and onnx's own helpers) act on it.
 
-Every path that opens an ONNX file (`pipeline.onnx.load.load_onnx` for sources and the CLI,
-`pipeline.onnx.importer.import_onnx` for the importer's own callers) reads it here, so the
-external-data checks below always run. The importer parses the protobuf and reports unsupported ops
+Every path that opens an ONNX file reads it here (`pipeline.onnx.load.load_onnx`, the one way
+into the importer, and `read_onnx` itself where a caller wants the proto), so the external-data
+checks below always run. The importer parses the protobuf and reports unsupported ops
 (ONNX101), dynamic inputs without a declared shape (ONNX103) and unknown declared inputs
 (ONNX104). What it trusts, and this module checks first:
 

@@ -107,21 +107,7 @@ class GraphState:
         if tensor in self.zero_sized:
             return self.zero_sized[tensor]
         if tensor not in self._shapes:
-            import mxnet as mx
-
-            sym = self.symbol(tensor)
-            args = {n: self.var_shapes[n] for n in sym.list_arguments() if n in self.var_shapes}
-            try:
-                _, out_shapes, _ = sym.infer_shape(**args)
-            except mx.MXNetError as exc:
-                raise errors.OnnxImportError(
-                    f"MXNet cannot infer the shape of '{tensor}': {_first_line(exc)}",
-                    code=errors.MXNET_REJECTED, where=tensor, hint="check the declared input shapes") from None
-            if out_shapes is None or out_shapes[0] is None:
-                raise errors.OnnxImportError(f"MXNet cannot infer the shape of '{tensor}'",
-                                             code=errors.MXNET_REJECTED, where=tensor,
-                                             hint="check the declared input shapes")
-            shape = tuple(int(d) for d in out_shapes[0])
+            shape = tuple(int(d) for d in self._infer(tensor, "shape"))
             if shape == (1,) and self._onnx_rank(tensor) == 0:
                 shape = ()
             self._shapes[tensor] = shape
@@ -133,17 +119,25 @@ class GraphState:
         if tensor in self.zero_sized:
             return self.var_dtypes[tensor]
         if tensor not in self._dtypes:
-            import mxnet as mx
-
-            sym = self.symbol(tensor)
-            args = {n: self.var_dtypes[n] for n in sym.list_arguments() if n in self.var_dtypes}
-            try:
-                _, out_types, _ = sym.infer_type(**args)
-            except mx.MXNetError as exc:
-                raise errors.OnnxImportError(f"MXNet cannot infer the type of '{tensor}': {_first_line(exc)}",
-                                             code=errors.MXNET_REJECTED, where=tensor, hint="") from None
-            self._dtypes[tensor] = np.dtype(out_types[0])
+            self._dtypes[tensor] = np.dtype(self._infer(tensor, "type"))
         return self._dtypes[tensor]
+
+    def _infer(self, tensor: str, what: str):
+        """MXNet's own inference of `tensor`'s shape or type from the declared inputs' (one output)."""
+        import mxnet as mx
+
+        sym = self.symbol(tensor)
+        known, infer = (self.var_shapes, sym.infer_shape) if what == "shape" else (self.var_dtypes, sym.infer_type)
+        try:
+            _, outs, _ = infer(**{n: known[n] for n in sym.list_arguments() if n in known})
+        except mx.MXNetError as exc:
+            raise errors.OnnxImportError(f"MXNet cannot infer the {what} of '{tensor}': {_first_line(exc)}",
+                                         code=errors.MXNET_REJECTED, where=tensor,
+                                         hint="check the declared input shapes") from None
+        if outs is None or outs[0] is None:
+            raise errors.OnnxImportError(f"MXNet cannot infer the {what} of '{tensor}'", code=errors.MXNET_REJECTED,
+                                         where=tensor, hint="check the declared input shapes")
+        return outs[0]
 
 
 def _first_line(exc: Exception) -> str:

@@ -160,7 +160,7 @@ def test_a_model_openvino_cannot_read_is_a_coded_error(tmp_path):
     path = tmp_path / "bad.onnx"
     onnx.save(model, str(path))
     with pytest.raises(TargetError) as err:
-        ov_target.read_onnx(ov.Core(), path)
+        ov_target.read_openvino_model(ov.Core(), path)
     assert err.value.code == "OVN103"
 
 

@@ -44,7 +44,7 @@ def test_the_same_bundle_runs_on_mxnet():
 
 def test_openvino_refusing_a_graph_is_ovn103_naming_the_op(tmp_path):
     ov = pytest.importorskip("openvino")
-    from pipeline.targets.openvino import read_onnx
+    from pipeline.targets.openvino import read_openvino_model
 
     node = helper.make_node("Mystery", ["X"], ["Y"], name="mystery0", domain="com.example")
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 8])],
@@ -53,7 +53,7 @@ def test_openvino_refusing_a_graph_is_ovn103_naming_the_op(tmp_path):
     path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
                                                               helper.make_opsetid("com.example", 1)]).SerializeToString())
     with pytest.raises(TargetError) as info:
-        read_onnx(ov.Core(), path)
+        read_openvino_model(ov.Core(), path)
     err = info.value
     assert err.code == "OVN103" and err.where == str(path) and "\n" not in err.one_line()
     assert err.message.startswith(f"OpenVINO {runtime_version('openvino')} refused to read m.onnx")
