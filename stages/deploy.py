@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Annotated, Callable, Literal, Optional
@@ -17,12 +18,13 @@ from typing import Annotated, Callable, Literal, Optional
 import numpy as np
 
 from pipeline.model.bundle import ModelBundle
-from pipeline.core.errors import StageError
+from pipeline.core.errors import MxdeployError, StageError, TargetError
+from pipeline.model import quantized
 from pipeline.core.paramspec import OneOf, ParamIssue, param
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.targets import TARGETS, target_names
 from pipeline.targets.build import open_target
-from pipeline.targets.onnx_base import ExportedOnnxTarget
+from pipeline.targets.onnx_base import ONNX_FILE, ExportedOnnxTarget
 from stages import deploy_auto
 from stages.deploy_auto import AUTO
 
@@ -120,6 +122,20 @@ def contract_violations(params: DeployParams, accelerator: bool) -> list[Violati
     return [v for rule in CONTRACT_RULES if (v := rule(params, accelerator)) is not None]
 
 
+def _naming_a_kept_file(exc: TargetError, bundle: ModelBundle, target_cls, options: dict, ctx: RunContext):
+    """A runtime's refusal names the file it read (ORT101, OVN103/105): for a fresh export that is a
+    temp folder removed on close, so the same file is written to the stage folder and named instead."""
+    if not issubclass(target_cls, ExportedOnnxTarget) or quantized.record(bundle.metadata) is not None \
+            or not exc.where or Path(exc.where).exists() or Path(exc.where).name != ONNX_FILE:
+        return exc
+    try:
+        kept = target_cls(**options).write_model_file(bundle, ctx.stage_dir)
+    except MxdeployError:
+        return exc  # it exported once; if it cannot again, the first error is the one to report
+    exc.where = str(kept)
+    return exc
+
+
 def zeros_feed(bundle: ModelBundle) -> dict[str, np.ndarray]:
     return {s.name: np.zeros(s.shape, dtype=np.dtype(s.dtype)) for s in bundle.inputs}
 
@@ -168,7 +184,10 @@ class Deploy(Stage):
         out = bundle.evolve(stage="deploy", details={"target": target, "api": params.api},
                             metadata={**bundle.metadata, "deployment": deployment})
         started = time.perf_counter()
-        session = open_target(target, out.metadata, ctx.run_dir, api=params.api, **options).deploy(out)
+        try:
+            session = open_target(target, out.metadata, ctx.run_dir, api=params.api, **options).deploy(out)
+        except TargetError as exc:
+            raise _naming_a_kept_file(exc, out, target_cls, options, ctx) from None
         loaded = time.perf_counter()
         try:
             session.infer(zeros_feed(out))

@@ -97,3 +97,23 @@ def test_params_are_validated():
     assert {i.path for i in issues} == {("target",), ("api",)}
     assert any("did you mean 'cpu'" in i.message for i in issues)
     assert stages.deploy.Deploy.check_params(DeployParams(threads=0))[0].path == ("threads",)
+
+
+def test_a_runtime_refusal_names_the_stage_folders_copy_of_the_model(make_runner):
+    """ONNX Runtime has no float64 AveragePool: ORT101 names model.onnx in the stage folder, which
+    exists after deploy, not the temp copy the session read (removed on close)."""
+    import mxnet as mx
+
+    from pipeline.core.errors import TargetError
+    from pipeline.model.bundle import ModelBundle, TensorSpec
+    from stages.deploy import DeployParams
+
+    sym = mx.sym.Pooling(mx.sym.var("data"), kernel=(2, 2), stride=(2, 2), pool_type="avg", name="pool0")
+    bundle = ModelBundle.from_symbol(sym, {}, {}, [TensorSpec("data", (1, 2, 4, 4), "float64")])
+    runner = make_runner([("data", (1, 2, 4, 4), "float64")])
+    with pytest.raises(TargetError) as info:
+        runner.run("deploy", bundle, DeployParams(target="onnxruntime"))
+    err = info.value
+    stage_dir = runner.run_dir / "pipe" / "00-deploy"
+    assert err.code == "ORT101" and err.where == str(stage_dir / "model.onnx"), err.where
+    assert (stage_dir / "model.onnx").is_file()
