@@ -63,8 +63,10 @@ def main(args) -> int:
                 print(json.dumps({"model": args.model, "target": args.target, "error": exc.to_dict(),
                                   "diagnostics": []}))
             raise
+    from pipeline.checks.runtime import RUNTIME_CODES
+
     for d in report["diagnostics"]:
-        d["hint"] = log.named(d["hint"])
+        d["hint"] = log.named(d["hint"], runtime=d["code"] in RUNTIME_CODES)
     if log.written():
         report["log"] = str(log.path)
     if args.json:

@@ -27,9 +27,14 @@ class RuntimeLog:
     def written(self) -> bool:
         return self.path.is_file() and self.path.stat().st_size > 0
 
-    def named(self, hint: str) -> str:
-        """`hint` with "in the log" naming the file, once the file exists."""
-        return hint.replace(LOG_PHRASE, f"in {self.path}") if hint and self.written() else hint
+    def named(self, hint: str, *, runtime: bool = False) -> str:
+        """`hint` with "in the log" naming the file, once the file exists; a `runtime` finding whose
+        hint does not mention the log gets the file appended."""
+        if not self.written():
+            return hint
+        if LOG_PHRASE in (hint or ""):
+            return hint.replace(LOG_PHRASE, f"in {self.path}")
+        return f"{hint}; the runtime's full text is in {self.path}" if runtime else hint
 
 
 def default_path(command: str) -> Path:

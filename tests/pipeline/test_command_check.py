@@ -170,3 +170,16 @@ def test_json_of_a_model_that_cannot_be_loaded_is_a_json_error(pipeline_check, t
     report = json.loads(out)
     assert report["diagnostics"] == [] and report["target"] == "cpu"
     assert report["error"]["code"] in err and report["error"]["message"] in err
+
+
+def test_a_graph_that_does_not_bind_names_the_log_too(pipeline_check, tmp_path):
+    """EI911 (MXNet's shape inference refuses) has its own hint; the log file is added to it."""
+    sym = mx.sym.Convolution(mx.sym.var("data"), kernel=(5, 5), num_filter=2, name="conv0")
+    mx.model.save_checkpoint(str(tmp_path / "big"), 0, sym, {"conv0_weight": mx.nd.ones((2, 2, 5, 5)),
+                                                             "conv0_bias": mx.nd.zeros(2)}, {})
+    log = tmp_path / "check.log"
+    code, out, _ = pipeline_check(tmp_path / "big", "--target", "cpu", "--input", "data=1,2,8,8",
+                                  "--input", "data=1,2,3,3", "--log", log, "--json")
+    assert code == 1
+    (diag,) = [d for d in json.loads(out)["diagnostics"] if d["code"] == "EI911"]
+    assert diag["hint"].endswith(f"the runtime's full text is in {log}") and log.is_file()
