@@ -25,7 +25,8 @@ TRACEBACK_MARKS = ("Traceback (most recent call last)", "[bt]", "Stack trace", '
 SUBPROCESS_SUBSET = ("yaml-stage-typo", "yaml-run-tag", "sym-truncated", "sym-head-output-oob", "prm-truncated",
                      "prm-zeroed-half", "onnx-custom-op", "onnx-ext-dotdot", "cli-bad-input-dim",
                      # the runtime-failure cases (issue 15): one coded line each, no runtime text
-                     "yaml-missing-checkpoint", "sym-f64-weights", "onnx-ort-refuses", "cli-tune-candidate-crashes")
+                     "yaml-missing-checkpoint", "sym-f64-weights", "onnx-ort-refuses", "cli-tune-candidate-crashes",
+                     "cli-openvino-refuses")
 
 
 def _env() -> dict:
