@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Callable, Literal, Optional
 
@@ -30,7 +31,7 @@ import numpy as np
 from pipeline.accelerator.errors import MAX_ONE_DEVICE, TRAINING_MESSAGE
 from pipeline.core import atomic
 from pipeline.core.diagnostics import Diagnostic
-from pipeline.core.errors import StageError
+from pipeline.core.errors import MxdeployError, StageError, TargetError
 from pipeline.core.paramspec import OneOf, ParamIssue, param
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 from pipeline.model import quantized
@@ -39,7 +40,7 @@ from pipeline.precision.tuning import TuneResult, TuneSettings, tune, tune_optio
 from pipeline.targets import TARGETS, target_names
 from pipeline.targets.build import open_target
 from pipeline.targets.contexts import device_type, parse_context
-from pipeline.targets.onnx_base import ExportedOnnxTarget
+from pipeline.targets.onnx_base import ONNX_FILE, ExportedOnnxTarget
 
 AUTO = "auto"
 TUNE_FILE = "tune.json"
@@ -172,6 +173,20 @@ def chosen(result: TuneResult) -> tuple[ModelBundle, str, dict]:
     return result.bundles[key], result.choice.target, tune_options(*key)
 
 
+def _naming_a_kept_file(exc: TargetError, bundle: ModelBundle, target_cls, options: dict, ctx: RunContext):
+    """A runtime's refusal names the file it read (ORT101, OVN103/105): for a fresh export that is a
+    temp folder removed on close, so the same file is written to the stage folder and named instead."""
+    if not issubclass(target_cls, ExportedOnnxTarget) or quantized.record(bundle.metadata) is not None \
+            or not exc.where or Path(exc.where).exists() or Path(exc.where).name != ONNX_FILE:
+        return exc
+    try:
+        kept = target_cls(**options).write_model_file(bundle, ctx.stage_dir)
+    except MxdeployError:
+        return exc  # it exported once; if it cannot again, the first error is the one to report
+    exc.where = str(kept)
+    return exc
+
+
 def zeros_feed(bundle: ModelBundle) -> dict[str, np.ndarray]:
     return {s.name: np.zeros(s.shape, dtype=np.dtype(s.dtype)) for s in bundle.inputs}
 
@@ -220,7 +235,10 @@ class Deploy(Stage):
         out = bundle.evolve(stage="deploy", details={"target": target, "api": params.api},
                             metadata={**bundle.metadata, "deployment": deployment})
         started = time.perf_counter()
-        session = open_target(target, out.metadata, ctx.run_dir, api=params.api, **options).deploy(out)
+        try:
+            session = open_target(target, out.metadata, ctx.run_dir, api=params.api, **options).deploy(out)
+        except TargetError as exc:
+            raise _naming_a_kept_file(exc, out, target_cls, options, ctx) from None
         loaded = time.perf_counter()
         try:
             session.infer(zeros_feed(out))

@@ -184,7 +184,9 @@ class OnnxRuntimeEngine:
                              hint=exc.hint or "serve it with --engine mxnet") from None
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        with runtime_call("onnxruntime", "the session for the exported graph", code=BadRequest.code, error=BadRequest,
+                          where="load", hint="serve it with --engine mxnet"):
+            session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
         feed_names = [i.name for i in session.get_inputs()]
         activations = estimate(bundle).activation_bytes  # MXNet's planner replayed (pipeline/measure/memory.py)
         input_bytes = sum(int(np.prod(s.shape)) * np.dtype(s.dtype).itemsize for s in specs)

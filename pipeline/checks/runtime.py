@@ -30,7 +30,8 @@ from pipeline.core.errors import MxdeployError, TargetError
 from pipeline.core.runtime_errors import runtime_call
 from pipeline.onnx import export_warnings
 
-EXPORT_CODES_COVERED = ("EXP101", "EXP102")  # unexportable or fused ops: the operators rule (EI5xx) says so
+EXPORT_CODES_COVERED = ("EXP101", "EXP102")
+RUNTIME_CODES = ("EI911", "EI914", "EI915")  # a runtime refused: its full text is in the runtime log  # unexportable or fused ops: the operators rule (EI5xx) says so
 
 
 def _attribute(subject: CheckSubject, node: str, text: str) -> str:

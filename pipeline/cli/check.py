@@ -4,7 +4,11 @@ MODEL is a model zoo name, a checkpoint prefix or an .onnx file. `--input NAME=D
 declares an input's shape; giving the same input again declares another shape the model will
 be served with (the shapes rule counts one model copy per shape). On a terminal the findings
 are a table; piped or logged, one line each (`CODE severity [node]: message (fix: hint)`). Exit 0 when there is no
-error, 1 when there is one, 2 for bad usage (the CLI maps UsageError and friends to 2).
+error, 1 when there is one, 2 for bad usage or a model that cannot be loaded (the CLI maps
+UsageError, ModelError and friends to 2); with `--json` that last case still prints one JSON
+object, `{"model", "target", "error": {code, message, where, hint}, "diagnostics": []}`, on stdout.
+A runtime's full text goes to `--log` (see pipeline/cli/runtime_log.py), never to the terminal
+unless `--debug`.
 """
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import sys
 
 from rich.table import Table
 
+from pipeline.cli.runtime_log import runtime_log
+from pipeline.core.errors import MxdeployError
 from pipeline.run.progress import stdout_console
 from pipeline.model.resolve import load_model, parse_input_arg
 from pipeline.targets import TARGETS  # (pipeline/targets/__init__.py registers every target, the eia sizes too)
@@ -30,6 +36,9 @@ def add_arguments(parser) -> None:
                              "repeat a name to declare another shape it is served with")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument("--json", action="store_true", help="print one JSON object (see DESIGN.md)")
+    parser.add_argument("--log", metavar="FILE",
+                        help="where a runtime's full text goes when it refuses the model (default: a file in the "
+                             "temp folder, named in the finding); --debug also prints it")
 
 
 def split_inputs(texts: list[str]):
@@ -45,6 +54,29 @@ def split_inputs(texts: list[str]):
 
 
 def main(args) -> int:
+    with runtime_log("check", args.log, debug=getattr(args, "debug", False)) as log:
+        try:
+            report, errors = _check(args)
+        except MxdeployError as exc:
+            exc.hint = log.named(exc.hint)
+            if args.json:  # a model that cannot be loaded: still one JSON document, then the one line
+                print(json.dumps({"model": args.model, "target": args.target, "error": exc.to_dict(),
+                                  "diagnostics": []}))
+            raise
+    from pipeline.checks.runtime import RUNTIME_CODES
+
+    for d in report["diagnostics"]:
+        d["hint"] = log.named(d["hint"], runtime=d["code"] in RUNTIME_CODES)
+    if log.written():
+        report["log"] = str(log.path)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        _print_table(report)
+    return EXIT_ERRORS if errors else EXIT_OK
+
+
+def _check(args) -> tuple[dict, bool]:
     from pipeline.checks.report import check, check_report
     from pipeline.checks.subject import CheckSubject
 
@@ -53,12 +85,7 @@ def main(args) -> int:
     bundle = load_model(args.model, inputs or None)
     subject = CheckSubject(bundle=bundle, target=target, extra_shapes=tuple(extra))
     diagnostics = check(subject, strict_mode=args.strict)
-    report = check_report(args.model, subject, diagnostics)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        _print_table(report)
-    return EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK
+    return check_report(args.model, subject, diagnostics), has_errors(diagnostics)
 
 
 def _print_table(report: dict) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from rich.table import Table
 
@@ -36,6 +37,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--target", action="append", default=[], metavar="NAME",
                         help="try only this target (repeat for more); default: every available one")
     parser.add_argument("--json", action="store_true", help="print one JSON object (see DESIGN.md)")
+    parser.add_argument("--work-dir", metavar="DIR", type=Path,
+                        help="keep each candidate's files and log.txt in DIR/TARGET-PRECISION (default: a temp "
+                             "folder removed at exit; the logs of candidates that did not pass are kept)")
 
 
 def main(args) -> int:
@@ -57,7 +61,8 @@ def main(args) -> int:
         if not args.json:
             print(f"tuning {target} {precision} ...", file=sys.stderr, flush=True)
 
-    result = tune(bundle, settings=settings, progress=progress, candidates=candidates)
+    result = tune(bundle, settings=settings, progress=progress, candidates=candidates,
+                  work_dir=args.work_dir.resolve() if args.work_dir else None)
     if args.json:
         print(json.dumps(result.to_json(args.model)))
     else:

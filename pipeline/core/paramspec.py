@@ -151,15 +151,18 @@ def _coerce(value, tp, path: tuple, issues: list[ParamIssue]):
 def _build(cls, values: dict, path: tuple, issues: list[ParamIssue]):
     hints = get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {}
+    kwargs, misspelt = {}, set()
     for key, value in values.items():
         if key not in fields:
-            issues.append(ParamIssue(path + (key,), f"unknown parameter '{key}'{did_you_mean(key, fields)}; "
+            suggestion = did_you_mean(key, fields)
+            issues.append(ParamIssue(path + (key,), f"unknown parameter '{key}'{suggestion}; "
                                                     f"expected one of: {', '.join(fields) or 'none'}", "CFG005"))
+            misspelt.update(n for n in fields if suggestion == f" (did you mean '{n}'?)")
             continue
         kwargs[key] = _coerce(value, hints[key], path + (key,), issues)
     for name, f in fields.items():
-        if name not in kwargs and f.default is MISSING and f.default_factory is MISSING:
+        # a required parameter given under a misspelt name is one problem, said once (CFG005's did-you-mean)
+        if name not in kwargs and name not in misspelt and f.default is MISSING and f.default_factory is MISSING:
             issues.append(ParamIssue(path + (name,), f"missing required parameter '{name}' "
                                                      f"({describe_type(hints[name])})", "CFG006"))
     if any(i.path[: len(path)] == path for i in issues):

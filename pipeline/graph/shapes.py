@@ -4,6 +4,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from pipeline.core.errors import StageError
+from pipeline.core.runtime_errors import runtime_call
 from pipeline.model.bundle import TensorSpec
 from pipeline.graph.convert import to_json
 
@@ -20,8 +22,11 @@ def tensor_info(graph: nx.MultiDiGraph, inputs: list[TensorSpec]) -> dict[tuple[
     internals = sym.get_internals()
     shapes = {s.name: s.shape for s in inputs}
     dtypes = {s.name: np.dtype(s.dtype) for s in inputs}
-    _, out_shapes, _ = internals.infer_shape(**shapes)
-    _, out_types, _ = internals.infer_type(**dtypes)
+    with runtime_call("mxnet", f"the shape and type inference a graph pass reads (inputs {shapes})", code="OPT104",
+                      error=StageError, nodes=[n for n in graph.nodes if graph.nodes[n]["op"] != "null"],
+                      hint="declare the input shapes and dtypes the graph accepts (`pipeline check` binds it)"):
+        _, out_shapes, _ = internals.infer_shape(**shapes)
+        _, out_types, _ = internals.infer_type(**dtypes)
     info, counts = {}, {}
     for k in range(len(internals.list_outputs())):
         name = internals[k].name

@@ -97,7 +97,12 @@ class MXNetSide(Side):
         heads = [self.sym[i] for i in range(len(self.sym.list_outputs()))]
         group = mx.sym.Group(heads + [self._internals[t] for t in taps])
         shapes = {n: feed[n].shape for n in feed if n in group.list_arguments()}
-        arg_shapes, _, _ = group.infer_shape(**shapes)
+        from pipeline.core.runtime_errors import runtime_call
+        from pipeline.localize.errors import RUNTIME_FAILED, LocalizeError
+
+        with runtime_call("mxnet", f"shape inference for inputs {shapes}", code=RUNTIME_FAILED, error=LocalizeError,
+                          where=self.describe(), hint="declare input shapes the graph accepts"):
+            arg_shapes, _, _ = group.infer_shape(**shapes)
         labels = set(label_variables(self.sym.tojson()))
         args = {}
         for name, shape in zip(group.list_arguments(), arg_shapes):
@@ -108,9 +113,6 @@ class MXNetSide(Side):
             elif name in labels:
                 args[name] = mx.nd.zeros(shape)
         aux = {n: self._aux_params[n] for n in group.list_auxiliary_states()}
-        from pipeline.core.runtime_errors import runtime_call
-        from pipeline.localize.errors import RUNTIME_FAILED, LocalizeError
-
         with runtime_call("mxnet", "the graph with tapped outputs" if taps else "the graph", code=RUNTIME_FAILED,
                           error=LocalizeError, where=self.describe(),
                           hint="if only the tapped graph fails, compare without --localize; otherwise compare on "

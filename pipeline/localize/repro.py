@@ -116,7 +116,10 @@ def _run_side(folder: Path, side: dict, feed: dict) -> np.ndarray:
     args = {k[4:]: v for k, v in loaded.items() if k.startswith("arg:")}
     aux = {k[4:]: v for k, v in loaded.items() if k.startswith("aux:")}
     args.update({k: mx.nd.array(v, dtype=v.dtype) for k, v in feed.items() if k in sym.list_arguments()})
-    with unfused_binds():
+    from pipeline.core.runtime_errors import runtime_call
+
+    with runtime_call("mxnet", "a forward of the repro's subgraph", code=errors.RUNTIME_FAILED, error=LocalizeError,
+                      where=str(folder / side["file"]), feed=feed), unfused_binds():
         exe = sym.bind(ctx=mx.cpu(), args=args, aux_states=aux, grad_req="null")
         exe.forward(is_train=False)
     return exe.outputs[0].asnumpy()

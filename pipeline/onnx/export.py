@@ -45,6 +45,7 @@ from pipeline.onnx import export_quirks as quirks
 from pipeline.onnx.export_embedding import clip_embedding_indices
 from pipeline.onnx.export_rnn import split_rnn_layers
 from pipeline.onnx.export_fold import fold_shape_constants
+from pipeline.onnx.node_names import name_nodes
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.runtime_errors import runtime_call
 from pipeline.core.errors import ExportError  # noqa: F401  (raised here; callers import it from this module)
@@ -205,6 +206,7 @@ def to_onnx(bundle: ModelBundle, *, opset: int = DEFAULT_OPSET, clip_indices: bo
     _clean_graph(model.graph, [aliases.get(n, n) for n in labels],
                  [_onnx_output_name(n) for n in sym.list_outputs()])
     record_node_map(model, graph_json, lookup[0] if lookup else [])
+    name_nodes(model)  # a runtime names the node it refuses by this field (pipeline/onnx/node_names.py)
     if model.ByteSize() >= _PROTOBUF_LIMIT:
         raise ExportError("the exported model exceeds protobuf's 2 GiB limit", code="EXP108",
                           hint="this exporter writes weights inside the model; shrink the model")

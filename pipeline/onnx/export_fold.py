@@ -16,6 +16,9 @@ import json
 
 import numpy as np
 
+from pipeline.core.errors import ExportError
+from pipeline.core.runtime_errors import runtime_call
+
 # op -> input positions read only for their shape
 SHAPE_ONLY_INPUTS = {"slice_like": {1}, "broadcast_like": {1}, "reshape_like": {1}, "zeros_like": {0},
                      "ones_like": {0}, "shape_array": {0}, "size_array": {0},
@@ -59,9 +62,12 @@ def fold_shape_constants(graph: dict, params: dict[str, np.ndarray], shapes: dic
             if name not in shapes:  # an undeclared input (a label): leave the graph as it is
                 return graph, params
             feed[name] = mx.nd.zeros(shapes[name])
-    executor = outputs.bind(mx.cpu(), {k: feed[k] for k in outputs.list_arguments()},
-                            aux_states={k: feed[k] for k in outputs.list_auxiliary_states()}, grad_req="null")
-    values = executor.forward(is_train=False)
+    with runtime_call("mxnet", "the shape-only constants folded before export", code="EXP111", error=ExportError,
+                      nodes=[nodes[f]["name"] for f in frontier],
+                      hint="declare the input shapes the graph accepts, or deploy to cpu / onednn (no export)"):
+        executor = outputs.bind(mx.cpu(), {k: feed[k] for k in outputs.list_arguments()},
+                                aux_states={k: feed[k] for k in outputs.list_auxiliary_states()}, grad_req="null")
+        values = [v.asnumpy() for v in executor.forward(is_train=False)]
     out = json.loads(json.dumps(graph))
     new_params = dict(params)
     taken = {n["name"] for n in nodes}
@@ -71,7 +77,7 @@ def fold_shape_constants(graph: dict, params: dict[str, np.ndarray], shapes: dic
             name += "_"
         taken.add(name)
         out["nodes"][index] = {"op": "null", "name": name, "inputs": []}
-        new_params[name] = value.asnumpy()
+        new_params[name] = value
     out["arg_nodes"] = [i for i, node in enumerate(out["nodes"]) if node["op"] == "null"]
     out.pop("node_row_ptr", None)  # stale once nodes change their output count; MXNet recomputes it
     pruned = json.loads(mx.sym.load_json(json.dumps(out)).tojson())

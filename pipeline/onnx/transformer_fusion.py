@@ -81,8 +81,13 @@ class _MxGraph:
         if node["op"] == "null":
             spec = {s.name: s.shape for s in self.bundle.inputs}.get(name)
             return len(spec) if spec is not None else -1
+        from pipeline.core.errors import ExportError
+        from pipeline.core.runtime_errors import runtime_call
+
         internals = self.bundle.symbol().get_internals()
-        _, shapes, _ = internals[f"{name}_output"].infer_shape(**self.bundle.input_shapes())
+        with runtime_call("mxnet", f"shape inference of '{name}' (transformer fusion)", code="EXP107",
+                          error=ExportError, where=name, hint="declare every data input with its shape"):
+            _, shapes, _ = internals[f"{name}_output"].infer_shape(**self.bundle.input_shapes())
         return len(shapes[0])
 
     def inputs(self, node: dict) -> list[dict]:

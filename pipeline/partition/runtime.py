@@ -33,6 +33,7 @@ import weakref
 import numpy as np
 
 from pipeline.core.registry import Registry
+from pipeline.core.runtime_errors import runtime_call
 
 OP_TYPE = "mxdeploy_subgraph"
 
@@ -87,16 +88,23 @@ class MXNetSubgraphEngine(SubgraphEngine):
         for name, shape in input_shapes.items():
             args[name] = mx.nd.zeros(shape, dtype=input_dtypes.get(name, "float32"))
         aux = {n: mx.nd.array(v, dtype=v.dtype) for n, v in params.items() if n in sym.list_auxiliary_states()}
-        self._executors[key] = sym.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
+        with runtime_call("mxnet", "the bind of a partitioned subgraph", code="TGT011", where=key,
+                          nodes=_op_names(symbol_json)):
+            self._executors[key] = sym.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
 
     def forward(self, key, arrays):
         exe = self._executors[key]
-        for name, value in arrays.items():
-            exe.arg_dict[name][:] = value
-        return [o.asnumpy() for o in exe.forward(is_train=False)]
+        with runtime_call("mxnet", "the forward of a partitioned subgraph", code="TGT012", where=key, feed=arrays):
+            for name, value in arrays.items():
+                exe.arg_dict[name][:] = value
+            return [o.asnumpy() for o in exe.forward(is_train=False)]
 
     def unload(self, key):
         self._executors.pop(key, None)
+
+
+def _op_names(symbol_json: str) -> list[str]:
+    return [n["name"] for n in json.loads(symbol_json)["nodes"] if n["op"] != "null"]
 
 
 _keys = itertools.count()

@@ -20,7 +20,7 @@ import json
 
 from pipeline.model.bundle import ModelBundle
 from pipeline.core.errors import StageError
-from pipeline.core.runtime_errors import wrap
+from pipeline.core.runtime_errors import runtime_call, wrap
 from pipeline.model.labels import label_variables
 from pipeline.core.registry import did_you_mean
 from pipeline.precision.quantizers import QuantizeJob, record, register
@@ -68,7 +68,9 @@ def quantize_mxnet_int8(job: QuantizeJob) -> ModelBundle:
                for i, name in enumerate(data_names)}
     label_data = {}
     if labels:
-        arg_shapes, _, _ = sym.infer_shape(**bundle.input_shapes())
+        with runtime_call("mxnet", "shape inference of the label inputs", code="QNT109", error=StageError,
+                          hint="declare input shapes the graph accepts"):
+            arg_shapes, _, _ = sym.infer_shape(**bundle.input_shapes())
         shapes = dict(zip(sym.list_arguments(), arg_shapes))
         rows = len(job.calibration) * batch
         label_data = {n: mx.nd.zeros((rows, *shapes[n][1:])) for n in labels}

@@ -99,7 +99,8 @@ def quantize_with_nncf(bundle: ModelBundle, calibration: list[dict[str, np.ndarr
     """
     import onnx
 
-    from pipeline.precision.onnx_int8 import excluded_onnx_nodes, name_nodes
+    from pipeline.onnx.node_names import name_nodes
+    from pipeline.precision.onnx_int8 import excluded_onnx_nodes
 
     stage_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mxdeploy-nncf-out-") as tmp:

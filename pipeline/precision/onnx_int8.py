@@ -30,6 +30,7 @@ from pipeline.model.bundle import ModelBundle, sha256_file
 from pipeline.core.errors import StageError
 from pipeline.core.runtime_errors import runtime_call
 from pipeline.onnx.export import export_bundle
+from pipeline.onnx.node_names import name_nodes
 from pipeline.precision.quantizers import QuantizeJob, record, register
 
 QUANTIZED_FILE = "model-int8.onnx"
@@ -74,19 +75,6 @@ class _Reader:
 
     def rewind(self):  # noqa: D401  (part of the protocol; calibration reads the data once)
         pass
-
-
-def name_nodes(model) -> None:
-    """Give every unnamed node its first output's name (the MXNet node's name, as exported)."""
-    seen = set()
-    for node in model.graph.node:
-        if not node.name:
-            base = node.output[0] if node.output else node.op_type
-            name, i = base, 1
-            while name in seen:
-                name, i = f"{base}_{i}", i + 1
-            node.name = name
-        seen.add(node.name)
 
 
 def excluded_onnx_nodes(model, exclude: tuple[str, ...]) -> list[str]:

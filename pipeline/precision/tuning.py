@@ -17,13 +17,16 @@ part like a built-in one when it declares `tune`.
 Each candidate is quantized, deployed, guarded and timed in its own child process
 (pipeline/run/child.py): a runtime that aborts or segfaults on one candidate is a table row
 with status `crashed` and what it was doing, and tuning goes on. The child's log (and the
-runtime's full text) is `work_dir/TARGET-PRECISION/log.txt`.
+runtime's full text) is `work_dir/TARGET-PRECISION/log.txt`; a row that did not pass names it.
+Without a work_dir (the temp folder is removed at exit) a failed candidate's log is copied to
+a `mxdeploy-tune-logs-*` folder in the temp folder first, and the row names the copy.
 """
 from __future__ import annotations
 
 import atexit
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,7 +139,8 @@ def tune(bundle: ModelBundle, *, settings: TuneSettings = TuneSettings(), work_d
     from pipeline.targets.cpu import CpuTarget
     from pipeline.precision.calibration import CalibrationParams, batch_size, split_feeds
 
-    if work_dir is None:
+    temporary = work_dir is None
+    if temporary:
         work_dir = Path(tempfile.mkdtemp(prefix="mxdeploy-tune-"))
         atexit.register(shutil.rmtree, work_dir, True)
     run_dir = run_dir or work_dir
@@ -158,7 +162,8 @@ def tune(bundle: ModelBundle, *, settings: TuneSettings = TuneSettings(), work_d
             row, candidate = outcome.value
             bundles[(target, precision)] = candidate if candidate is not None else bundle
         else:
-            row = Row(target, precision, outcome.status, detail=outcome.reason)
+            row = Row(target, precision, outcome.status,
+                      detail=_pointing_at_a_kept_log(outcome, work_dir / f"{target}-{precision}", temporary))
         rows.append(row)
     passed = [r for r in rows if r.status == "passed"]
     choice = min(passed, key=lambda r: r.p50_ms) if passed else None
@@ -207,6 +212,33 @@ def evaluate_candidate(job: CandidateJob) -> tuple[Row, ModelBundle | None]:
     row.status = "passed" if guard.passed else "failed"
     row.detail = "; ".join(guard.failures)
     return row, (None if candidate is job.bundle else candidate)
+
+
+def _pointing_at_a_kept_log(outcome, folder: Path, temporary: bool) -> str:
+    """The row's reason naming a log that exists after tune: the candidate's own under a caller's
+    work_dir, else a copy outside the temp folder (removed at exit, so its path would lie)."""
+    from pipeline.run.child import LOG_FILE
+
+    log = folder / LOG_FILE
+    reason = outcome.reason
+    if not log.is_file() or log.stat().st_size == 0:  # nothing written (an abort before any output)
+        return reason.replace(f"; its log: {log}", "")
+    kept = log
+    if temporary:
+        kept = _kept_logs_dir() / f"{folder.name}.log"
+        shutil.copyfile(log, kept)
+    reason = reason.replace(str(log), str(kept))
+    return reason if str(kept) in reason else f"{reason}; its log: {kept}"
+
+
+_KEPT: list[Path] = []
+
+
+def _kept_logs_dir() -> Path:
+    """One folder per process for the logs of failed candidates, made at the first one."""
+    if not _KEPT:
+        _KEPT.append(Path(tempfile.mkdtemp(prefix=f"mxdeploy-tune-logs-{time.strftime('%Y%m%d-%H%M%S')}-")))
+    return _KEPT[0]
 
 
 def _reason(choice: Row | None, rows: list[Row], settings: TuneSettings) -> str:

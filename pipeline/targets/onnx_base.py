@@ -106,6 +106,13 @@ class ExportedOnnxTarget(Target):
             self._release()
             raise
 
+    def write_model_file(self, bundle: ModelBundle, folder: Path) -> Path:
+        """Write the file deploy serves into `folder` (the export is deterministic): deploy keeps a
+        refused one in its stage folder, since the temp copy the runtime read is gone after close."""
+        self._check_options()
+        folder.mkdir(parents=True, exist_ok=True)
+        return self._model_file(bundle, folder)
+
     def _model_file(self, bundle: ModelBundle, folder: Path) -> Path:
         """The ONNX file to serve: the quantize stage's QDQ file when the bundle has one (the
         Symbol is still the fp32 graph then), else a fresh export of the Symbol."""

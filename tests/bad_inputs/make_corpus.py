@@ -72,6 +72,22 @@ def write_conv(folder: Path, name: str, dtype: str = "float32") -> Path:
     return folder / name
 
 
+def write_anchors(folder: Path, name: str) -> Path:
+    """SSD's anchor pattern (a grid cut to the feature map by slice_like, plus zeros_like): with a
+    `dynamic` batch axis nothing is folded at export, and OpenVINO 2026.4's CPU plugin refuses to
+    compile it ("Can not create StaticMemory object"), as it refused GluonCV's SSD; ONNX Runtime
+    opens it."""
+    import mxnet as mx
+
+    feature = mx.sym.Convolution(mx.sym.var("data"), num_filter=2, kernel=(3, 3), pad=(1, 1), name="conv")
+    grid = mx.sym.reshape(mx.sym.arange(0, 2 * 16 * 16, dtype="float32"), shape=(1, 2, 16, 16))
+    out = feature + mx.sym.slice_like(grid, feature, axes=(2, 3), name="anchors") * 0.01 + mx.sym.zeros_like(feature)
+    rng = np.random.default_rng(3)
+    args = {"conv_weight": mx.nd.array(rng.normal(size=(2, 3, 3, 3))), "conv_bias": mx.nd.zeros(2)}
+    mx.model.save_checkpoint(str(folder / name), 0, out, args, {})
+    return folder / name
+
+
 def write_onnx(path: Path, *, dynamic: bool = False, op: tuple = ("Relu", ""), opset: int = 13,
                external: dict | None = None, raw: bytes | None = None, typed: list | None = None) -> Path:
     """X[1,8] @ W[8,4] + B -> op -> Y, built with onnx.helper."""
@@ -411,6 +427,7 @@ def _cli_cases(folder: Path) -> list[Case]:
     (folder / "a-file").write_text("not a folder\n")
     (folder / "pipelines.yaml").write_text(GOOD_YAML)
     (folder / "model.onnx").mkdir()
+    anchors = str(write_anchors(folder, "anchors"))
     trunc = write_mlp(folder, "trunc")
     data = Path(f"{trunc}-0000.params").read_bytes()
     Path(f"{trunc}-0000.params").write_bytes(data[:len(data) // 2])
@@ -460,6 +477,10 @@ def _cli_cases(folder: Path) -> list[Case]:
         Case("cli-tune-candidate-crashes", "cli", ["tune", p, "--input", "data=1,8", "--target", "t_crash",
                                                    "--holdout", "2", "--samples", "2", "--runs", "1"], 1, "TUN103",
              "t_crash", r"t_crash fp32 crashed: TUN103 .*SIGABRT"),
+        # a graph ONNX Runtime opens and OpenVINO refuses to compile: check says so, one EI914 line
+        Case("cli-openvino-refuses", "cli", ["check", anchors, "--target", "openvino", "--input",
+                                             "data=1,3,8,8:dyn=0"], 1, "EI914", "model.onnx",
+             r"OpenVINO \d[\d.]* refused to compile model\.onnx for the CPU: Can not create StaticMemory"),
         Case("cli-zoo-typo", "cli", ["check", "resnet18_v9", "--target", "cpu"], 2, "CLI001", "resnet18_v9",
              r"resnet18_v9:"),
     ]

@@ -25,7 +25,8 @@ TRACEBACK_MARKS = ("Traceback (most recent call last)", "[bt]", "Stack trace", '
 SUBPROCESS_SUBSET = ("yaml-stage-typo", "yaml-run-tag", "sym-truncated", "sym-head-output-oob", "prm-truncated",
                      "prm-zeroed-half", "onnx-custom-op", "onnx-ext-dotdot", "cli-bad-input-dim",
                      # the runtime-failure cases (issue 15): one coded line each, no runtime text
-                     "yaml-missing-checkpoint", "sym-f64-weights", "onnx-ort-refuses", "cli-tune-candidate-crashes")
+                     "yaml-missing-checkpoint", "sym-f64-weights", "onnx-ort-refuses", "cli-tune-candidate-crashes",
+                     "cli-openvino-refuses")
 
 
 def _env() -> dict:
@@ -69,13 +70,18 @@ def outcomes(corpus):
 
 
 def check_outcome(case, exit_code, stdout: str, stderr: str) -> None:
+    """Exit code, exactly one line carrying the code (for a refused input, the only line on
+    stderr), no traceback, the file and place in that line, and no artifact left."""
     shown = f"{case.id}: exit {exit_code}\nstderr:\n{stderr}\nstdout:\n{stdout[-1500:]}"
     assert exit_code == case.exit, shown
     for mark in TRACEBACK_MARKS:
         assert mark not in stderr and mark not in stdout, shown
     text = stderr if case.exit == 2 else stderr + stdout
     lines = [ln for ln in text.splitlines() if case.code in ln]
-    assert lines, f"no line carries {case.code}\n" + shown
+    assert len(lines) == 1, f"{len(lines)} lines carry {case.code}, not one\n" + shown
+    if case.exit == 2:  # a refused input: its one line is all stderr says (issue 15, Done when)
+        said = [ln for ln in stderr.splitlines() if ln.strip()]
+        assert said == lines, "stderr holds more than the one coded line\n" + shown
     line = lines[0]
     assert case.file in line, f"the line does not name {case.file!r}\n" + shown
     assert re.search(case.place, line), f"the line does not point at {case.place!r}\n" + shown

@@ -129,3 +129,57 @@ def test_bad_usage_exits_2(pipeline_check, args):
 def test_unknown_target_suggests_the_close_name(pipeline_check):
     _, _, err = pipeline_check("resnet18_v1", "--target", "eia1.mediun")
     assert "did you mean 'eia1.medium'" in err
+
+
+def _float64_conv(prefix):
+    sym = mx.sym.Convolution(mx.sym.var("data"), kernel=(3, 3), num_filter=2, name="conv0")
+    mx.model.save_checkpoint(str(prefix), 0, sym, {"conv0_weight": mx.nd.ones((2, 2, 3, 3), dtype="float64"),
+                                                   "conv0_bias": mx.nd.zeros(2, dtype="float64")}, {})
+    return prefix
+
+
+def test_a_runtime_refusal_names_the_log_that_holds_its_full_text(pipeline_check, tmp_path):
+    """ONNX Runtime has no float64 Conv: EI914's hint names the file with ORT's own text, which exists."""
+    prefix = _float64_conv(tmp_path / "f64")
+    log = tmp_path / "logs" / "check.log"
+    code, out, err = pipeline_check(prefix, "--target", "onnxruntime", "--input", "data=1,2,5,5:float64",
+                                    "--log", log, "--json")
+    assert code == 1 and err == ""
+    report = json.loads(out)
+    (diag,) = [d for d in report["diagnostics"] if d["code"] == "EI914"]
+    assert f"in {log}" in diag["hint"] and report["log"] == str(log)
+    assert "[ONNXRuntimeError]" in log.read_text() and "[ONNXRuntimeError]" not in out
+
+
+def test_debug_prints_the_runtime_text_and_a_clean_check_leaves_no_log(pipeline_check, tmp_path):
+    prefix = _float64_conv(tmp_path / "f64")
+    log = tmp_path / "check.log"
+    code, _, err = pipeline_check(prefix, "--target", "onnxruntime", "--input", "data=1,2,5,5:float64",
+                                  "--log", log, "--debug")
+    assert code == 1 and "[ONNXRuntimeError]" in err  # the runtime's own text, on request
+    clean = save_checkpoint(tmp_path / "clean", small_net(), {"data": (1, 3, 8, 8)})
+    code, _, err = pipeline_check(clean, "--target", "onnxruntime", "--input", "data=1,3,8,8", "--log",
+                                  tmp_path / "clean.log")
+    assert code == 0 and not (tmp_path / "clean.log").exists()
+
+
+def test_json_of_a_model_that_cannot_be_loaded_is_a_json_error(pipeline_check, tmp_path):
+    """A missing checkpoint: exit 2 (a bad input, docs/errors.md), one line on stderr, and a JSON document."""
+    code, out, err = pipeline_check(tmp_path / "missing", "--target", "cpu", "--json")
+    assert code == 2 and err.count("\n") == 1
+    report = json.loads(out)
+    assert report["diagnostics"] == [] and report["target"] == "cpu"
+    assert report["error"]["code"] in err and report["error"]["message"] in err
+
+
+def test_a_graph_that_does_not_bind_names_the_log_too(pipeline_check, tmp_path):
+    """EI911 (MXNet's shape inference refuses) has its own hint; the log file is added to it."""
+    sym = mx.sym.Convolution(mx.sym.var("data"), kernel=(5, 5), num_filter=2, name="conv0")
+    mx.model.save_checkpoint(str(tmp_path / "big"), 0, sym, {"conv0_weight": mx.nd.ones((2, 2, 5, 5)),
+                                                             "conv0_bias": mx.nd.zeros(2)}, {})
+    log = tmp_path / "check.log"
+    code, out, _ = pipeline_check(tmp_path / "big", "--target", "cpu", "--input", "data=1,2,8,8",
+                                  "--input", "data=1,2,3,3", "--log", log, "--json")
+    assert code == 1
+    (diag,) = [d for d in json.loads(out)["diagnostics"] if d["code"] == "EI911"]
+    assert diag["hint"].endswith(f"the runtime's full text is in {log}") and log.is_file()

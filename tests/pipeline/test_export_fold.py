@@ -89,3 +89,22 @@ def test_multibox_prior_with_a_dynamic_axis_is_a_coded_refusal():
     with pytest.raises(ExportError) as info:
         to_onnx(bundle)
     assert info.value.code == "EXP102"
+
+
+def test_mxnet_refusing_the_fold_is_a_coded_export_error():
+    """A shape-only frontier MXNet cannot bind (params of shapes that do not add) is EXP111, not RUN002."""
+    import json
+
+    import mxnet as mx
+    import pytest
+
+    from pipeline.core.errors import ExportError
+    from pipeline.onnx.export_fold import fold_shape_constants
+
+    bad = mx.sym.elemwise_add(mx.sym.var("w1"), mx.sym.var("w2"), name="bad_add")
+    out = mx.sym.broadcast_add(mx.sym.var("data"), mx.sym.zeros_like(bad, name="zeros"), name="out")
+    params = {"w1": np.ones(2, np.float32), "w2": np.ones(3, np.float32)}
+    with pytest.raises(ExportError) as info:
+        fold_shape_constants(json.loads(out.tojson()), params, {"data": (1, 2)})
+    err = info.value
+    assert err.code == "EXP111" and "\n" not in err.one_line() and err.message.startswith("MXNet ")

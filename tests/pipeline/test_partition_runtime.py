@@ -68,3 +68,17 @@ def test_registry_lists_the_local_engine():
     (out,) = engine.forward("k", {"x": np.array([-1, 3], "float32")})
     np.testing.assert_array_equal(out, [0, 6])
     engine.unload("k")
+
+
+def test_mxnet_refusing_a_subgraph_bind_is_a_coded_target_error():
+    import pytest
+
+    from pipeline.core.errors import TargetError
+
+    bad = mx.sym.elemwise_add(mx.sym.var("data"), mx.sym.var("w"), name="sub_add")
+    with pytest.raises(TargetError) as info:
+        MXNetSubgraphEngine().load("sg0#0", bad.tojson(), {"w": np.ones(3, np.float32)}, {"data": (2,)},
+                                   {"data": "float32"})
+    err = info.value
+    assert err.code == "TGT011" and err.where == "sg0#0" and "\n" not in err.one_line()
+    assert "sub_add" in err.message

@@ -34,8 +34,8 @@ def test_a_shape_set_the_graph_cannot_bind_names_the_node_and_the_attribute():
 def test_onnx_runtime_refusing_the_export_is_an_error_with_the_op():
     # ONNX Runtime has no float64 Conv kernel; MXNet runs it, so only opening the session tells
     (diag,) = RULES.get("runtime-session")(subject(_conv("float64"), "onnxruntime"))
-    assert (diag.code, diag.severity) == ("EI914", "error")
-    assert "ONNX Runtime" in diag.message and "at op Conv" in diag.message and "Conv(11)" in diag.message
+    assert (diag.code, diag.severity, diag.node) == ("EI914", "error", "conv0")  # the MXNet node (node_names.py)
+    assert "ONNX Runtime" in diag.message and "at node 'conv0' (op Conv)" in diag.message and "Conv(11)" in diag.message
     assert run("runtime-session", subject(_conv("float64"), "cpu")) == []  # MXNet's own executor is fine
 
 

@@ -1,4 +1,6 @@
 """deploy: the inference-only contract refused with coded errors; sessions through both APIs."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -98,3 +100,53 @@ def test_params_are_validated():
     assert {i.path for i in issues} == {("target",), ("api",)}
     assert any("did you mean 'cpu'" in i.message for i in issues)
     assert stages.deploy.Deploy.check_params(DeployParams(threads=0))[0].path == ("threads",)
+
+
+def test_a_runtime_refusal_names_the_stage_folders_copy_of_the_model(make_runner):
+    """ONNX Runtime has no float64 AveragePool: ORT101 names model.onnx in the stage folder, which
+    exists after deploy, not the temp copy the session read (removed on close)."""
+    import mxnet as mx
+
+    from pipeline.core.errors import TargetError
+    from pipeline.model.bundle import ModelBundle, TensorSpec
+    from stages.deploy import DeployParams
+
+    sym = mx.sym.Pooling(mx.sym.var("data"), kernel=(2, 2), stride=(2, 2), pool_type="avg", name="pool0")
+    bundle = ModelBundle.from_symbol(sym, {}, {}, [TensorSpec("data", (1, 2, 4, 4), "float64")])
+    runner = make_runner([("data", (1, 2, 4, 4), "float64")])
+    with pytest.raises(TargetError) as info:
+        runner.run("deploy", bundle, DeployParams(target="onnxruntime"))
+    err = info.value
+    stage_dir = runner.run_dir / "pipe" / "00-deploy"
+    assert err.code == "ORT101" and err.where == str(stage_dir / "model.onnx"), err.where
+    assert (stage_dir / "model.onnx").is_file()
+
+
+def test_an_openvino_refusal_in_deploy_is_one_coded_line_naming_the_kept_file(make_runner):
+    """SSD's anchor pattern with a dynamic batch axis: nothing is folded at export and OpenVINO's
+    CPU plugin refuses to compile it ("Can not create StaticMemory object"): OVN105, one line,
+    the file it refused kept in the stage folder."""
+    import mxnet as mx
+
+    from pipeline.core.errors import TargetError
+    from pipeline.model.bundle import ModelBundle, TensorSpec
+    from pipeline.targets import TARGETS
+    from stages.deploy import DeployParams
+
+    if not TARGETS.get("openvino").is_available():
+        pytest.skip("openvino is not installed")
+    feature = mx.sym.Convolution(mx.sym.var("data"), num_filter=2, kernel=(3, 3), pad=(1, 1), name="conv")
+    grid = mx.sym.reshape(mx.sym.arange(0, 2 * 16 * 16, dtype="float32"), shape=(1, 2, 16, 16))
+    out = feature + mx.sym.slice_like(grid, feature, axes=(2, 3), name="anchors") * 0.01 + mx.sym.zeros_like(feature)
+    params = {"conv_weight": mx.nd.array(np.random.default_rng(0).normal(size=(2, 3, 3, 3))), "conv_bias": mx.nd.zeros(2)}
+    spec = TensorSpec("data", (1, 3, 8, 8), dynamic=(0,))
+    bundle = ModelBundle.from_symbol(out, params, {}, [spec])
+    runner = make_runner([spec])
+    with pytest.raises(TargetError) as info:
+        runner.run("deploy", bundle, DeployParams(target="openvino"))
+    err = info.value
+    assert err.code == "OVN105" and "\n" not in err.one_line() and "Exception from src" not in err.one_line()
+    assert "Can not create StaticMemory object" in err.message and err.message.startswith("OpenVINO ")
+    assert err.where == str(runner.run_dir / "pipe" / "00-deploy" / "model.onnx") and Path(err.where).is_file()
+    _, ok = runner.run("deploy", bundle, DeployParams(target="onnxruntime"))  # ONNX Runtime opens the same export
+    assert ok.status == "passed"

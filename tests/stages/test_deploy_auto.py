@@ -104,3 +104,27 @@ def test_a_cached_auto_choice_is_recomputed_on_a_host_with_other_cpu_flags(tmp_p
     finally:
         cpuflags.cpu_flags.cache_clear()
         cpuflags.cpu_model.cache_clear()
+
+
+def test_auto_with_a_crashing_candidate_completes_and_reports_it(make_runner, monkeypatch):
+    """t_crash aborts its process in deploy, t_refuse raises a runtime's multi-line text
+    (tests/plugins/crash_targets.py, loaded by each candidate's child process): the auto cell still
+    deploys the passing candidate, and the others are rows with their coded reasons."""
+    import os
+
+    from pipeline.precision import tuning
+
+    repo = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("PYTHONPATH", f"{repo}{os.pathsep}{repo / 'tests' / 'plugins'}")
+    monkeypatch.setenv("MXDEPLOY_PLUGINS", "crash_targets")
+    monkeypatch.setattr(tuning, "available_candidates",
+                        lambda flags=None: [("cpu", "fp32"), ("t_crash", "fp32"), ("t_refuse", "fp32")])
+    runner = make_runner([("data", (1, 3, 16, 16))])
+    fp32, _ = runner.run("gluon", None, GluonParams(factory="factories:small_convnet"))
+    out, result = runner.run("deploy", fp32, DeployParams(target="auto"))
+    auto = result.metrics["auto"]
+    rows = {r["target"]: r["status"] for r in auto["table"]}
+    assert rows == {"cpu": "passed", "t_crash": "crashed", "t_refuse": "error"}
+    assert auto["choice"]["target"] == "cpu" and out.metadata["deployment"]["target"] == "cpu"
+    assert auto["details"]["t_crash fp32"].startswith("TUN103 ") and "SIGABRT" in auto["details"]["t_crash fp32"]
+    assert auto["details"]["t_refuse fp32"].startswith("ORT101 ") and "Stack trace" not in auto["details"]["t_refuse fp32"]

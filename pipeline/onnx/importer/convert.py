@@ -200,8 +200,12 @@ def _output_symbol(vi, state: GraphState):
     elem, _ = value_type(vi)
     want = np_dtype(elem, tensor) if elem else None
     if want is not None:
-        _, out_types, _ = sym.infer_type(**{n: state.var_dtypes[n] for n in sym.list_arguments()
-                                            if n in state.var_dtypes})
+        from pipeline.core.runtime_errors import runtime_call
+
+        with runtime_call("mxnet", f"type inference of output '{tensor}'", code=errors.MXNET_REJECTED,
+                          error=errors.OnnxImportError, where=tensor, hint="check the declared input dtypes"):
+            _, out_types, _ = sym.infer_type(**{n: state.var_dtypes[n] for n in sym.list_arguments()
+                                                if n in state.var_dtypes})
         if np.dtype(out_types[0]) != want:
             sym = mx.sym.Cast(sym, dtype=want, name=state.unique_name(f"{tensor}_cast"))
     return sym

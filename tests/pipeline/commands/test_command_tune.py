@@ -51,8 +51,10 @@ def test_a_candidate_that_crashs_is_a_crashed_row_and_tune_goes_on(tmp_path):
            "MXDEPLOY_PLUGINS": "crash_targets", "OMP_NUM_THREADS": "1"}
     argv = [sys.executable, "-m", "pipeline.cli", "tune", MLP, "--input", "data=1,64", "--holdout", "2",
             "--samples", "2", "--runs", "1", "--target", "cpu", "--target", "t_crash", "--target", "t_refuse"]
-    proc = subprocess.run([*argv, "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([*argv, "--json", "--work-dir", "work"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
+    assert "Stack trace" in (tmp_path / "work" / "t_refuse-fp32" / "log.txt").read_text()  # kept in --work-dir
     doc = json.loads(proc.stdout)
     rows = {r["target"]: r for r in doc["table"]}
     assert rows["t_crash"]["status"] == "crashed" and rows["t_refuse"]["status"] == "error"
@@ -67,3 +69,11 @@ def test_a_candidate_that_crashs_is_a_crashed_row_and_tune_goes_on(tmp_path):
     assert refused and "ORT101" in refused[0] and "node 'conv0' (op Conv)" in refused[0], table.stdout
     for text in (table.stdout, table.stderr):
         assert "Stack trace" not in text and "Traceback" not in text and "frame 1" not in text
+    # without --work-dir the candidates' temp folder is gone at exit; the logs the rows name are not
+    import re
+
+    for line in (crashed[0], refused[0]):
+        named = re.findall(r"its log: (\S+)", line)
+        assert all(Path(p).is_file() for p in named), line  # an abort that wrote nothing names no log
+    refused_log = Path(re.search(r"its log: (\S+)", refused[0]).group(1))
+    assert "Stack trace" in refused_log.read_text()  # the runtime's full text, kept

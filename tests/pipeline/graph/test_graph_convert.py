@@ -142,3 +142,22 @@ def test_a_cycle_is_refused_on_the_way_back():
     with pytest.raises(GraphError) as info:
         to_json(from_json(json.dumps(data)))
     assert info.value.code == "GRF003"
+
+
+def test_shape_inference_a_pass_reads_is_a_coded_refusal():
+    """tensor_info (read by fold_batchnorm and strip_training) on a graph that cannot infer: OPT104, not RUN002."""
+    import mxnet as mx
+    import pytest
+
+    from pipeline.core.errors import StageError
+    from pipeline.graph import graph_of
+    from pipeline.graph.shapes import tensor_info
+    from pipeline.model.bundle import ModelBundle, TensorSpec
+
+    sym = mx.sym.Convolution(mx.sym.var("data"), kernel=(5, 5), num_filter=1, no_bias=True, name="big_conv")
+    bundle = ModelBundle.from_symbol(sym, {"big_conv_weight": mx.nd.ones((1, 1, 5, 5))}, {},
+                                     [TensorSpec("data", (1, 1, 2, 2))])
+    graph, _ = graph_of(bundle)
+    with pytest.raises(StageError) as info:
+        tensor_info(graph, bundle.inputs)
+    assert info.value.code == "OPT104" and "big_conv" in info.value.message

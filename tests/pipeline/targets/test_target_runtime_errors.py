@@ -30,7 +30,8 @@ def test_onnx_runtime_refusing_the_export_is_ort101_with_the_raw_text_in_the_log
     err = info.value
     assert err.code == "ORT101" and "\n" not in err.one_line()
     assert err.message.startswith(f"ONNX Runtime {runtime_version('onnxruntime')} refused the session for model.onnx")
-    assert "at op AveragePool" in err.message and "NOT_IMPLEMENTED" not in err.message
+    assert "at node 'pool0' (op AveragePool)" in err.message and "NOT_IMPLEMENTED" not in err.message
+    assert err.node == "pool0"  # the MXNet node: every exported node is named (pipeline/onnx/node_names.py)
     assert "[ONNXRuntimeError] : 9 : NOT_IMPLEMENTED" in log.read_text()  # the full text, in the log
     assert "--localize" in err.hint
 

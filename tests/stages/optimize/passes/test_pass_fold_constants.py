@@ -55,3 +55,20 @@ def test_zoo_model_keeps_outputs():
     new = bundle_from_graph(bundle, *PASSES.get("fold_constants")(graph, params, bundle.inputs), stage="optimize")
     feed = random_feed(bundle.inputs)
     assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=0, rtol=0).passed
+
+
+def test_mxnet_refusing_the_folded_subgraph_is_one_coded_line():
+    """Params whose shapes cannot add: MXNet refuses the bind of the constant subgraph (OPT104, not RUN002)."""
+    import pytest
+
+    from pipeline.core.errors import StageError
+
+    bad = mx.sym.elemwise_add(mx.sym.var("w1"), mx.sym.var("w2"), name="bad_add")
+    sym = mx.sym.broadcast_add(mx.sym.var("data"), bad, name="out")
+    bundle = _bundle(sym, {"w1": mx.nd.ones((2,)), "w2": mx.nd.ones((3,))})
+    graph, params = graph_of(bundle)
+    with pytest.raises(StageError) as info:
+        PASSES.get("fold_constants")(graph, params, INPUTS)
+    err = info.value
+    assert err.code == "OPT104" and "\n" not in err.one_line()
+    assert err.message.startswith("MXNet ") and "bad_add" in err.message
