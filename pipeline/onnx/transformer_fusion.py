@@ -81,8 +81,9 @@ class _MxGraph:
         if node["op"] == "null":
             spec = {s.name: s.shape for s in self.bundle.inputs}.get(name)
             return len(spec) if spec is not None else -1
-        internals = self.bundle.symbol().get_internals()
-        _, shapes, _ = internals[f"{name}_output"].infer_shape(**self.bundle.input_shapes())
+        sub = self.bundle.symbol().get_internals()[f"{name}_output"]
+        feeds = set(sub.list_arguments())  # MXNet refuses shapes of inputs the subgraph does not read
+        _, shapes, _ = sub.infer_shape(**{k: v for k, v in self.bundle.input_shapes().items() if k in feeds})
         return len(shapes[0])
 
     def inputs(self, node: dict) -> list[dict]:
