@@ -69,9 +69,10 @@ def test_exports_match_mxnet_at_both_sizes(name, kwargs, dynamic, target):
 
 
 ZOO_FILE = Path(__file__).resolve().parents[2] / "zoo-gluonnlp.yaml"
+MORE_FILE = ZOO_FILE.with_name("zoo-gluonnlp-more.yaml")  # the same families beyond the issue's list
 
 
-def _run_zoo(tmp_path, *only: str) -> dict:
+def _run_zoo(tmp_path, *only: str, zoo_file: Path = ZOO_FILE) -> dict:
     import json
     import os
     import subprocess
@@ -79,7 +80,7 @@ def _run_zoo(tmp_path, *only: str) -> dict:
 
     env = {**os.environ, "MXDEPLOY_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     selection = [arg for name in only for arg in ("--only", name)]
-    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(ZOO_FILE), *selection, "--out",
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(zoo_file), *selection, "--out",
                            str(tmp_path / "out")], env=env, text=True, capture_output=True, timeout=3600)
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     bad = {p["name"]: p["status"] for p in report["pipelines"] if p["status"] not in ("passed", "cached")}
@@ -100,6 +101,13 @@ def test_zoo_file_lstm_lm_on_every_host_target(tmp_path):
 def test_zoo_file_every_model_on_every_host_target(tmp_path):
     report = _run_zoo(tmp_path)
     assert len(report["pipelines"]) == 15
+
+
+@pytest.mark.slow
+def test_more_models_of_the_same_families_on_every_host_target(tmp_path):
+    """zoo-gluonnlp-more.yaml: ERNIE, BERT/RoBERTa large, the larger LSTM LMs; nothing special-cased."""
+    report = _run_zoo(tmp_path, zoo_file=MORE_FILE)
+    assert len(report["pipelines"]) == 18
 
 
 ISSUE_BERT = """\
