@@ -116,7 +116,7 @@ def export_block(block, inputs: list[TensorSpec], folder: Path) -> ModelBundle:
             raise SourceError(f"{name} cannot be hybridized and exported: {type(exc).__name__}: "
                               f"{first_error_line(exc)}", where=name, code="SRC102",
                               hint="use only F.* operators in hybrid_forward (no asnumpy, no Python branches on "
-                                   "values), and check the declared input shapes and dtypes (an integer input "
+                                   "values), and check the declared input shapes and dtypes (an int32 or int64 input "
                                    "the block computes on in float needs a range within 2**24)") from None
     sym, arg_params, aux_params = mx.model.load_checkpoint(str(prefix), 0)
     # Gluon names the exported inputs data / data0, data1, ... ; rename to the declared names.
