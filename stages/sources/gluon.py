@@ -96,9 +96,10 @@ class GluonSource(Stage):
             "mxnet_version": graph_mxnet_version(out.symbol_json),
             "reference": {"kind": "gluon", **origin, "kwargs": dict(params.kwargs),
                           "inputs": [spec.name for spec in inputs],
-                          "casts": dict(out.metadata.get(input_casts.METADATA_KEY, {})),
                           "params": os.path.relpath(ctx.stage_dir / REFERENCE_PARAMS, ctx.run_dir)},
         })
+        if out.metadata.get(input_casts.METADATA_KEY):  # the block computes on these in another dtype
+            out.metadata["reference"]["casts"] = dict(out.metadata[input_casts.METADATA_KEY])
         out.history.append({"stage": "gluon", "block": type(block).__name__, **origin})
         metrics = {"nodes": out.node_count(), "params_bytes": out.params_bytes()}
         return out, StageResult(metrics=metrics, artifacts={"reference_params": REFERENCE_PARAMS})
