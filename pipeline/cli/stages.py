@@ -42,7 +42,7 @@ them as `data0`, `data1`, ...), to its declaration:
 | key | default | meaning |
 |---|---|---|
 | `shape` | required | the shape served and verified, positive integers |
-| `dtype` | float32 | float32, float16, float64, int32, int64, int8, uint8; the ONNX export keeps it |
+| `dtype` | float32 | float32, float16, float64, int32, int64, int8, uint8; the ONNX export keeps it (a Gluon block computing in another dtype gets a `Cast` after the input; an int32 or int64 input of a float32 block needs a `range` within 2**24) |
 | `range` | none | `[low, high)` of the random feed and random calibration (without it: standard normal floats, integers in [0, 10)) |
 | `integer` | false | draw whole numbers into a float input (GluonNLP takes token ids as float32); integer dtypes always do |
 | `batch_axis` | 0 | where samples stack: 1 for a (seq, batch) LSTM input; `.npz` datasets hold their rows on this axis |
@@ -71,6 +71,9 @@ A 2-layer BERT from the GluonNLP zoo, batch 2, sequence 16, the sequence axis dy
       data1: {shape: [2, 16], range: [0, 2], integer: true, dynamic: [1]}       # token types
       data2: {shape: [2], range: [1, 17], integer: true}                        # valid length
 ```
+
+The valid length may also be declared `{shape: [2], dtype: int32, range: [1, 17]}`: the Symbol and
+the ONNX file then take int32 there, cast to the float32 BERT adds it to (zoo-gluonnlp-more.yaml).
 
 On the command line (`check`, `convert`, `tune`) the same declaration is
 `--input NAME=D1,D2,...[:DTYPE][:LOW..HIGH][:int][:batch=AXIS][:dyn=AXIS,...]`, e.g.

@@ -94,7 +94,8 @@ def kept_detections(ref: list[np.ndarray]) -> int:
 
 def tied_selections(ref: list[np.ndarray], top_k: int, mode: str) -> int:
     """How many rows tie exactly where a selection cuts (rank k-1 against rank k of output 0's
-    rows; for detection, equal scores among the kept detections): there, the choice is arbitrary."""
+    non-constant rows; for detection, equal scores among the kept detections): there, the choice
+    is arbitrary."""
     if mode == "detection":
         where = detection.detection_outputs(ref)
         if where is None:
@@ -108,4 +109,7 @@ def tied_selections(ref: list[np.ndarray], top_k: int, mode: str) -> int:
     if not ref or np.ndim(ref[0]) < 1 or np.shape(ref[0])[-1] <= top_k:
         return 0
     rows = np.sort(np.asarray(ref[0], dtype=np.float64).reshape(-1, np.shape(ref[0])[-1]), axis=1)[:, ::-1]
-    return int(np.sum(rows[:, top_k - 1] == rows[:, top_k]))
+    # A constant row ranks nothing: a masked position (BERT's encoder zeroes every position past
+    # the valid length) is the same value on every runtime, not a choice among tied scores.
+    ranked = rows[rows[:, 0] != rows[:, -1]]
+    return int(np.sum(ranked[:, top_k - 1] == ranked[:, top_k]))

@@ -15,7 +15,7 @@ from pathlib import Path
 from pipeline.model.bundle import ModelBundle, TensorSpec, graph_mxnet_version, range_problem
 from pipeline.core.errors import ModelError, MxdeployError, SourceError, UsageError
 from pipeline.core.runtime_errors import first_error_line
-from pipeline.model import zoos
+from pipeline.model import input_casts, zoos
 from pipeline.model.zoos import mxnet_vision
 
 _INPUT_ARG = re.compile(r"^([A-Za-z_][\w.\-]*)=(\d+(?:,\d+)*)((?::[^:]+)*)$")
@@ -86,15 +86,17 @@ def default_zoo_inputs(name: str, kwargs: dict | None = None) -> list[TensorSpec
 
 
 def export_block(block, inputs: list[TensorSpec], folder: Path) -> ModelBundle:
-    """Hybridize, run once on the declared inputs and export `block` to a bundle (no metadata).
+    """Hybridize, run once on the declared inputs and export `block` to a bundle.
 
+    An input declared in a dtype the block does not compute in is traced in the block's dtype
+    and cast at the graph's input, so the bundle keeps the declared dtype; such inputs are the
+    bundle's only metadata, `metadata["input_casts"]` (pipeline/model/input_casts.py).
     Only a HybridBlock has a symbolic form; a plain Block (imperative `forward`) is refused
     up front, as the Elastic Inference guide required Gluon models to be hybridized and
     exported. A HybridBlock whose hybrid_forward does something only NDArrays can (asnumpy,
     Python control flow on values) fails while tracing; that failure names the block.
     """
     import mxnet as mx
-    import numpy as np
     from mxnet import gluon
 
     name = type(block).__name__
@@ -103,16 +105,19 @@ def export_block(block, inputs: list[TensorSpec], folder: Path) -> ModelBundle:
                           code="SRC101", hint=f"derive {name} from HybridBlock and implement "
                                               f"hybrid_forward(self, F, x, ...) instead of forward")
     prefix = Path(folder) / "export"
+    casts: dict[str, str] = {}
     try:
-        block.hybridize(static_alloc=False)
-        args = [mx.nd.zeros(s.shape, dtype=np.dtype(s.dtype)) for s in inputs]
-        block(*args)
-        block.export(str(prefix), epoch=0)
+        _trace_and_export(block, inputs, casts, prefix)
     except Exception as exc:  # user code traced symbolically: any exception is the block's, reported with its line
-        raise SourceError(f"{name} cannot be hybridized and exported: {type(exc).__name__}: "
-                          f"{first_error_line(exc)}", where=name, code="SRC102",
-                          hint="use only F.* operators in hybrid_forward (no asnumpy, no Python branches on "
-                               "values), and check the declared input shapes") from None
+        # A declared dtype the block does not compute in (an int32 valid_length added to float32
+        # tensors): traced in the block's dtype with a Cast at the input (pipeline/model/input_casts.py).
+        casts = input_casts.planned_casts(block, inputs)
+        if not casts or not _retrace(block, inputs, casts, prefix):
+            raise SourceError(f"{name} cannot be hybridized and exported: {type(exc).__name__}: "
+                              f"{first_error_line(exc)}", where=name, code="SRC102",
+                              hint="use only F.* operators in hybrid_forward (no asnumpy, no Python branches on "
+                                   "values), and check the declared input shapes and dtypes (an int32 or int64 input "
+                                   "the block computes on in float needs a range within 2**24)") from None
     sym, arg_params, aux_params = mx.model.load_checkpoint(str(prefix), 0)
     # Gluon names the exported inputs data / data0, data1, ... ; rename to the declared names.
     exported = [n for n in sym.list_arguments() if n not in arg_params]
@@ -126,7 +131,30 @@ def export_block(block, inputs: list[TensorSpec], folder: Path) -> ModelBundle:
             if node["op"] == "null" and node["name"] in renames:
                 node["name"] = renames[node["name"]]
         sym = mx.sym.load_json(json.dumps(graph))
-    return ModelBundle.from_symbol(sym, arg_params, aux_params, inputs)
+    bundle = ModelBundle.from_symbol(input_casts.cast_inputs(sym, inputs, casts), arg_params, aux_params, inputs)
+    if casts:
+        bundle.metadata[input_casts.METADATA_KEY] = casts
+    return bundle
+
+
+def _trace_and_export(block, inputs: list[TensorSpec], casts: dict[str, str], prefix: Path) -> None:
+    """Hybridize `block`, run it once on zeros (in the traced dtypes) and export it to `prefix`."""
+    import mxnet as mx
+    import numpy as np
+
+    block.hybridize(static_alloc=False)  # a fresh call also drops the cached graph of a failed trace
+    dtypes = input_casts.traced_dtypes(inputs, casts)
+    block(*[mx.nd.zeros(s.shape, dtype=np.dtype(d)) for s, d in zip(inputs, dtypes)])
+    block.export(str(prefix), epoch=0)
+
+
+def _retrace(block, inputs: list[TensorSpec], casts: dict[str, str], prefix: Path) -> bool:
+    """Whether the block exports with `casts` applied (the caller reports the first failure)."""
+    try:
+        _trace_and_export(block, inputs, casts, prefix)
+    except Exception:  # the block's own failure: the original one is the one reported
+        return False
+    return True
 
 
 def zoo_block(name: str, kwargs: dict | None = None, seed: int = 0):

@@ -18,25 +18,45 @@ CODE = "EI913"
 HINT = "verify the deployment against the reference (the translation may change the result), or deploy to cpu"
 
 
-class _ExporterLog(logging.Handler):
-    """Collects what is logged at WARNING and above while an export runs."""
+# Loggers that are not the exporter's: ONNX Runtime's transformer optimizer runs inside a deploy's
+# export and warns about its own heuristics ('Model producer not matched: Expected "pytorch"'),
+# which say nothing about what the translation computes. Their records go to the log only.
+RUNTIME_LOGGERS = ("onnxruntime",)
 
-    def __init__(self):
+
+def _is_runtime(record) -> bool:
+    return any(record.name == n or record.name.startswith(n + ".") for n in RUNTIME_LOGGERS)
+
+
+class _ExporterLog(logging.Handler):
+    """Collects what the exporter logs at WARNING and above while an export runs; a runtime's
+    records are handed to `passthrough` (the log) when the capture keeps them from the root's."""
+
+    def __init__(self, passthrough: list[logging.Handler]):
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
+        self.passthrough = passthrough
 
     def emit(self, record) -> None:
-        self.messages.append(record.getMessage())
+        if not _is_runtime(record):
+            self.messages.append(record.getMessage())
+            return
+        for handler in self.passthrough:
+            if record.levelno >= handler.level:
+                handler.handle(record)
 
 
 @contextlib.contextmanager
 def captured(*, quiet: bool):
     """Yields the list the exporter's warnings are appended to. quiet: they are not passed on
     (check prints its findings itself); else they still reach the root logger's handlers, or
-    stderr (a cell's log.txt) when it has none, as they did without the capture."""
+    stderr (a cell's log.txt) when it has none, as they did without the capture. A runtime's
+    warnings (RUNTIME_LOGGERS) reach those handlers either way, and are never collected."""
     root = logging.getLogger()
-    handler, saved = _ExporterLog(), root.handlers[:]
-    root.handlers = [handler] if quiet else (saved or [logging.lastResort]) + [handler]
+    saved = root.handlers[:]
+    sinks = saved or [logging.lastResort]
+    handler = _ExporterLog(passthrough=sinks if quiet else [])
+    root.handlers = [handler] if quiet else sinks + [handler]
     try:
         with warnings.catch_warnings():
             # onnx's own DeprecationWarnings about the exporter's code are not about the model

@@ -84,10 +84,11 @@ class _MxGraph:
         from pipeline.core.errors import ExportError
         from pipeline.core.runtime_errors import runtime_call
 
-        internals = self.bundle.symbol().get_internals()
+        sub = self.bundle.symbol().get_internals()[f"{name}_output"]
+        feeds = set(sub.list_arguments())  # MXNet refuses shapes of inputs the subgraph does not read
         with runtime_call("mxnet", f"shape inference of '{name}' (transformer fusion)", code="EXP107",
                           error=ExportError, where=name, hint="declare every data input with its shape"):
-            _, shapes, _ = internals[f"{name}_output"].infer_shape(**self.bundle.input_shapes())
+            _, shapes, _ = sub.infer_shape(**{k: v for k, v in self.bundle.input_shapes().items() if k in feeds})
         return len(shapes[0])
 
     def inputs(self, node: dict) -> list[dict]:

@@ -21,7 +21,7 @@ from pipeline.model.bundle import ModelBundle, graph_mxnet_version
 from pipeline.core.errors import SourceError
 from pipeline.core.paramspec import ParamIssue, param
 from pipeline.model.references import Reference, register_reference
-from pipeline.model import zoos
+from pipeline.model import input_casts, zoos
 from pipeline.model.resolve import build_block, default_zoo_inputs, export_block, is_factory_spec
 from pipeline.core.stage import RunContext, Stage, StageResult, register_stage
 
@@ -98,6 +98,8 @@ class GluonSource(Stage):
                           "inputs": [spec.name for spec in inputs],
                           "params": os.path.relpath(ctx.stage_dir / REFERENCE_PARAMS, ctx.run_dir)},
         })
+        if out.metadata.get(input_casts.METADATA_KEY):  # the block computes on these in another dtype
+            out.metadata["reference"]["casts"] = dict(out.metadata[input_casts.METADATA_KEY])
         out.history.append({"stage": "gluon", "block": type(block).__name__, **origin})
         metrics = {"nodes": out.node_count(), "params_bytes": out.params_bytes()}
         return out, StageResult(metrics=metrics, artifacts={"reference_params": REFERENCE_PARAMS})
@@ -120,7 +122,8 @@ class GluonReference(Reference):
         import mxnet as mx
 
         names = self.spec.get("inputs") or list(feed)  # the block's forward arguments, in order
-        args = [mx.nd.array(feed[name], dtype=feed[name].dtype) for name in names]
+        casts = self.spec.get("casts") or {}  # inputs the block computes on in another dtype (the export's Cast)
+        args = [mx.nd.array(feed[name], dtype=casts.get(name, feed[name].dtype)) for name in names]
         out = self.block(*args)
         return [o.asnumpy() for o in _flatten(out)]
 

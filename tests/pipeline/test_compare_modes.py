@@ -92,6 +92,9 @@ def test_vacuous_outputs_and_tied_selections():
     assert modes.vacuous_outputs([np.full((1, 3), 1e-6), np.ones((1, 3))], 1e-4) == [0]
     assert modes.tied_selections([np.array([[5., 4., 3., 3., 1.]])], 3, "elementwise") == 1
     assert modes.tied_selections([np.array([[5., 4., 3., 2., 1.]])], 3, "elementwise") == 0
+    # BERT's encoder output: positions past the valid length are masked to a constant row, which ranks nothing
+    masked = np.array([[[5., 4., 3., 3., 1.], [0., 0., 0., 0., 0.], [2., 2., 2., 2., 2.]]])
+    assert modes.tied_selections([masked], 3, "elementwise") == 1
     dets = _detections()
     dets[1][0, 2] = 0.6
     assert modes.tied_selections(dets, 5, "detection") == 1

@@ -99,24 +99,43 @@ def test_accelerators_refuse_dynamic_axes(bundle):
     assert err.value.code == "TGT009"
 
 
-def test_clip_indices_keeps_mxnets_embedding_clipping():
-    """Ids past the table: MXNet clips them; the plain export refuses them on ONNX Runtime."""
+def _out_of_table():
+    """An Embedding of 5 rows, fed ids past both ends of it; MXNet's output (it clips them)."""
     import mxnet as mx
 
-    from pipeline.core.errors import MxdeployError
     from pipeline.graph import run_bundle
     from pipeline.model.bundle import ModelBundle
 
     sym = mx.sym.Embedding(mx.sym.var("ids"), input_dim=5, output_dim=3, name="embed0")
     spec = TensorSpec("ids", (2, 4), range=(-3, 9), integer=True, dynamic=(1,))  # past both ends
-    table = np.arange(15, dtype=np.float32).reshape(5, 3)
+    table = np.arange(1, 16, dtype=np.float32).reshape(5, 3)  # no zero row: a zeros answer is wrong
     bundle = ModelBundle.from_symbol(sym, {"embed0_weight": table}, {}, [spec])
     feed = random_feed([spec.resized()], seed=0)
     assert feed["ids"].min() < 0 and feed["ids"].max() > 4
     (ref,) = run_bundle(bundle, feed)
+    return bundle, feed, ref
+
+
+def test_clip_indices_keeps_mxnets_embedding_clipping():
+    """Ids past the table: MXNet clips them; the plain export refuses them on ONNX Runtime."""
+    from pipeline.core.errors import MxdeployError
+
+    bundle, feed, ref = _out_of_table()
     with TARGETS.get("onnxruntime")(api="symbol", clip_indices=True) as session:
         np.testing.assert_array_equal(session.deploy(bundle).infer(feed)[0], ref)
     with pytest.raises((MxdeployError, Exception)) as err:
         with TARGETS.get("onnxruntime")(api="symbol") as session:
             session.deploy(bundle).infer(feed)
     assert "out of" in str(err.value) or "bounds" in str(err.value)
+
+
+def test_clip_indices_keeps_mxnets_embedding_clipping_on_openvino():
+    """OpenVINO does not refuse such ids, it answers differently; clip_indices makes it MXNet's answer."""
+    bundle, feed, ref = _out_of_table()
+    with TARGETS.get("openvino")(api="symbol", clip_indices=True) as session:
+        np.testing.assert_array_equal(session.deploy(bundle).infer(feed)[0], ref)
+    with TARGETS.get("openvino")(api="symbol") as session:
+        plain = session.deploy(bundle).infer(feed)[0]
+    outside = (feed["ids"] < 0) | (feed["ids"] > 4)
+    assert not np.array_equal(plain[outside], ref[outside])  # the option is what keeps MXNet's clipping
+    np.testing.assert_array_equal(plain[~outside], ref[~outside])

@@ -57,12 +57,23 @@ def _case_div_sqrt_dim():
 
 
 def _case_masked_softmax():
-    """BERT's attention softmax: length per (batch x heads) row, as float32 whole numbers."""
+    """The attention softmax with an int32 length per (batch x heads) row."""
     import mxnet as mx
 
     x = TensorSpec("x", (BATCH, SEQ, SEQ), dynamic=(0, 1, 2))
     length = TensorSpec("length", (BATCH, SEQ), "int32", range=(1, SEQ + 1), dynamic=(0, 1))
     return mx.sym.softmax(mx.sym.var("x"), length=mx.sym.var("length"), axis=-1, use_length=True), [x, length]
+
+
+def _case_masked_softmax_float_length():
+    """BERT's form: the length arrives as float32 whole numbers (GluonNLP's valid_length) and is
+    cast to int32 right before softmax, which refuses a float length ("only support integer types")."""
+    import mxnet as mx
+
+    x = TensorSpec("x", (BATCH, SEQ, SEQ), dynamic=(0, 1, 2))
+    length = TensorSpec("length", (BATCH, SEQ), "float32", range=(1, SEQ + 1), integer=True, dynamic=(0, 1))
+    return mx.sym.softmax(mx.sym.var("x"), length=mx.sym.Cast(mx.sym.var("length"), dtype="int32"), axis=-1,
+                          use_length=True), [x, length]
 
 
 def _case_sequence_mask():
@@ -154,10 +165,12 @@ def test_the_export_imports_back_and_matches_mxnet(exported):
         feed = random_feed(specs, seed=4, batch_index=index)
         ref = run_bundle(bundle, feed)
         got = run_bundle(imported, feed)
+        assert len(got) == len(ref), name
         for r, g in zip(ref, got):
             np.testing.assert_allclose(g, r, atol=ATOL, rtol=RTOL, err_msg=f"{name} at {[s.shape for s in specs]}")
 
 
 def test_every_nlp_op_has_a_case():
-    assert set(CASES) == {"qk", "valatt", "div_sqrt_dim", "masked_softmax", "sequence_mask", "arange_like",
+    assert set(CASES) == {"qk", "valatt", "div_sqrt_dim", "masked_softmax",
+                          "masked_softmax_float_length", "sequence_mask", "arange_like",
                           "rnn_with_begin_states", "embedding_float_ids", "layer_norm", "erf_gelu"}

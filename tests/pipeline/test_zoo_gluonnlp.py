@@ -69,9 +69,10 @@ def test_exports_match_mxnet_at_both_sizes(name, kwargs, dynamic, target):
 
 
 ZOO_FILE = Path(__file__).resolve().parents[2] / "zoo-gluonnlp.yaml"
+MORE_FILE = ZOO_FILE.with_name("zoo-gluonnlp-more.yaml")  # the same families beyond the issue's list
 
 
-def _run_zoo(tmp_path, *only: str) -> dict:
+def _run_zoo(tmp_path, *only: str, zoo_file: Path = ZOO_FILE) -> dict:
     import json
     import os
     import subprocess
@@ -79,7 +80,7 @@ def _run_zoo(tmp_path, *only: str) -> dict:
 
     env = {**os.environ, "MXDEPLOY_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     selection = [arg for name in only for arg in ("--only", name)]
-    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(ZOO_FILE), *selection, "--out",
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(zoo_file), *selection, "--out",
                            str(tmp_path / "out")], env=env, text=True, capture_output=True, timeout=3600)
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     bad = {p["name"]: p["status"] for p in report["pipelines"] if p["status"] not in ("passed", "cached")}
@@ -100,3 +101,59 @@ def test_zoo_file_lstm_lm_on_every_host_target(tmp_path):
 def test_zoo_file_every_model_on_every_host_target(tmp_path):
     report = _run_zoo(tmp_path)
     assert len(report["pipelines"]) == 15
+
+
+@pytest.mark.slow
+def test_more_models_of_the_same_families_on_every_host_target(tmp_path):
+    """zoo-gluonnlp-more.yaml: ERNIE, BERT/RoBERTa large, the larger LSTM LMs; nothing special-cased."""
+    report = _run_zoo(tmp_path, zoo_file=MORE_FILE)
+    assert len(report["pipelines"]) == 18
+
+
+ISSUE_BERT = """\
+version: 1
+defaults:
+  verify: {input: random, seed: 0, atol: 1.0e-4, rtol: 1.0e-3, runs: 1, warmup: 0}
+pipelines:
+  bert:
+    matrix: {target: [onnxruntime, openvino]}
+    source:
+      gluon: {model: bert_12_768_12, kwargs: {num_layers: 2, hparam_allow_override: true}}
+    inputs:
+      data0: {shape: [2, 16], dtype: float32, range: [0, 30522], integer: true, dynamic: [1]}
+      data1: {shape: [2, 16], dtype: float32, range: [0, 2], integer: true, dynamic: [1]}
+      data2: {shape: [2], dtype: int32, range: [1, 17]}
+    stages:
+      - deploy: {target: "${target}"}
+      - verify
+"""
+
+
+def test_the_issue_declaration_with_an_int32_valid_length_verifies_on_both_onnx_targets(tmp_path):
+    """The issue's contract, verbatim: a 2-layer BERT whose valid length is int32 goes source ->
+    deploy -> verify on onnxruntime and openvino, at both sizes, and the ONNX input stays INT32."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import onnx
+
+    from pipeline.model.bundle import ModelBundle
+    from pipeline.onnx.export import to_onnx
+
+    config = tmp_path / "bert.yaml"
+    config.write_text(ISSUE_BERT)
+    env = {**os.environ, "MXDEPLOY_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(config), "--out", str(tmp_path / "out")],
+                          env=env, text=True, capture_output=True, timeout=1200)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [c["status"] for c in report["pipelines"]] == ["passed", "passed"], proc.stdout[-3000:]
+    for cell in report["pipelines"]:
+        verify = next(s for s in cell["stages"] if s["name"] == "verify")
+        assert verify["metrics"]["max_abs_err"] < 1e-4 and verify["metrics"]["second_size"]["max_abs_err"] < 1e-4
+        deployed = next(s for s in cell["stages"] if s["name"] == "deploy")
+        bundle = ModelBundle.load(tmp_path / "out" / Path(deployed["artifacts"]["bundle"]).parent)
+        assert bundle.inputs[2].dtype == "int32"
+        types = {vi.name: vi.type.tensor_type.elem_type for vi in to_onnx(bundle).graph.input}
+        assert types["data2"] == onnx.TensorProto.INT32 and types["data0"] == onnx.TensorProto.FLOAT
