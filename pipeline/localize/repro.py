@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core import atomic
+from pipeline.localize import errors
+from pipeline.localize.errors import LocalizeError
 from pipeline.measure.compare import CompareResult, compare
 
 REPRO_FILE = "repro.json"
