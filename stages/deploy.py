@@ -6,9 +6,9 @@ accelerator each of those was a run-time traceback; here each is refused before 
 bound, with the guide's message where it had one (pipeline/accelerator/errors.py). The check
 stage reports the same findings earlier, as diagnostics (EI2xx, EI3xx), and reads context
 strings with the same reader (pipeline/targets/contexts.py); this stage is the guard that holds
-even without it. It is stricter than check in one respect: several contexts or group2ctxs are
-refused on every target (inference is served on one device), where check only flags them for
-an accelerator.
+even without it. Several contexts, group2ctxs or a GPU context are refused on every target (inference is served
+on one device, from the CPU); check reports them too (EI305/EI306 where the target is not an
+accelerator).
 
 `target: auto` lets pipeline/precision/tuning.py pick the target and precision: every available
 target x precision is quantized (where it is not fp32), guarded against fp32 on held-out random
@@ -39,7 +39,7 @@ from pipeline.model.bundle import ModelBundle
 from pipeline.precision.tuning import TuneResult, TuneSettings, tune, tune_options
 from pipeline.targets import TARGETS, target_names
 from pipeline.targets.build import open_target
-from pipeline.targets.contexts import device_type, parse_context
+from pipeline.targets.contexts import NO_CUDA, ONE_DEVICE, PARALLELISM, device_type, parse_context
 from pipeline.targets.onnx_base import ONNX_FILE, ExportedOnnxTarget
 
 AUTO = "auto"
@@ -96,8 +96,7 @@ def _contexts(params: DeployParams, accelerator: bool) -> Violation | None:
 def _gpu(params: DeployParams, accelerator: bool) -> Violation | None:
     gpus = [c for c in _named(params) if device_type(c) == "gpu"]
     if gpus:
-        return Violation("DEP103", f"GPU context {gpus[0]} is not supported: the deployment is not compiled with "
-                                   f"CUDA, and its inputs live on the CPU",
+        return Violation("DEP103", f"GPU context {gpus[0]} is not supported: {NO_CUDA}",
                          "use cpu(0) as the context (eia(0) for an accelerator)")
     return None
 
@@ -110,8 +109,7 @@ def _one_device(params: DeployParams, accelerator: bool) -> Violation | None:
     if accelerator:
         return Violation("DEP102", f"{MAX_ONE_DEVICE} (got {what})",
                          "bind to a single context, eia(0), with no group2ctxs: no data or model parallelism")
-    return Violation("DEP102", f"inference is served on one device: {what} asks for data or model "
-                               f"parallelism, which is for training",
+    return Violation("DEP102", f"{ONE_DEVICE}: {what} {PARALLELISM}",
                      "bind to a single context, e.g. cpu(0), with no group2ctxs")
 
 

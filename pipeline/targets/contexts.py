@@ -10,6 +10,11 @@ import re
 from dataclasses import dataclass
 
 DEVICES = ("cpu", "gpu", "eia")
+# What the deploy stage refuses on every target (DEP102/DEP103) and the contexts check reports
+# ahead of it (EI305/EI306): one wording, so check's finding reads as deploy's refusal would.
+ONE_DEVICE = "inference is served on one device"
+PARALLELISM = "asks for data or model parallelism, which is for training"
+NO_CUDA = "the deployment is not compiled with CUDA, and its inputs live on the CPU"
 _CONTEXT = re.compile(r"^\s*([a-z]+)\s*(?:\(\s*(\d*)\s*\))?\s*$", re.IGNORECASE)
 
 

@@ -42,9 +42,21 @@ def test_accelerator_named_only_by_the_deploy_stage_counts():
     assert _run(params, target="cpu") == [("EI301", "error", "")]
 
 
-def test_cpu_deployments_may_use_several_contexts():
+def test_cpu_deployments_get_what_deploy_will_refuse():
+    assert _run(DeployParams(target="cpu", contexts=["cpu(0)"]), target="cpu") == []
     params = DeployParams(target="cpu", contexts=["cpu(0)", "cpu(1)"], group2ctxs={"a": "cpu(1)"})
-    assert _run(params, target="cpu") == []
+    assert _run(params, target="cpu") == [("EI305", "error", "")]
+    assert _run(DeployParams(target="onnxruntime", contexts=["gpu(0)"]), target="onnxruntime") == \
+        [("EI306", "error", "")]
+
+
+def test_check_and_deploy_agree_on_a_host_target():
+    """Every deploy refusal of contexts on a host target is a check error first, in the same words."""
+    for contexts, group2ctxs in ((["cpu(0)", "cpu(1)"], {}), (["cpu(0)"], {"a": "cpu(1)"}), (["gpu(0)"], {})):
+        refused = contract_violations(StageDeployParams(target="cpu", contexts=contexts, group2ctxs=group2ctxs), False)
+        found = RULES.get("contexts")(subject(BUNDLE, "cpu", planned=[
+            ("deploy", DeployParams(target="cpu", contexts=contexts, group2ctxs=group2ctxs))]))
+        assert refused and [v.message for v in refused] == [d.message for d in found]
 
 
 @dataclass(frozen=True)
