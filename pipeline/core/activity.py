@@ -23,15 +23,29 @@ ENV = "MXDEPLOY_ACTIVITY_FILE"
 _last: dict = {}  # what this process last wrote, so an unchanged breadcrumb is not rewritten
 
 
+_last_feed: list = [(), {}]  # [(the last feed's (name, array) pairs), their ranges]
+
+
 def feed_ranges(feed) -> dict[str, list]:
-    """{input: [dtype, shape, min, max]} of a feed: which values were going in when it crashed."""
+    """{input: [dtype, shape, min, max]} of a feed: which values were going in when it crashed.
+
+    The same arrays fed again (a latency loop) reuse their ranges: a min and a max over the
+    input on every call cost resnet50 3% of its int8 forward in a worker, where this runs. The
+    last feed's arrays are held, so a new array cannot take an old one's identity; one refilled
+    in place keeps the ranges it had when first seen.
+    """
+    pairs = tuple((feed or {}).items())
+    seen, ranges = _last_feed
+    if len(seen) == len(pairs) and all(a == b and x is y for (a, x), (b, y) in zip(seen, pairs)):
+        return ranges
     out = {}
-    for name, value in (feed or {}).items():
+    for name, value in pairs:
         arr = np.asarray(value)
         if arr.size and arr.dtype.kind in "biuf":
             out[name] = [arr.dtype.name, list(arr.shape), float(arr.min()), float(arr.max())]
         else:
             out[name] = [arr.dtype.name, list(arr.shape), None, None]
+    _last_feed[:] = [pairs, out]
     return out
 
 
