@@ -155,9 +155,9 @@ def vision_row(name: str, rounds: int, work: Path, with_tune: bool = True) -> di
     scores = streamed_accuracy(bundle, sessions, holdout, run_bundle)
     np.savez(work / f"{name}-feed.npz", **holdout[0])
     for label, precision, hint in (("int8 / NNCF f32", "int8", "f32"), ("int8+bf16 / NNCF default", "int8+bf16", None)):
-        ratios[label + ", pair alone"] = _pair_in_child(
-            str(work / f"{name}-openvino-{precision}" / "bundle"), str(work), str(peer_nncf), hint,
-            str(work / f"{name}-feed.npz"), rounds, work / f"pair-{name}-{precision}")
+        ratios[label + ", pair alone"] = _in_child(
+            pair_ratio, str(work / f"{name}-openvino-{precision}" / "bundle"), str(work), str(peer_nncf), hint,
+            str(work / f"{name}-feed.npz"), rounds, folder=work / f"pair-{name}-{precision}")
     choice = tune(bundle, settings=TuneSettings(samples=CALIBRATION_ROWS, holdout=64, runs=30)).choice \
         if with_tune else None
     tuned = "–" if not with_tune else "none passed" if choice is None else \
@@ -183,13 +183,6 @@ def pair_ratio(made_dir: str, work: str, peer_xml: str, hint: str | None, feed_f
         feed = {k: data[k] for k in data.files}
     blocks = timed_blocks({"ours": ours.infer, "peer": _ov_session(Path(peer_xml), hint)}, feed, rounds)
     return paired_ratio(blocks["ours"], blocks["peer"])
-
-
-def _pair_in_child(*args):
-    from pipeline.run.child import call_in_child
-
-    outcome = call_in_child("bench.bench_peers:pair_ratio", *args[:-1], folder=Path(args[-1]))
-    return outcome.value if outcome.status == "ok" else None
 
 
 def peers_python() -> Path:
@@ -254,8 +247,8 @@ def verify_against_mxnet(bundle, session, feeds, atol: float = 1e-4, rtol: float
 
 
 def _ratio(value) -> str:
-    if value is None:
-        return "failed (see the child's log)"
+    if isinstance(value, str):  # why its child failed
+        return f"failed: {value}"
     middle, low, high = value
     return f"{middle:.2f}x [{low:.2f}, {high:.2f}]"
 
@@ -297,16 +290,16 @@ def section(rows, bert, rounds, loads, argv) -> str:
     return "\n".join(lines)
 
 
-def _in_child(func, *args):
-    """One model per child process: sessions, compiled models and tune's candidates of seven models
-    outgrew the 24 GiB of this machine in one process (OOM-killed at the fifth)."""
+def _in_child(func, *args, folder: Path):
+    """`func(*args)` in a child process: its value, or the first line of why the child failed.
+
+    One model per child: sessions, compiled models and tune's candidates of seven models outgrew
+    the 24 GiB of this machine in one process (OOM-killed at the fifth); an ours/NNCF pair gets a
+    child of its own too (`pair_ratio`)."""
     from pipeline.run.child import call_in_child
 
-    folder = Path(args[2]) / f"child-{args[0]}"
     outcome = call_in_child(f"bench.bench_peers:{func.__name__}", *args, folder=folder)
-    if outcome.status != "ok":
-        return {"model": args[0], "failed": f"{outcome.reason}".splitlines()[0][:300]}
-    return outcome.value
+    return outcome.value if outcome.status == "ok" else f"{outcome.reason}".splitlines()[0][:300]
 
 
 def main(argv=None) -> int:
@@ -325,7 +318,9 @@ def main(argv=None) -> int:
         rows = []
         for name in [m for m in args.models.split(",") if m]:
             print(f"{name} ...", file=sys.stderr, flush=True)
-            rows.append(_in_child(vision_row, name, args.rounds, Path(tmp), args.tune_all or name in MODELS))
+            row = _in_child(vision_row, name, args.rounds, Path(tmp), args.tune_all or name in MODELS,
+                            folder=Path(tmp) / f"child-{name}")
+            rows.append(row if isinstance(row, dict) else {"model": name, "failed": row})
         bert = None if args.no_bert else bert_row(args.rounds, Path(tmp), layers=args.bert_layers)
     loads.append(load_average())
     text = section(rows, bert, args.rounds, loads, argv)

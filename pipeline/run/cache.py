@@ -4,9 +4,10 @@ A re-run (or a run resumed after kill -9) restores every stage whose key it has 
 seen instead of recomputing it. The key (`stage_key`) is the sha256 of a JSON document of:
 
 - the stage name, its params (`pipeline.core.paramspec.to_plain`), `pipeline.__version__`, the
-  sha256 of the tool's own source (`tool_digest`: the version string never changed while the code
-  did, so a stage computed by older code was replayed), and the installed version of every runtime a stage may touch (MXNet, ONNX, ONNX Runtime, OpenVINO:
-  a newer ONNX Runtime may fold, fuse or refuse differently, so its results are not the old one's);
+  sha256 of the tool's own source (`tool_digest`: the version string never changed while the
+  code did, so a stage computed by older code was replayed), and the installed version of every
+  runtime a stage may touch (MXNet, ONNX, ONNX Runtime, OpenVINO: a newer ONNX Runtime may
+  fold, fuse or refuse differently, so its results are not the old one's);
 - for a host-dependent stage (`Stage.host_dependent`: a measured latency, a bf16 or int8 choice,
   `target: auto`, tune), the host CPU's model and the flags that decide reduced-precision and
   vector speed (`pipeline.precision.cpuflags.host_fingerprint`): the Dask executor shares one

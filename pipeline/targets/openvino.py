@@ -197,10 +197,9 @@ class OpenVinoTarget(ExportedOnnxTarget):
         self._compiled, self._request = self._compile({n: tuple(a.shape) for n, a in feed.items()})
         with runtime_call("openvino", "inference", code="OVN106", feed=feed, nodes=self._node_names()):
             # Shared both ways: the request reads the caller's arrays in place (the call is
-            # synchronous and the feed is not written meanwhile) and lends its output buffers,
-            # which are copied once below; the defaults copy the input and the outputs twice.
+            # synchronous) and lends its output buffers, which the next call overwrites, so they
+            # are copied once below; the defaults copy the input, and the outputs twice.
             results = self._request.infer(feed, share_inputs=True, share_outputs=True)
-        # The request reuses its output buffers: copy before the next call overwrites them.
         return [np.array(results[out], copy=True) for out in self._compiled.outputs]
 
     def _close_runtime(self) -> None:
