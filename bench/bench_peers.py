@@ -7,10 +7,12 @@ MobileNet at 320x320; random weights, calibrated init, batch 1):
 every model is exported once and, in the same process, timed in rotating rounds of blocks
 (`benchlib.timed_blocks`: each session alone for a block of calls, the order rotating each round) as
 - ONNX Runtime fp32, OpenVINO f32 and OpenVINO's default precision;
-- OpenVINO + NNCF int8 made the way a user would (nncf.quantize on the ONNX file, in NNCF's venv);
+- OpenVINO + NNCF int8 made the way a user would, by bench/nncf_peer.py in NNCF's venv (none of our
+  code): NNCF's documented flow (`ov.convert_model` on the ONNX file, then `nncf.quantize` with its
+  defaults), and the same with the ONNX file read by `Core.read_model` (issue 19's first table);
 - ours, each made by the quantize stage's quantizer and served by our target: onnxruntime int8,
   openvino int8 and openvino int8+bf16 (the same NNCF IR with bf16 for what stays in float),
-  and the `pipeline tune` choice; the NNCF peer is timed compiled both ways (f32 and default);
+  and the `pipeline tune` choice; the documented peer is timed compiled both ways (f32 and default);
 and each int8 model's cosine against fp32 on held-out random rows. Both int8 models are
 calibrated on the same 32 random rows.
 
@@ -112,7 +114,7 @@ def vision_row(name: str, rounds: int, work: Path, with_tune: bool = True) -> di
     from pipeline.onnx.export import export_bundle
     from pipeline.precision.catalog import QUANTIZERS, QuantizeJob, key
     from pipeline.precision.calibration import CalibrationParams
-    from pipeline.precision.nncf_int8 import run_nncf
+    from pipeline.precision.nncf_int8 import nncf_python
     from pipeline.precision.settings import QuantizeParams
     from pipeline.precision.tuning import TuneSettings, tune
     from pipeline.model import quantized as quantized_records
@@ -139,19 +141,26 @@ def vision_row(name: str, rounds: int, work: Path, with_tune: bool = True) -> di
 
     ours_weights: dict[tuple[str, str], Path | None] = {}
 
-    peer_nncf = work / f"{name}-peer-nncf.xml"
-    run_nncf(fp32_onnx, calibration, peer_nncf, work / f"{name}-peer-nncf.log")
+    peer_nncf, peer_read = work / f"{name}-peer-nncf.xml", work / f"{name}-peer-nncf-read.xml"
+    np.savez(work / f"{name}-calibration.npz", **{k: np.stack([f[k] for f in calibration]) for k in calibration[0]})
+    for out, extra in ((peer_nncf, []), (peer_read, ["--read-model"])):
+        subprocess.run([str(nncf_python()), str(ROOT / "bench" / "nncf_peer.py"), str(fp32_onnx),
+                        str(work / f"{name}-calibration.npz"), str(out), *extra],
+                       check=True, capture_output=True, env={**os.environ, "PYTHONPATH": ""})
     sessions = {"ORT fp32": _ort_session(fp32_onnx), "ORT int8 (ours)": quantized("int8", "onnxruntime"),
                 "OV f32": _ov_session(fp32_onnx, "f32"), "OV default": _ov_session(fp32_onnx, None),
                 "OV+NNCF int8, f32 hint (peer)": _ov_session(peer_nncf, "f32"),
                 "OV+NNCF int8, default (peer)": _ov_session(peer_nncf, None),
+                "OV+NNCF int8 via read_model, f32 hint": _ov_session(peer_read, "f32"),
                 "ours openvino int8": quantized("int8", "openvino"),
                 "ours openvino int8+bf16": quantized("int8+bf16", "openvino")}
     blocks = timed_blocks(sessions, holdout[0], rounds)
     p50 = {k: float(np.median(v)) for k, v in blocks.items()}
     ratios = {"int8 / NNCF f32": paired_ratio(blocks["ours openvino int8"], blocks["OV+NNCF int8, f32 hint (peer)"]),
               "int8+bf16 / NNCF default": paired_ratio(blocks["ours openvino int8+bf16"],
-                                                       blocks["OV+NNCF int8, default (peer)"])}
+                                                       blocks["OV+NNCF int8, default (peer)"]),
+              "int8 / NNCF via read_model f32": paired_ratio(blocks["ours openvino int8"],
+                                                             blocks["OV+NNCF int8 via read_model, f32 hint"])}
     scores = streamed_accuracy(bundle, sessions, holdout, run_bundle)
     np.savez(work / f"{name}-feed.npz", **holdout[0])
     for label, precision, hint in (("int8 / NNCF f32", "int8", "f32"), ("int8+bf16 / NNCF default", "int8+bf16", None)):
@@ -264,21 +273,24 @@ def section(rows, bert, rounds, loads, argv) -> str:
              f"random weights (calibrated init); int8 calibrated on the same {CALIBRATION_ROWS} random rows; accuracy against "
              f"fp32 on MXNet over {HOLDOUT_ROWS} held-out rows, as the quantize guard judges the family: cos = worst "
              "cosine of the first output, agr = worst image's fraction of matched detections (detectors).", "",
-             "Peers compiled as a user would: the NNCF IR with f32 for the ops NNCF leaves in float, and with "
-             "OpenVINO's default (bf16 on this CPU). Ours through our openvino target: int8 (f32 float part) and "
-             "int8+bf16 (bf16 float part); each is compared with the peer compiled the same way.", "",
+             "Peers made as a user would (bench/nncf_peer.py, none of our code): NNCF's documented flow "
+             "(`ov.convert_model`, then `nncf.quantize` with its defaults), compiled with f32 for the ops NNCF leaves "
+             "in float and with OpenVINO's default (bf16 on this CPU); and the same quantize on the ONNX file read by "
+             "`Core.read_model`, f32. Ours through our openvino target: int8 (f32 float part) and int8+bf16 (bf16 "
+             "float part); each is compared with the documented peer compiled the same way.", "",
              "Ratios: `alone` times the two models in a child process that holds only them; `beside` is the "
              "same pair in the main run, next to the six other sessions of the row.", "",
              "| model | " + " | ".join(cols) + " | int8 / NNCF f32: alone, beside | int8+bf16 / NNCF default: alone, "
-             "beside | same weights as NNCF's | tune's choice |",
-             "|---|" + "---|" * (len(cols) + 4)]
+             "beside | int8 / NNCF via read_model, beside | same weights as NNCF's | tune's choice |",
+             "|---|" + "---|" * (len(cols) + 5)]
     for r in (r for r in rows if "failed" not in r):
         p50 = r["p50"]
         plain, mixed = (f"{_ratio(r['ratios'][k + ', pair alone'])}, {_ratio(r['ratios'][k])}"
                          for k in ("int8 / NNCF f32", "int8+bf16 / NNCF default"))
         lines.append(f"| {r['model']} | " + " | ".join(f"{p50[c]:.2f} ({r['accuracy'][c][0]} {r['accuracy'][c][1]:.4f})"
                                                    for c in cols)
-                     + f" | {plain} | {mixed} | {'yes' if r['same_weights'] else 'no'} | {r['tune']} |")
+                     + f" | {plain} | {mixed} | {_ratio(r['ratios']['int8 / NNCF via read_model f32'])}"
+                     + f" | {'yes' if r['same_weights'] else 'no'} | {r['tune']} |")
     lines += [f"Not measured: {r['model']}: {r['failed']}" for r in rows if "failed" in r]
     if bert:
         ratio = _ratio(bert["ratio"])

@@ -58,7 +58,8 @@ def _stack(calibration: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 def run_nncf(onnx_path: Path, calibration: list[dict[str, np.ndarray]], out_xml: Path, log_path: Path, *,
              ignore: list[str] = (), transformer: bool = False) -> dict:
-    """NNCF's quantize() on `onnx_path` in the side venv; the IR lands at `out_xml` (+ .bin)."""
+    """NNCF's quantize() on `onnx_path` in the side venv; the IR lands at `out_xml` (+ .bin).
+    `ignore` are ONNX node names NNCF leaves in float."""
     python = nncf_python()
     if python is None:
         raise StageError("NNCF's environment is not installed", code="QNT112", where=ENV_VAR,
@@ -89,6 +90,23 @@ def run_nncf(onnx_path: Path, calibration: list[dict[str, np.ndarray]], out_xml:
     return result
 
 
+def batchnorm_folded(bundle: ModelBundle, keep: frozenset[str] = frozenset()) -> ModelBundle:
+    """The bundle with its BatchNorms folded into their producers (exactly: pipeline/graph/passes),
+    except the `keep` ones.
+
+    OpenVINO's converter would fold them too, but into an op it renames (`Multiply_6905`) and whose
+    bias Add keeps the only name left, so NNCF's ignored scope could not find an excluded
+    convolution, and OpenVINO's messages and per-layer profile would name none. Folded here,
+    each convolution keeps its MXNet name.
+    """
+    from pipeline.graph.bundle_io import bundle_from_graph, graph_of
+    from pipeline.graph.passes.fold_batchnorm import fold_batchnorms
+
+    graph, params = graph_of(bundle)
+    folded, store = fold_batchnorms(graph, params, bundle.inputs, keep=keep)
+    return bundle_from_graph(bundle, folded, store, stage="quantize", details={"pass": "fold_batchnorm"})
+
+
 def quantize_with_nncf(bundle: ModelBundle, calibration: list[dict[str, np.ndarray]], stage_dir: Path,
                        run_dir: Path, *, exclude_nodes: tuple[str, ...] = ()) -> tuple[Path, dict]:
     """Export, quantize in the side venv, publish model-int8.xml/.bin in `stage_dir` atomically.
@@ -104,7 +122,7 @@ def quantize_with_nncf(bundle: ModelBundle, calibration: list[dict[str, np.ndarr
 
     stage_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mxdeploy-nncf-out-") as tmp:
-        exported = export_bundle(bundle, Path(tmp) / "model.onnx")
+        exported = export_bundle(batchnorm_folded(bundle, keep=frozenset(exclude_nodes)), Path(tmp) / "model.onnx")
         model = onnx.load(str(exported))
         name_nodes(model)  # OpenVINO takes ONNX node names as friendly names, which the ignored scope matches
         ignore = excluded_onnx_nodes(model, tuple(exclude_nodes))

@@ -58,7 +58,12 @@ def _writable(graph, var: str, suffix: str) -> str:
 
 @register_pass("fold_batchnorm", "fold BatchNorm into the preceding Convolution / FullyConnected")
 def fold_batchnorm(graph, params, inputs):
-    bns = [n for n in edit.op_nodes(graph) if graph.nodes[n]["op"] == "BatchNorm"]
+    return fold_batchnorms(graph, params, inputs)
+
+
+def fold_batchnorms(graph, params, inputs, keep: frozenset[str] = frozenset()):
+    """Every foldable BatchNorm folded, except those named in `keep` (a quantizer's excluded nodes)."""
+    bns = [n for n in edit.op_nodes(graph) if graph.nodes[n]["op"] == "BatchNorm" and n not in keep]
     info = tensor_info(graph, inputs) if bns else {}
     graph = edit.clone(graph)
     new_arg = {}

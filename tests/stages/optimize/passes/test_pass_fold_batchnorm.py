@@ -118,3 +118,21 @@ def test_resnet18_has_no_batchnorm_and_matches():
 
 def test_resnet50_at_224_has_no_batchnorm_and_matches():
     _no_batchnorm_and_matches("resnet50_v1", 224)
+
+
+def test_a_kept_batchnorm_is_left_and_the_others_fold():
+    """fold_batchnorms(keep=...): the NNCF quantizer folds every BatchNorm but those a user excluded."""
+    from pipeline.graph.passes.fold_batchnorm import fold_batchnorms
+
+    x = mx.sym.var("data")
+    h = mx.sym.BatchNorm(mx.sym.Convolution(x, num_filter=4, kernel=(1, 1), name="c1"), fix_gamma=False, name="bn1")
+    sym = mx.sym.BatchNorm(mx.sym.Convolution(h, num_filter=4, kernel=(1, 1), name="c2"), fix_gamma=False, name="bn2")
+    shapes = {"data": (1, 4, 3, 3)}
+    arg, aux = _random_params(sym, shapes)
+    bundle = ModelBundle.from_symbol(sym, arg, aux, [TensorSpec("data", shapes["data"])])
+    graph, params = graph_of(bundle)
+    folded, store = fold_batchnorms(graph, params, bundle.inputs, keep=frozenset({"bn2"}))
+    assert "bn1" not in folded and "bn2" in folded
+    new = bundle_from_graph(bundle, folded, store, stage="optimize")
+    feed = random_feed(bundle.inputs, seed=3)
+    assert compare(run_bundle(bundle, feed), run_bundle(new, feed), atol=1e-5, rtol=1e-4).passed
