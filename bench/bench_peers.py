@@ -279,7 +279,7 @@ def section(rows, bert, rounds, loads, argv) -> str:
              "`Core.read_model`, f32. Ours through our openvino target: int8 (f32 float part) and int8+bf16 (bf16 "
              "float part); each is compared with the documented peer compiled the same way.", "",
              "Ratios: `alone` times the two models in a child process that holds only them; `beside` is the "
-             "same pair in the main run, next to the six other sessions of the row.", "",
+             "same pair in the main run, next to the other sessions of the row.", "",
              "| model | " + " | ".join(cols) + " | int8 / NNCF f32: alone, beside | int8+bf16 / NNCF default: alone, "
              "beside | int8 / NNCF via read_model, beside | same weights as NNCF's | tune's choice |",
              "|---|" + "---|" * (len(cols) + 5)]

@@ -148,7 +148,7 @@ class OpenVinoTarget(ExportedOnnxTarget):
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if self.option("threads"):
             config["INFERENCE_NUM_THREADS"] = self.option("threads")
-        self._core, self._config, self._path, self._by_shape = core, config, path, {}
+        self._core, self._config, self._path, self._by_shape, self._shapes = core, config, path, {}, None
         self._compiled, self._request = self._compile(
             {s.name: tuple(s.shape) for s in self.bundle.inputs} if self.bundle is not None else {})
 
@@ -194,15 +194,19 @@ class OpenVinoTarget(ExportedOnnxTarget):
         return "bf16"
 
     def _run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        self._compiled, self._request = self._compile({n: tuple(a.shape) for n, a in feed.items()})
+        shapes = tuple(a.shape for a in feed.values())  # the feed's order is the target's (_dtypes)
+        if shapes != self._shapes:
+            self._compiled, self._request = self._compile({n: tuple(a.shape) for n, a in feed.items()})
+            self._shapes = shapes
         with runtime_call("openvino", "inference", code="OVN106", feed=feed, nodes=self._node_names()):
             # Shared both ways: the request reads the caller's arrays in place (the call is
             # synchronous) and lends its output buffers, which the next call overwrites, so they
             # are copied once below; the defaults copy the input, and the outputs twice.
             results = self._request.infer(feed, share_inputs=True, share_outputs=True)
-        return [np.array(results[out], copy=True) for out in self._compiled.outputs]
+        return [np.array(out, copy=True) for out in results.to_tuple()]  # in the model's output order
 
     def _close_runtime(self) -> None:
         self._request = None
         self._compiled = None
         self._by_shape = {}
+        self._shapes = None
