@@ -62,7 +62,10 @@ def quantize_mxnet_int8(job: QuantizeJob) -> ModelBundle:
     arg_params, aux_params = bundle.mx_params()
     data_names = [s.name for s in bundle.inputs]
     labels = [n for n in label_variables(bundle.symbol_json) if n not in data_names]
-    excluded = fused_exclusions(sym.get_backend_symbol("MKLDNN_QUANTIZE").tojson(), tuple(p.exclude_nodes))
+    with runtime_call("mxnet", "the oneDNN quantization fusion (MKLDNN_QUANTIZE)", code="QNT109", error=StageError,
+                      hint="exclude the node it names (exclude_nodes), or quantize for onnxruntime"):
+        fused = sym.get_backend_symbol("MKLDNN_QUANTIZE").tojson()
+    excluded = fused_exclusions(fused, tuple(p.exclude_nodes))
     batch = bundle.inputs[0].shape[0]
     stacked = {name: mx.nd.array(_concat(job.calibration, name), dtype=bundle.inputs[i].dtype)
                for i, name in enumerate(data_names)}
