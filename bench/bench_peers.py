@@ -115,7 +115,7 @@ def vision_row(name: str, rounds: int, work: Path, with_tune: bool = True) -> di
     from pipeline.onnx.export import export_bundle
     from pipeline.precision.catalog import QUANTIZERS, QuantizeJob, key
     from pipeline.precision.calibration import CalibrationParams
-    from pipeline.precision.nncf_int8 import nncf_python
+    from pipeline.precision.nncf_int8 import nncf_python, stacked_rows
     from pipeline.precision.settings import QuantizeParams
     from pipeline.precision.tuning import TuneSettings, tune
     from pipeline.model import quantized as quantized_records
@@ -143,7 +143,7 @@ def vision_row(name: str, rounds: int, work: Path, with_tune: bool = True) -> di
     ours_weights: dict[tuple[str, str], Path | None] = {}
 
     peer_nncf, peer_read = work / f"{name}-peer-nncf.xml", work / f"{name}-peer-nncf-read.xml"
-    np.savez(work / f"{name}-calibration.npz", **{k: np.stack([f[k] for f in calibration]) for k in calibration[0]})
+    np.savez(work / f"{name}-calibration.npz", **stacked_rows(calibration))
     for out, extra in ((peer_nncf, []), (peer_read, ["--read-model"])):
         subprocess.run([str(nncf_python()), str(ROOT / "bench" / "nncf_peer.py"), str(fp32_onnx),
                         str(work / f"{name}-calibration.npz"), str(out), *extra],

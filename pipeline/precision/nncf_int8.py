@@ -51,8 +51,9 @@ def is_available() -> bool:
     return nncf_python() is not None
 
 
-def _stack(calibration: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """One array per input, rows along a new leading axis (what nncf_child.py reads)."""
+def stacked_rows(calibration: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One array per input, rows along a new leading axis (what nncf_child.py and the bench's
+    nncf_peer.py read)."""
     return {name: np.stack([feed[name] for feed in calibration]) for name in calibration[0]}
 
 
@@ -66,7 +67,7 @@ def run_nncf(onnx_path: Path, calibration: list[dict[str, np.ndarray]], out_xml:
                          hint="run ./dev setup (it creates .venv-nncf), or set MXDEPLOY_NNCF_PYTHON")
     with tempfile.TemporaryDirectory(prefix="mxdeploy-nncf-") as tmp:
         rows = Path(tmp) / "calibration.npz"
-        np.savez(rows, **_stack(calibration))
+        np.savez(rows, **stacked_rows(calibration))
         cmd = [str(python), str(CHILD), str(onnx_path), str(rows), str(out_xml)]
         cmd += [arg for name in ignore for arg in ("--ignore", name)]
         if transformer:
@@ -162,4 +163,4 @@ def _nncf_bundle(job: QuantizeJob, **record_fields) -> ModelBundle:
                              metadata=meta)
 
 
-__all__ = ["ENV_VAR", "is_available", "nncf_python", "quantize_openvino_nncf", "quantize_openvino_nncf_bf16", "quantize_with_nncf", "run_nncf"]
+__all__ = ["ENV_VAR", "is_available", "nncf_python", "stacked_rows", "quantize_openvino_nncf", "quantize_openvino_nncf_bf16", "quantize_with_nncf", "run_nncf"]
